@@ -1,0 +1,164 @@
+//! The entry points: [`PatchExt`] on every array, [`IntoPatches`] on views.
+
+use ndarray::{ArrayRef, ArrayView, Dimension, IntoDimension};
+
+use crate::error::{unwrap_or_panic, PatchError};
+use crate::patches::Patches;
+
+/// Sliding-window patches of any ndarray array.
+///
+/// Implemented for [`ArrayRef`], which every array (`Array`, `ArrayView`,
+/// `ArrayViewMut`, `ArcArray`, `CowArray`) dereferences to, so
+/// `.patches(..)` works on all of them, in any layout: C or F order,
+/// sliced with steps, reversed, broadcast, dynamic-dimensional.
+///
+/// # Examples
+///
+/// ```
+/// use ndarray::{s, Array2};
+/// use ndarray_patches::prelude::*;
+///
+/// let img = Array2::from_shape_fn((6, 8), |(i, j)| (8 * i + j) as f32);
+/// assert_eq!(img.patches((3, 3)).len(), 4 * 6);
+/// assert_eq!(img.t().patches((3, 3)).len(), 6 * 4);
+/// assert_eq!(img.slice(s![..;2, ..;-1]).patches((2, 2)).len(), 2 * 7);
+/// ```
+pub trait PatchExt<A, D: Dimension> {
+    /// Every patch of shape `patch`, with step 1 and dilation 1; set others
+    /// with [`Patches::step`] and [`Patches::dilation`]. Costs O(1): nothing
+    /// is copied.
+    ///
+    /// # Panics
+    ///
+    /// If a patch size is zero, a patch is larger than the array on some
+    /// axis, or (dynamic dimensions) `patch` has the wrong number of axes;
+    /// see [`try_patches`](Self::try_patches).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::Array2;
+    /// use ndarray_patches::prelude::*;
+    ///
+    /// let img = Array2::<f32>::zeros((100, 100));
+    /// let p = img.patches((39, 39));
+    /// assert_eq!(p.view().shape(), &[62, 62, 39, 39]);
+    /// assert_eq!(p.to_matrix().shape(), &[3844, 1521]);
+    /// ```
+    #[track_caller]
+    fn patches<Sh: IntoDimension<Dim = D>>(&self, patch: Sh) -> Patches<'_, A, D> {
+        unwrap_or_panic(self.try_patches(patch))
+    }
+
+    /// Like [`patches`](Self::patches), returning an error instead of
+    /// panicking.
+    ///
+    /// # Errors
+    ///
+    /// [`PatchError::Zero`], [`PatchError::PatchTooLarge`] or
+    /// [`PatchError::WrongNdim`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::{ArrayD, IxDyn};
+    /// use ndarray_patches::prelude::*;
+    /// use ndarray_patches::{Argument, PatchError};
+    ///
+    /// let vol = ArrayD::<u8>::zeros(IxDyn(&[4, 4, 4]));
+    /// assert_eq!(
+    ///     vol.try_patches(IxDyn(&[2, 2])).unwrap_err(),
+    ///     PatchError::WrongNdim { argument: Argument::PatchShape, expected: 3, found: 2 }
+    /// );
+    /// assert_eq!(vol.try_patches(IxDyn(&[2, 2, 2]))?.len(), 27);
+    /// # Ok::<(), PatchError>(())
+    /// ```
+    fn try_patches<Sh: IntoDimension<Dim = D>>(
+        &self,
+        patch: Sh,
+    ) -> Result<Patches<'_, A, D>, PatchError>;
+}
+
+impl<A, D: Dimension> PatchExt<A, D> for ArrayRef<A, D> {
+    fn try_patches<Sh: IntoDimension<Dim = D>>(
+        &self,
+        patch: Sh,
+    ) -> Result<Patches<'_, A, D>, PatchError> {
+        Patches::new(self.view(), patch.into_dimension())
+    }
+}
+
+/// Patches that keep a view's own lifetime `'a`, so that a function can
+/// return them.
+///
+/// # Examples
+///
+/// ```
+/// use ndarray::{ArrayView2, Ix2};
+/// use ndarray_patches::prelude::*;
+/// use ndarray_patches::Patches;
+///
+/// fn tiles<'a>(img: ArrayView2<'a, u8>) -> Patches<'a, u8, Ix2> {
+///     img.into_patches((4, 4)).step((4, 4))
+/// }
+/// let data = vec![0u8; 64];
+/// let img = ArrayView2::from_shape((8, 8), &data).unwrap();
+/// assert_eq!(tiles(img).len(), 4);
+/// ```
+pub trait IntoPatches<'a, A, D: Dimension> {
+    /// Every patch of shape `patch` (step 1, dilation 1), borrowing the
+    /// elements for `'a`.
+    ///
+    /// # Panics
+    ///
+    /// As [`PatchExt::patches`]; see
+    /// [`try_into_patches`](Self::try_into_patches).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::Array1;
+    /// use ndarray_patches::prelude::*;
+    ///
+    /// let a = Array1::from_iter(0..4);
+    /// let p = a.view().into_patches(2);
+    /// assert_eq!(p.len(), 3);
+    /// ```
+    #[track_caller]
+    fn into_patches<Sh: IntoDimension<Dim = D>>(self, patch: Sh) -> Patches<'a, A, D>
+    where
+        Self: Sized,
+    {
+        unwrap_or_panic(self.try_into_patches(patch))
+    }
+
+    /// Like [`into_patches`](Self::into_patches), returning an error instead
+    /// of panicking.
+    ///
+    /// # Errors
+    ///
+    /// As [`PatchExt::try_patches`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::Array1;
+    /// use ndarray_patches::prelude::*;
+    ///
+    /// let a = Array1::<u8>::zeros(4);
+    /// assert!(a.view().try_into_patches(5).is_err());
+    /// ```
+    fn try_into_patches<Sh: IntoDimension<Dim = D>>(
+        self,
+        patch: Sh,
+    ) -> Result<Patches<'a, A, D>, PatchError>;
+}
+
+impl<'a, A, D: Dimension> IntoPatches<'a, A, D> for ArrayView<'a, A, D> {
+    fn try_into_patches<Sh: IntoDimension<Dim = D>>(
+        self,
+        patch: Sh,
+    ) -> Result<Patches<'a, A, D>, PatchError> {
+        Patches::new(self, patch.into_dimension())
+    }
+}

@@ -1,0 +1,408 @@
+//! Patch geometry: patch shape, step, dilation and grid on every axis.
+//!
+//! Pure arithmetic, no unsafe. Everything that later code relies on (that a
+//! patch fits, that element counts and offsets fit in `usize`/`isize`) is
+//! checked here, once, when a [`Geometry`] is built; the view and the
+//! flatteners only read a validated geometry.
+//!
+//! Per axis, with array length `n`, patch size `p`, step `s`, dilation `d`:
+//! extent `e = d*(p-1) + 1`, grid `g = (n - e)/s + 1` (requires `n >= e`), and
+//! element `j` of the patch at grid position `i` is source element `i*s + j*d`.
+
+use ndarray::Dimension;
+
+use crate::error::{Argument, PatchError};
+
+/// A validated patch geometry over an array of shape `shape`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Geometry<D: Dimension> {
+    shape: D,
+    patch: D,
+    step: D,
+    dilation: D,
+    grid: D,
+    len: usize,
+    patch_len: usize,
+}
+
+/// Per-axis offsets, in elements, of one step along the grid and one step
+/// inside a patch, derived from a source's strides.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct WindowStrides {
+    /// Offset between neighbouring patch origins, per axis.
+    pub grid: Vec<isize>,
+    /// Offset between neighbouring elements of a patch, per axis.
+    pub patch: Vec<isize>,
+}
+
+fn check_ndim<D: Dimension>(argument: Argument, arg: &D, ndim: usize) -> Result<(), PatchError> {
+    if arg.ndim() != ndim {
+        return Err(PatchError::WrongNdim {
+            argument,
+            expected: ndim,
+            found: arg.ndim(),
+        });
+    }
+    Ok(())
+}
+
+/// The axis lengths of a shape as a slice.
+pub(crate) fn axes<D: Dimension>(d: &D) -> &[usize] {
+    d.as_array_view()
+        .to_slice()
+        .expect("a shape's axes are contiguous")
+}
+
+/// Extent of a patch of `size` elements spaced `dilation` apart.
+pub(crate) fn extent(size: usize, dilation: usize) -> Option<usize> {
+    dilation.checked_mul(size.checked_sub(1)?)?.checked_add(1)
+}
+
+impl<D: Dimension> Geometry<D> {
+    /// Validates a request: `patch`, `step` and `dilation` over an array of
+    /// shape `shape`.
+    pub(crate) fn new(shape: D, patch: D, step: D, dilation: D) -> Result<Self, PatchError> {
+        let ndim = shape.ndim();
+        check_ndim(Argument::PatchShape, &patch, ndim)?;
+        check_ndim(Argument::Step, &step, ndim)?;
+        check_ndim(Argument::Dilation, &dilation, ndim)?;
+        let mut grid = shape.clone();
+        for axis in 0..ndim {
+            for (argument, value) in [
+                (Argument::PatchShape, patch[axis]),
+                (Argument::Step, step[axis]),
+                (Argument::Dilation, dilation[axis]),
+            ] {
+                if value == 0 {
+                    return Err(PatchError::Zero { argument, axis });
+                }
+            }
+            let extent = extent(patch[axis], dilation[axis]).ok_or(PatchError::Overflow {
+                quantity: "patch extent",
+            })?;
+            let len = shape[axis];
+            if extent > len {
+                return Err(PatchError::PatchTooLarge { axis, extent, len });
+            }
+            grid[axis] = (len - extent) / step[axis] + 1;
+        }
+        let len = checked_product(axes(&grid), "number of patches")?;
+        let patch_len = checked_product(axes(&patch), "patch length")?;
+        Ok(Geometry {
+            shape,
+            patch,
+            step,
+            dilation,
+            grid,
+            len,
+            patch_len,
+        })
+    }
+
+    /// The same geometry with another step.
+    pub(crate) fn with_step(&self, step: D) -> Result<Self, PatchError> {
+        Self::new(
+            self.shape.clone(),
+            self.patch.clone(),
+            step,
+            self.dilation.clone(),
+        )
+    }
+
+    /// The same geometry with another dilation.
+    pub(crate) fn with_dilation(&self, dilation: D) -> Result<Self, PatchError> {
+        Self::new(
+            self.shape.clone(),
+            self.patch.clone(),
+            self.step.clone(),
+            dilation,
+        )
+    }
+
+    pub(crate) fn ndim(&self) -> usize {
+        self.shape.ndim()
+    }
+    pub(crate) fn shape(&self) -> &D {
+        &self.shape
+    }
+    pub(crate) fn patch(&self) -> &D {
+        &self.patch
+    }
+    pub(crate) fn step(&self) -> &D {
+        &self.step
+    }
+    pub(crate) fn dilation(&self) -> &D {
+        &self.dilation
+    }
+    pub(crate) fn grid(&self) -> &D {
+        &self.grid
+    }
+    /// Number of patches.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+    /// Elements per patch.
+    pub(crate) fn patch_len(&self) -> usize {
+        self.patch_len
+    }
+
+    /// Grid index of patch `r` (row-major over the grid). `r < len`.
+    pub(crate) fn grid_index(&self, mut r: usize) -> D {
+        debug_assert!(r < self.len);
+        let mut idx = self.grid.clone();
+        for axis in (0..self.ndim()).rev() {
+            let g = self.grid[axis];
+            idx[axis] = r % g;
+            r /= g;
+        }
+        idx
+    }
+
+    /// Source index of the first element of patch `r`. `r < len`.
+    pub(crate) fn origin(&self, r: usize) -> D {
+        let mut idx = self.grid_index(r);
+        for axis in 0..self.ndim() {
+            // Cannot overflow: idx*step <= n - extent < n.
+            idx[axis] *= self.step[axis];
+        }
+        idx
+    }
+
+    /// Checks that rows `start..start + rows` exist.
+    pub(crate) fn check_rows(&self, start: usize, rows: usize) -> Result<(), PatchError> {
+        match start.checked_add(rows) {
+            Some(end) if end <= self.len => Ok(()),
+            _ => Err(PatchError::RowsOutOfRange {
+                start,
+                rows,
+                len: self.len,
+            }),
+        }
+    }
+
+    /// Number of elements of a `(rows, patch_len)` block, checked against
+    /// `isize::MAX` bytes for elements of `elem_size` bytes.
+    pub(crate) fn block_elements(
+        &self,
+        rows: usize,
+        elem_size: usize,
+    ) -> Result<usize, PatchError> {
+        let n = rows
+            .checked_mul(self.patch_len)
+            .ok_or(PatchError::Overflow {
+                quantity: "number of matrix elements",
+            })?;
+        match n.checked_mul(elem_size.max(1)) {
+            Some(bytes) if bytes <= isize::MAX as usize => Ok(n),
+            _ => Err(PatchError::Overflow {
+                quantity: "matrix size in bytes",
+            }),
+        }
+    }
+
+    /// Strides of the grid and patch axes for a source with `strides`
+    /// (in elements, one per axis, any sign).
+    ///
+    /// An axis of length 1 (on the grid or in the patch) gets stride 0: its
+    /// offset is never used, and a huge step on it must not overflow.
+    pub(crate) fn window_strides(&self, strides: &[isize]) -> Result<WindowStrides, PatchError> {
+        assert_eq!(strides.len(), self.ndim(), "one stride per axis");
+        let overflow = PatchError::Overflow {
+            quantity: "window stride",
+        };
+        let scaled = |n: usize, by: usize, s: isize| -> Result<isize, PatchError> {
+            if n <= 1 {
+                return Ok(0);
+            }
+            isize::try_from(by)
+                .ok()
+                .and_then(|by| by.checked_mul(s))
+                .ok_or(overflow.clone())
+        };
+        let mut grid = Vec::with_capacity(self.ndim());
+        let mut patch = Vec::with_capacity(self.ndim());
+        for (axis, &s) in strides.iter().enumerate() {
+            grid.push(scaled(self.grid[axis], self.step[axis], s)?);
+            patch.push(scaled(self.patch[axis], self.dilation[axis], s)?);
+        }
+        Ok(WindowStrides { grid, patch })
+    }
+}
+
+fn checked_product(xs: &[usize], quantity: &'static str) -> Result<usize, PatchError> {
+    xs.iter()
+        .try_fold(1usize, |acc, &x| acc.checked_mul(x))
+        .ok_or(PatchError::Overflow { quantity })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Dim, Ix1, Ix2, IxDyn};
+
+    fn g1(n: usize, p: usize, s: usize, d: usize) -> Result<Geometry<Ix1>, PatchError> {
+        Geometry::new(Dim(n), Dim(p), Dim(s), Dim(d))
+    }
+
+    /// Exhaustive over small 1-D cases: the grid equals the number of origins
+    /// `o` with `o % s == 0` whose last element `o + d*(p-1)` is inside.
+    #[test]
+    fn grid_matches_enumeration() {
+        for n in 0..24 {
+            for p in 1..8 {
+                for s in 1..7 {
+                    for d in 1..5 {
+                        let count = (0..n).step_by(s).filter(|o| o + d * (p - 1) < n).count();
+                        match g1(n, p, s, d) {
+                            Ok(g) => {
+                                assert_eq!(g.len(), count, "n={n} p={p} s={s} d={d}");
+                                assert!(count > 0);
+                                assert_eq!(g.patch_len(), p);
+                            }
+                            Err(PatchError::PatchTooLarge {
+                                axis: 0,
+                                extent,
+                                len,
+                            }) => {
+                                assert_eq!(count, 0, "n={n} p={p} s={s} d={d}");
+                                assert_eq!(extent, d * (p - 1) + 1);
+                                assert_eq!(len, n);
+                            }
+                            Err(e) => panic!("unexpected {e}"),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn zero_arguments_are_reported_with_their_axis() {
+        let z = |p, s, d| Geometry::new(Dim([5, 5]), Dim(p), Dim(s), Dim(d)).unwrap_err();
+        assert_eq!(
+            z([1, 0], [1, 1], [1, 1]),
+            PatchError::Zero {
+                argument: Argument::PatchShape,
+                axis: 1
+            }
+        );
+        assert_eq!(
+            z([1, 1], [0, 1], [1, 1]),
+            PatchError::Zero {
+                argument: Argument::Step,
+                axis: 0
+            }
+        );
+        assert_eq!(
+            z([1, 1], [1, 1], [1, 0]),
+            PatchError::Zero {
+                argument: Argument::Dilation,
+                axis: 1
+            }
+        );
+    }
+
+    #[test]
+    fn wrong_ndim() {
+        let e =
+            Geometry::new(IxDyn(&[4, 4]), IxDyn(&[2]), IxDyn(&[1, 1]), IxDyn(&[1, 1])).unwrap_err();
+        assert_eq!(
+            e,
+            PatchError::WrongNdim {
+                argument: Argument::PatchShape,
+                expected: 2,
+                found: 1
+            }
+        );
+        let e = Geometry::new(
+            IxDyn(&[4, 4]),
+            IxDyn(&[2, 2]),
+            IxDyn(&[1, 1]),
+            IxDyn(&[1, 1, 1]),
+        )
+        .unwrap_err();
+        assert!(matches!(
+            e,
+            PatchError::WrongNdim {
+                argument: Argument::Dilation,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn overflowing_extent_is_an_error() {
+        assert_eq!(
+            g1(10, usize::MAX, 1, 2).unwrap_err(),
+            PatchError::Overflow {
+                quantity: "patch extent"
+            }
+        );
+        assert_eq!(
+            g1(10, 2, 1, usize::MAX).unwrap_err(),
+            PatchError::Overflow {
+                quantity: "patch extent"
+            }
+        );
+    }
+
+    #[test]
+    fn huge_step_gives_one_position_and_no_overflow() {
+        let g = g1(10, 3, usize::MAX, 1).unwrap();
+        assert_eq!(g.len(), 1);
+        let ws = g.window_strides(&[isize::MAX]).unwrap();
+        assert_eq!(ws.grid, vec![0]);
+        assert_eq!(ws.patch, vec![isize::MAX]);
+    }
+
+    #[test]
+    fn window_stride_overflow_is_an_error() {
+        let g = g1(10, 2, 1, 3).unwrap();
+        assert!(matches!(
+            g.window_strides(&[isize::MAX / 2]),
+            Err(PatchError::Overflow { .. })
+        ));
+        assert_eq!(g.window_strides(&[-2]).unwrap().patch, vec![-6]);
+    }
+
+    #[test]
+    fn block_elements_checks_bytes() {
+        let g: Geometry<Ix2> =
+            Geometry::new(Dim([4, 4]), Dim([2, 2]), Dim([1, 1]), Dim([1, 1])).unwrap();
+        assert_eq!(g.block_elements(9, 4), Ok(36));
+        assert!(g.block_elements(usize::MAX / 2, 1).is_err());
+        assert!(g.block_elements(isize::MAX as usize / 4, 8).is_err());
+    }
+
+    #[test]
+    fn grid_index_and_origin_are_row_major() {
+        let g: Geometry<Ix2> =
+            Geometry::new(Dim([7, 9]), Dim([3, 2]), Dim([2, 3]), Dim([1, 2])).unwrap();
+        // extent (3, 3); grid ((7-3)/2+1, (9-3)/3+1) = (3, 3)
+        assert_eq!(g.grid(), &Dim([3, 3]));
+        let mut r = 0;
+        for i in 0..3 {
+            for j in 0..3 {
+                assert_eq!(g.grid_index(r), Dim([i, j]));
+                assert_eq!(g.origin(r), Dim([2 * i, 3 * j]));
+                r += 1;
+            }
+        }
+        assert_eq!(g.check_rows(9, 0), Ok(()));
+        assert!(g.check_rows(8, 2).is_err());
+        assert!(g.check_rows(usize::MAX, 2).is_err());
+    }
+
+    #[test]
+    fn zero_dimensional() {
+        let g = Geometry::new(
+            ndarray::Ix0(),
+            ndarray::Ix0(),
+            ndarray::Ix0(),
+            ndarray::Ix0(),
+        )
+        .unwrap();
+        assert_eq!(g.len(), 1);
+        assert_eq!(g.patch_len(), 1);
+    }
+}

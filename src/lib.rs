@@ -1,0 +1,107 @@
+//! Zero-copy N-D patch (sliding-window) views of [`ndarray`] arrays, and fast
+//! parallel, bounded-memory flattening into `(n_patches, patch_len)` rows.
+//!
+//! # Patchify an image
+//!
+//! [`PatchExt::patches`] describes every window of an array at no cost;
+//! [`Patches::view`] shows them as one strided view of shape
+//! `grid ++ patch`, and [`Patches::to_matrix`] copies them, in parallel,
+//! into the matrix a model wants, one row per patch, numpy's row order:
+//!
+//! ```
+//! use ndarray::Array2;
+//! use ndarray_patches::prelude::*;
+//!
+//! let img = Array2::from_shape_fn((100, 100), |(i, j)| (i * 100 + j) as f32);
+//! let p = img.patches((39, 39));
+//! assert_eq!(p.view().shape(), &[62, 62, 39, 39]);   // zero copy
+//! let x = p.to_matrix();
+//! assert_eq!(x.dim(), (3844, 1521));
+//! // Row 63 is the patch at grid position (1, 1): its first element is img[1, 1].
+//! assert_eq!(x[[63, 0]], img[[1, 1]]);
+//!
+//! // Steps and dilations per axis; any number of axes.
+//! let tiles = img.patches((10, 10)).step((10, 10));
+//! assert_eq!(tiles.len(), 100);
+//! ```
+//!
+//! # Stream every window of a big image, without the full matrix
+//!
+//! The patch matrix is `patch_len` times larger than the image (a 4096 x 4096
+//! `f32` image is 64 MiB; its 39 x 39 patch matrix is about 100 GB). Walk it in
+//! row blocks instead, holding one block at a time:
+//!
+//! ```
+//! use ndarray::{Array1, Array2};
+//! use ndarray_patches::prelude::*;
+//!
+//! let img = Array2::from_shape_fn((512, 512), |(i, j)| ((i * 7 + j * 3) % 256) as f32);
+//! let p = img.patches((39, 39));
+//! let filter = Array1::from_elem(p.patch_len(), 1.0 / p.patch_len() as f32); // a box filter
+//!
+//! // Reuse one buffer: no allocation per block.
+//! let rows = 1024;
+//! let mut buf = Array2::zeros((rows, p.patch_len()));
+//! let mut scores = Vec::with_capacity(p.len());
+//! for start in (0..p.len()).step_by(rows) {
+//!     let n = rows.min(p.len() - start);
+//!     let mut block = buf.slice_mut(ndarray::s![..n, ..]);
+//!     p.write_rows(start, block.view_mut());
+//!     scores.extend(block.dot(&filter));
+//! }
+//! assert_eq!(scores.len(), 474 * 474);
+//! // Or, simplest: owned blocks.
+//! assert_eq!(p.chunks(4096).map(|b| b.nrows()).sum::<usize>(), p.len());
+//! ```
+//!
+//! # Geometry
+//!
+//! Per axis, for an array of length `n`, patch size `p`, step `s` and
+//! dilation `d`: a patch spans `e = d*(p-1) + 1` elements, the grid has
+//! `(n - e)/s + 1` positions, and element `j` of the patch at grid position
+//! `i` is source element `i*s + j*d`. Patches are numbered row-major over the
+//! grid and each row lists the patch's elements row-major (C order).
+//!
+//! ```text
+//!   view axis k        (grid, i_k):   stride = source_stride_k * step_k
+//!   view axis ndim+k   (patch, j_k):  stride = source_stride_k * dilation_k
+//!
+//!   1-D, n = 7, p = 3, s = 2:   a0 a1 a2 a3 a4 a5 a6
+//!                       row 0:  a0 a1 a2
+//!                       row 1:        a2 a3 a4
+//!                       row 2:              a4 a5 a6
+//! ```
+//!
+//! A patch that does not fit, a zero size, step or dilation, and arithmetic
+//! that would overflow are [`PatchError`]s: every panicking method has a
+//! `try_` twin.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs, missing_debug_implementations)]
+
+mod error;
+mod ext;
+mod flatten;
+mod geometry;
+mod patches;
+mod stream;
+mod view;
+
+pub use error::{Argument, PatchError};
+pub use ext::{IntoPatches, PatchExt};
+pub use patches::{Iter, Patches};
+pub use stream::Chunks;
+pub use view::PatchDim;
+
+/// The traits needed to call `.patches(..)`, and the common types.
+///
+/// # Examples
+///
+/// ```
+/// use ndarray_patches::prelude::*;
+///
+/// let a = ndarray::Array1::<u8>::zeros(4);
+/// assert_eq!(a.patches(2).len(), 3);
+/// ```
+pub mod prelude {
+    pub use crate::{IntoPatches, PatchError, PatchExt, Patches};
+}

@@ -1,0 +1,144 @@
+//! Shared test helpers: an independent nested-loop reference and source
+//! arrays in every layout.
+#![allow(dead_code)]
+
+use ndarray::{Array, ArrayD, ArrayView, ArrayViewD, Axis, IxDyn, ShapeBuilder, Slice};
+
+/// The reference: every patch as a row, computed with plain nested loops
+/// over explicit indices, knowing nothing of the crate's geometry code.
+///
+/// Returns `(grid, rows)`, or `None` when some axis has no position.
+pub fn reference<A: Copy>(
+    a: &ArrayViewD<'_, A>,
+    patch: &[usize],
+    step: &[usize],
+    dil: &[usize],
+) -> Option<(Vec<usize>, Vec<Vec<A>>)> {
+    let nd = a.ndim();
+    // Positions per axis: origins o = 0, s, 2s, ... whose last element fits.
+    let mut origins: Vec<Vec<usize>> = Vec::new();
+    for k in 0..nd {
+        let os: Vec<usize> = (0..a.shape()[k])
+            .step_by(step[k])
+            .filter(|&o| o + dil[k] * (patch[k] - 1) < a.shape()[k])
+            .collect();
+        if os.is_empty() {
+            return None;
+        }
+        origins.push(os);
+    }
+    let grid: Vec<usize> = origins.iter().map(|o| o.len()).collect();
+    let mut rows = Vec::new();
+    for gi in indices(&grid) {
+        let mut row = Vec::new();
+        for pj in indices(patch) {
+            let idx: Vec<usize> = (0..nd)
+                .map(|k| origins[k][gi[k]] + pj[k] * dil[k])
+                .collect();
+            row.push(a[IxDyn(&idx)]);
+        }
+        rows.push(row);
+    }
+    Some((grid, rows))
+}
+
+/// All indices of a shape in row-major order.
+pub fn indices(shape: &[usize]) -> Vec<Vec<usize>> {
+    let mut out = vec![vec![]];
+    for &n in shape {
+        let mut next = Vec::new();
+        for prefix in &out {
+            for i in 0..n {
+                let mut v = prefix.clone();
+                v.push(i);
+                next.push(v);
+            }
+        }
+        out = next;
+    }
+    out
+}
+
+/// How a source array's memory is laid out.
+#[derive(Clone, Debug, Default)]
+pub struct Layout {
+    /// Column-major base array.
+    pub fortran: bool,
+    /// Take every second element of a larger base (stride 2, offset 1).
+    pub sliced: bool,
+    /// Axes read backwards (negative stride).
+    pub reversed: Vec<bool>,
+    /// Axes broadcast from length 1 (zero stride).
+    pub broadcast: Vec<bool>,
+}
+
+/// Owns the memory of a source array of a given layout.
+pub struct Source {
+    base: ArrayD<i32>,
+    shape: Vec<usize>,
+    layout: Layout,
+}
+
+impl Source {
+    /// A source of logical `shape` in `layout`, with distinct values where
+    /// not broadcast.
+    pub fn new(shape: &[usize], layout: Layout) -> Self {
+        let nd = shape.len();
+        let bshape: Vec<usize> = (0..nd)
+            .map(|k| {
+                if layout.broadcast.get(k).copied().unwrap_or(false) {
+                    1
+                } else if layout.sliced {
+                    2 * shape[k] + 1
+                } else {
+                    shape[k]
+                }
+            })
+            .collect();
+        let n: usize = bshape.iter().product();
+        let values: Vec<i32> = (0..n as i32).map(|x| x * 7 + 3).collect();
+        let base = if layout.fortran {
+            Array::from_shape_vec(IxDyn(&bshape).f(), values).unwrap()
+        } else {
+            Array::from_shape_vec(IxDyn(&bshape), values).unwrap()
+        };
+        Source {
+            base,
+            shape: shape.to_vec(),
+            layout,
+        }
+    }
+
+    /// The source view.
+    pub fn view(&self) -> ArrayViewD<'_, i32> {
+        // Broadcast first (zero strides on the broadcast axes), then slice
+        // and reverse the others.
+        let bcast = |k: usize| self.layout.broadcast.get(k).copied().unwrap_or(false);
+        let wide: Vec<usize> = (0..self.shape.len())
+            .map(|k| {
+                if bcast(k) {
+                    self.shape[k]
+                } else {
+                    self.base.shape()[k]
+                }
+            })
+            .collect();
+        let mut v: ArrayView<'_, i32, IxDyn> = self.base.broadcast(IxDyn(&wide)).unwrap();
+        if self.layout.sliced {
+            v.slice_each_axis_inplace(|ax| {
+                if bcast(ax.axis.index()) {
+                    Slice::from(..)
+                } else {
+                    Slice::new(1, None, 2)
+                }
+            });
+        }
+        for (k, &r) in self.layout.reversed.iter().enumerate() {
+            if r {
+                v.invert_axis(Axis(k));
+            }
+        }
+        assert_eq!(v.shape(), &self.shape[..]);
+        v
+    }
+}
