@@ -1,0 +1,91 @@
+//! A small, deterministic set of cases over every unsafe path (the window
+//! view's `from_shape_ptr` and the row copier's pointer reads), sized to run
+//! under Miri in minutes: `cargo +nightly miri test --test unsafe_paths`.
+
+mod common;
+
+use common::{reference, Layout, Source};
+use ndarray::{s, Array2, ArrayView2, IxDyn, ShapeBuilder};
+use ndarray_patches::prelude::*;
+
+fn layouts(nd: usize) -> Vec<Layout> {
+    let all = |b: bool| vec![b; nd];
+    let alt = |first: bool| (0..nd).map(|k| (k % 2 == 0) == first).collect::<Vec<_>>();
+    vec![
+        Layout::default(),
+        Layout { fortran: true, ..Layout::default() },
+        Layout { sliced: true, ..Layout::default() },
+        Layout { reversed: all(true), ..Layout::default() },
+        Layout { fortran: true, sliced: true, reversed: alt(true), ..Layout::default() },
+        Layout { broadcast: alt(false), reversed: alt(true), ..Layout::default() },
+    ]
+}
+
+fn check(shape: &[usize], patch: &[usize], step: &[usize], dil: &[usize]) {
+    for layout in layouts(shape.len()) {
+        let src = Source::new(shape, layout.clone());
+        let a = src.view();
+        let (_, rows) = reference(&a, patch, step, dil).unwrap();
+        let p = a.patches(IxDyn(patch)).step(IxDyn(step)).dilation(IxDyn(dil));
+        let flat: Vec<i32> = rows.concat();
+        // The view reads every element through from_shape_ptr's pointer.
+        assert_eq!(p.view().iter().copied().collect::<Vec<_>>(), flat, "{layout:?}");
+        // The row copier, into contiguous and strided outputs.
+        assert_eq!(p.to_matrix().iter().copied().collect::<Vec<_>>(), flat, "{layout:?}");
+        let mut out = Array2::zeros((p.len(), p.patch_len()).f());
+        p.write_rows(0, out.view_mut());
+        assert_eq!(out, p.to_matrix());
+    }
+}
+
+#[test]
+fn one_dimensional() {
+    check(&[7], &[3], &[2], &[1]);
+    check(&[7], &[2], &[1], &[3]);
+}
+
+#[test]
+fn two_dimensional() {
+    check(&[4, 5], &[2, 3], &[1, 1], &[1, 1]);
+    check(&[5, 6], &[2, 2], &[2, 1], &[2, 2]);
+    check(&[3, 4], &[3, 4], &[1, 1], &[1, 1]);
+}
+
+#[test]
+fn three_and_four_dimensional() {
+    // Three merged patch axes that do not merge: the generic odometer.
+    check(&[3, 4, 5], &[2, 2, 2], &[1, 2, 1], &[1, 1, 2]);
+    check(&[2, 3, 2, 3], &[1, 2, 2, 2], &[1, 1, 1, 1], &[1, 1, 1, 1]);
+}
+
+#[test]
+fn parallel_split_and_reuse() {
+    // u8 rows of 64 bytes: 3249 rows are several rayon tasks.
+    let img = Array2::from_shape_fn((64, 64), |(i, j)| (i * 3 + j * 5) as u8);
+    let rev = img.slice(s![..;-1, ..]);
+    let p = rev.patches((8, 8));
+    let m = p.to_matrix();
+    for (r, w) in p.iter().enumerate().step_by(97) {
+        assert_eq!(m.row(r).to_vec(), w.iter().copied().collect::<Vec<_>>());
+    }
+    let total: usize = p.chunks(1000).map(|c| c.nrows()).sum();
+    assert_eq!(total, p.len());
+}
+
+#[test]
+fn lifetimes_of_into_patches() {
+    fn first_patch<'a>(v: ArrayView2<'a, u32>) -> ArrayView2<'a, u32> {
+        v.into_patches((2, 2)).get(0)
+    }
+    let a = Array2::from_shape_fn((3, 3), |(i, j)| (i * 3 + j) as u32);
+    let w = first_patch(a.view());
+    assert_eq!(w, ndarray::array![[0, 1], [3, 4]]);
+}
+
+#[test]
+fn zero_sized_elements() {
+    let a = Array2::from_elem((4, 4), ());
+    let p = a.patches((2, 2));
+    assert_eq!(p.to_matrix().dim(), (9, 4));
+    assert_eq!(p.view().shape(), &[3, 3, 2, 2]);
+}
