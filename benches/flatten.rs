@@ -31,11 +31,36 @@ struct Workload {
 }
 
 const WORKLOADS: &[Workload] = &[
-    Workload { name: "W1", shape: &[100, 100], patch: &[39, 39], step: &[1, 1] },
-    Workload { name: "W2", shape: &[1024, 1024], patch: &[16, 16], step: &[1, 1] },
-    Workload { name: "W3", shape: &[2048, 2048], patch: &[8, 8], step: &[4, 4] },
-    Workload { name: "W4", shape: &[512, 512, 3], patch: &[32, 32, 3], step: &[1, 1, 1] },
-    Workload { name: "W5", shape: &[4096, 4096], patch: &[39, 39], step: &[8, 8] },
+    Workload {
+        name: "W1",
+        shape: &[100, 100],
+        patch: &[39, 39],
+        step: &[1, 1],
+    },
+    Workload {
+        name: "W2",
+        shape: &[1024, 1024],
+        patch: &[16, 16],
+        step: &[1, 1],
+    },
+    Workload {
+        name: "W3",
+        shape: &[2048, 2048],
+        patch: &[8, 8],
+        step: &[4, 4],
+    },
+    Workload {
+        name: "W4",
+        shape: &[512, 512, 3],
+        patch: &[32, 32, 3],
+        step: &[1, 1, 1],
+    },
+    Workload {
+        name: "W5",
+        shape: &[4096, 4096],
+        patch: &[39, 39],
+        step: &[8, 8],
+    },
 ];
 
 fn image(shape: &[usize]) -> ArrayD<f32> {
@@ -47,7 +72,13 @@ fn image(shape: &[usize]) -> ArrayD<f32> {
 }
 
 /// The obvious ndarray code: iterate the windows, copy each into a row.
-fn naive(img: &ArrayD<f32>, patch: &[usize], step: &[usize], rows: usize, cols: usize) -> Array2<f32> {
+fn naive(
+    img: &ArrayD<f32>,
+    patch: &[usize],
+    step: &[usize],
+    rows: usize,
+    cols: usize,
+) -> Array2<f32> {
     let mut out = Array2::zeros((rows, cols));
     let windows = img.windows_with_stride(IxDyn(patch), IxDyn(step));
     for (mut row, w) in out.rows_mut().into_iter().zip(windows) {
@@ -59,7 +90,10 @@ fn naive(img: &ArrayD<f32>, patch: &[usize], step: &[usize], rows: usize, cols: 
 }
 
 fn flatten(c: &mut Criterion) {
-    let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let one_thread = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
     for w in WORKLOADS {
         let img = image(w.shape);
         let p = img.patches(IxDyn(w.patch)).step(IxDyn(w.step));
@@ -77,7 +111,9 @@ fn flatten(c: &mut Criterion) {
             g.bench_function("write_rows_reused_1thread", |b| {
                 b.iter(|| one_thread.install(|| p.write_rows(0, buf.view_mut())))
             });
-            g.bench_function("write_rows_reused", |b| b.iter(|| p.write_rows(0, buf.view_mut())));
+            g.bench_function("write_rows_reused", |b| {
+                b.iter(|| p.write_rows(0, buf.view_mut()))
+            });
         }
         g.bench_function("ndarray_windows_naive", |b| {
             b.iter(|| black_box(naive(&img, w.patch, w.step, rows, cols)))

@@ -29,7 +29,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         p.len(),
         p.patch_len()
     );
-    println!("view       shape {:?}, zero copy, built in {:?}", view.shape(), t.elapsed());
+    println!(
+        "view       shape {:?}, zero copy, built in {:?}",
+        view.shape(),
+        t.elapsed()
+    );
 
     let bytes = (p.len() * p.patch_len() * std::mem::size_of::<f32>()) as f64;
     println!(
@@ -49,6 +53,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         bytes / dt.as_secs_f64() / 1e9
     );
     // Row 0 is the top-left window, row-major.
-    assert_eq!(m.row(0).to_vec(), p.get(0).iter().copied().collect::<Vec<_>>());
+    assert_eq!(
+        m.row(0).to_vec(),
+        p.get(0).iter().copied().collect::<Vec<_>>()
+    );
     Ok(())
 }

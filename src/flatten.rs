@@ -29,8 +29,9 @@ use crate::geometry::{axes, Geometry};
 use crate::patches::Patches;
 
 /// Output bytes one rayon task fills: big enough to hide the task overhead,
-/// small enough to balance two or more cores on medium outputs.
-const TASK_BYTES: usize = 128 * 1024;
+/// small enough to balance two or more cores on medium outputs. Tiny under
+/// Miri, so that its small test inputs still take the multi-task path.
+const TASK_BYTES: usize = if cfg!(miri) { 256 } else { 128 * 1024 };
 
 /// Axes with their lengths and strides (in elements), C order, merged where
 /// an axis is contiguous with its inner neighbour, length-1 axes dropped.

@@ -15,9 +15,18 @@ fn panic_message(f: impl FnOnce()) -> String {
 fn zero_patch_step_dilation() {
     let a = Array2::<f32>::zeros((5, 5));
     let zero = |argument, axis| PatchError::Zero { argument, axis };
-    assert_eq!(a.try_patches((0, 2)).unwrap_err(), zero(Argument::PatchShape, 0));
-    assert_eq!(a.patches((2, 2)).try_step((1, 0)).unwrap_err(), zero(Argument::Step, 1));
-    assert_eq!(a.patches((2, 2)).try_dilation((0, 1)).unwrap_err(), zero(Argument::Dilation, 0));
+    assert_eq!(
+        a.try_patches((0, 2)).unwrap_err(),
+        zero(Argument::PatchShape, 0)
+    );
+    assert_eq!(
+        a.patches((2, 2)).try_step((1, 0)).unwrap_err(),
+        zero(Argument::Step, 1)
+    );
+    assert_eq!(
+        a.patches((2, 2)).try_dilation((0, 1)).unwrap_err(),
+        zero(Argument::Dilation, 0)
+    );
     assert_eq!(
         panic_message(|| {
             let _ = a.patches((2, 2)).step((1, 0));
@@ -31,13 +40,21 @@ fn patch_larger_than_array() {
     let a = Array2::<u8>::zeros((5, 7));
     assert_eq!(
         a.try_patches((5, 8)).unwrap_err(),
-        PatchError::PatchTooLarge { axis: 1, extent: 8, len: 7 }
+        PatchError::PatchTooLarge {
+            axis: 1,
+            extent: 8,
+            len: 7
+        }
     );
     // Through dilation: extent 2*(3-1)+1 = 5 > 4.
     let b = Array1::<u8>::zeros(4);
     assert_eq!(
         b.patches(3).try_dilation(2).unwrap_err(),
-        PatchError::PatchTooLarge { axis: 0, extent: 5, len: 4 }
+        PatchError::PatchTooLarge {
+            axis: 0,
+            extent: 5,
+            len: 4
+        }
     );
     assert_eq!(
         panic_message(|| {
@@ -52,7 +69,11 @@ fn empty_arrays_are_an_error_not_ub() {
     let a = Array2::<f64>::zeros((0, 10));
     assert_eq!(
         a.try_patches((1, 1)).unwrap_err(),
-        PatchError::PatchTooLarge { axis: 0, extent: 1, len: 0 }
+        PatchError::PatchTooLarge {
+            axis: 0,
+            extent: 1,
+            len: 0
+        }
     );
     let d = ArrayD::<f64>::zeros(IxDyn(&[3, 0, 2]));
     assert!(matches!(
@@ -75,16 +96,28 @@ fn wrong_number_of_axes() {
     let a = ArrayD::<i32>::zeros(IxDyn(&[4, 4, 4]));
     assert_eq!(
         a.try_patches(IxDyn(&[2, 2])).unwrap_err(),
-        PatchError::WrongNdim { argument: Argument::PatchShape, expected: 3, found: 2 }
+        PatchError::WrongNdim {
+            argument: Argument::PatchShape,
+            expected: 3,
+            found: 2
+        }
     );
     let p = a.patches(IxDyn(&[2, 2, 2]));
     assert_eq!(
         p.clone().try_step(IxDyn(&[1, 1, 1, 1])).unwrap_err(),
-        PatchError::WrongNdim { argument: Argument::Step, expected: 3, found: 4 }
+        PatchError::WrongNdim {
+            argument: Argument::Step,
+            expected: 3,
+            found: 4
+        }
     );
     assert_eq!(
         p.try_dilation(IxDyn(&[1])).unwrap_err(),
-        PatchError::WrongNdim { argument: Argument::Dilation, expected: 3, found: 1 }
+        PatchError::WrongNdim {
+            argument: Argument::Dilation,
+            expected: 3,
+            found: 1
+        }
     );
 }
 
@@ -93,15 +126,23 @@ fn overflowing_sizes() {
     let a = Array1::<u8>::zeros(10);
     assert_eq!(
         a.patches(2).try_dilation(usize::MAX).unwrap_err(),
-        PatchError::Overflow { quantity: "patch extent" }
+        PatchError::Overflow {
+            quantity: "patch extent"
+        }
     );
     // A broadcast source whose patch matrix cannot be addressed.
     let one = Array1::<u64>::zeros(1);
     let huge = one.broadcast(usize::MAX / 4).unwrap();
     let p = huge.patches(1 << 40);
-    assert!(matches!(p.try_to_matrix(), Err(PatchError::Overflow { .. })));
+    assert!(matches!(
+        p.try_to_matrix(),
+        Err(PatchError::Overflow { .. })
+    ));
     assert!(matches!(p.try_view(), Err(PatchError::Overflow { .. })));
-    assert!(matches!(p.try_chunks(1 << 30), Err(PatchError::Overflow { .. })));
+    assert!(matches!(
+        p.try_chunks(1 << 30),
+        Err(PatchError::Overflow { .. })
+    ));
     assert!(panic_message(|| {
         p.to_matrix();
     })
@@ -116,7 +157,10 @@ fn huge_step_is_one_position_not_an_overflow() {
     let a = Array2::from_shape_fn((6, 6), |(i, j)| i * 6 + j);
     let p = a.patches((3, 3)).step((usize::MAX, usize::MAX));
     assert_eq!(p.len(), 1);
-    assert_eq!(p.to_matrix().row(0).to_vec(), vec![0, 1, 2, 6, 7, 8, 12, 13, 14]);
+    assert_eq!(
+        p.to_matrix().row(0).to_vec(),
+        vec![0, 1, 2, 6, 7, 8, 12, 13, 14]
+    );
 }
 
 #[test]
@@ -126,16 +170,27 @@ fn write_rows_out_of_range_or_wrong_width() {
     let mut buf = Array2::<f32>::zeros((4, 9));
     assert_eq!(
         p.try_write_rows(13, buf.view_mut()),
-        Err(PatchError::RowsOutOfRange { start: 13, rows: 4, len: 16 })
+        Err(PatchError::RowsOutOfRange {
+            start: 13,
+            rows: 4,
+            len: 16
+        })
     );
     assert_eq!(
         p.try_write_rows(usize::MAX, buf.view_mut()),
-        Err(PatchError::RowsOutOfRange { start: usize::MAX, rows: 4, len: 16 })
+        Err(PatchError::RowsOutOfRange {
+            start: usize::MAX,
+            rows: 4,
+            len: 16
+        })
     );
     let mut narrow = Array2::<f32>::zeros((4, 8));
     assert_eq!(
         p.try_write_rows(0, narrow.view_mut()),
-        Err(PatchError::RowWidth { expected: 9, found: 8 })
+        Err(PatchError::RowWidth {
+            expected: 9,
+            found: 8
+        })
     );
     assert_eq!(
         panic_message(|| p.write_rows(13, buf.view_mut())),
@@ -151,7 +206,11 @@ fn get_out_of_range() {
     let p = a.patches(2);
     assert_eq!(
         p.try_get(4).unwrap_err(),
-        PatchError::RowsOutOfRange { start: 4, rows: 1, len: 4 }
+        PatchError::RowsOutOfRange {
+            start: 4,
+            rows: 1,
+            len: 4
+        }
     );
     assert_eq!(
         panic_message(|| {
@@ -164,7 +223,10 @@ fn get_out_of_range() {
 #[test]
 fn chunks_of_zero_rows() {
     let a = Array1::<u8>::zeros(5);
-    assert_eq!(a.patches(2).try_chunks(0).unwrap_err(), PatchError::ZeroChunkRows);
+    assert_eq!(
+        a.patches(2).try_chunks(0).unwrap_err(),
+        PatchError::ZeroChunkRows
+    );
 }
 
 #[test]

@@ -7,7 +7,9 @@ use ndarray_patches::prelude::*;
 #[test]
 fn numpy_sliding_window_view_2d() {
     // np.ascontiguousarray(sliding_window_view(np.arange(20).reshape(4, 5), (2, 3))).reshape(-1, 6)
-    let a = Array::from_iter(0..20).into_shape_with_order((4, 5)).unwrap();
+    let a = Array::from_iter(0..20)
+        .into_shape_with_order((4, 5))
+        .unwrap();
     let expected = array![
         [0, 1, 2, 5, 6, 7],
         [1, 2, 3, 6, 7, 8],
@@ -24,13 +26,18 @@ fn numpy_sliding_window_view_2d() {
     // The 4-D view is numpy's sliding_window_view itself.
     let v = p.view();
     assert_eq!(v.shape(), &[3, 3, 2, 3]);
-    assert_eq!(v.to_owned().into_shape_with_order((9, 6)).unwrap(), expected);
+    assert_eq!(
+        v.to_owned().into_shape_with_order((9, 6)).unwrap(),
+        expected
+    );
 }
 
 #[test]
 fn numpy_sliding_window_view_3d() {
     // sliding_window_view(np.arange(24).reshape(2, 3, 4), (2, 2, 3)).reshape(-1, 12)
-    let a = Array::from_iter(0..24).into_shape_with_order((2, 3, 4)).unwrap();
+    let a = Array::from_iter(0..24)
+        .into_shape_with_order((2, 3, 4))
+        .unwrap();
     let expected = array![
         [0, 1, 2, 4, 5, 6, 12, 13, 14, 16, 17, 18],
         [1, 2, 3, 5, 6, 7, 13, 14, 15, 17, 18, 19],
@@ -38,7 +45,10 @@ fn numpy_sliding_window_view_3d() {
         [5, 6, 7, 9, 10, 11, 17, 18, 19, 21, 22, 23]
     ];
     assert_eq!(a.patches((2, 2, 3)).to_matrix(), expected);
-    assert_eq!(a.into_dyn().patches(IxDyn(&[2, 2, 3])).to_matrix(), expected);
+    assert_eq!(
+        a.into_dyn().patches(IxDyn(&[2, 2, 3])).to_matrix(),
+        expected
+    );
 }
 
 #[test]
@@ -54,7 +64,9 @@ fn numpy_1d_with_step() {
 #[test]
 fn skimage_view_as_windows_with_step() {
     // view_as_windows(np.arange(42).reshape(7, 6), (3, 2), step=(2, 3)).reshape(-1, 6)
-    let a = Array::from_iter(0..42).into_shape_with_order((7, 6)).unwrap();
+    let a = Array::from_iter(0..42)
+        .into_shape_with_order((7, 6))
+        .unwrap();
     let expected = array![
         [0, 1, 6, 7, 12, 13],
         [3, 4, 9, 10, 15, 16],
@@ -71,7 +83,9 @@ fn skimage_view_as_windows_with_step() {
 #[test]
 fn sklearn_extract_patches_2d_multichannel() {
     // extract_patches_2d(np.arange(36).reshape(3, 4, 3), (2, 2)).reshape(-1, 12)
-    let a: Array3<i64> = Array::from_iter(0..36).into_shape_with_order((3, 4, 3)).unwrap();
+    let a: Array3<i64> = Array::from_iter(0..36)
+        .into_shape_with_order((3, 4, 3))
+        .unwrap();
     let expected = array![
         [0, 1, 2, 3, 4, 5, 12, 13, 14, 15, 16, 17],
         [3, 4, 5, 6, 7, 8, 15, 16, 17, 18, 19, 20],
@@ -86,7 +100,9 @@ fn sklearn_extract_patches_2d_multichannel() {
 #[test]
 fn torch_unfold_dilation() {
     // torch.nn.functional.unfold(arange(30).reshape(1, 1, 5, 6), (2, 2), dilation=(2, 3)).T
-    let a = Array::from_iter(0..30).into_shape_with_order((5, 6)).unwrap();
+    let a = Array::from_iter(0..30)
+        .into_shape_with_order((5, 6))
+        .unwrap();
     let expected = array![
         [0, 3, 12, 15],
         [1, 4, 13, 16],

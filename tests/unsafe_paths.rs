@@ -13,11 +13,29 @@ fn layouts(nd: usize) -> Vec<Layout> {
     let alt = |first: bool| (0..nd).map(|k| (k % 2 == 0) == first).collect::<Vec<_>>();
     vec![
         Layout::default(),
-        Layout { fortran: true, ..Layout::default() },
-        Layout { sliced: true, ..Layout::default() },
-        Layout { reversed: all(true), ..Layout::default() },
-        Layout { fortran: true, sliced: true, reversed: alt(true), ..Layout::default() },
-        Layout { broadcast: alt(false), reversed: alt(true), ..Layout::default() },
+        Layout {
+            fortran: true,
+            ..Layout::default()
+        },
+        Layout {
+            sliced: true,
+            ..Layout::default()
+        },
+        Layout {
+            reversed: all(true),
+            ..Layout::default()
+        },
+        Layout {
+            fortran: true,
+            sliced: true,
+            reversed: alt(true),
+            ..Layout::default()
+        },
+        Layout {
+            broadcast: alt(false),
+            reversed: alt(true),
+            ..Layout::default()
+        },
     ]
 }
 
@@ -26,12 +44,23 @@ fn check(shape: &[usize], patch: &[usize], step: &[usize], dil: &[usize]) {
         let src = Source::new(shape, layout.clone());
         let a = src.view();
         let (_, rows) = reference(&a, patch, step, dil).unwrap();
-        let p = a.patches(IxDyn(patch)).step(IxDyn(step)).dilation(IxDyn(dil));
+        let p = a
+            .patches(IxDyn(patch))
+            .step(IxDyn(step))
+            .dilation(IxDyn(dil));
         let flat: Vec<i32> = rows.concat();
         // The view reads every element through from_shape_ptr's pointer.
-        assert_eq!(p.view().iter().copied().collect::<Vec<_>>(), flat, "{layout:?}");
+        assert_eq!(
+            p.view().iter().copied().collect::<Vec<_>>(),
+            flat,
+            "{layout:?}"
+        );
         // The row copier, into contiguous and strided outputs.
-        assert_eq!(p.to_matrix().iter().copied().collect::<Vec<_>>(), flat, "{layout:?}");
+        assert_eq!(
+            p.to_matrix().iter().copied().collect::<Vec<_>>(),
+            flat,
+            "{layout:?}"
+        );
         let mut out = Array2::zeros((p.len(), p.patch_len()).f());
         p.write_rows(0, out.view_mut());
         assert_eq!(out, p.to_matrix());
@@ -60,15 +89,16 @@ fn three_and_four_dimensional() {
 
 #[test]
 fn parallel_split_and_reuse() {
-    // u8 rows of 64 bytes: 3249 rows are several rayon tasks.
-    let img = Array2::from_shape_fn((64, 64), |(i, j)| (i * 3 + j * 5) as u8);
+    // Several rayon tasks (TASK_BYTES is 256 under Miri, 128 KiB otherwise:
+    // 34 KiB of u8 rows here).
+    let img = Array2::from_shape_fn((22, 26), |(i, j)| (i * 3 + j * 5) as u8);
     let rev = img.slice(s![..;-1, ..]);
     let p = rev.patches((8, 8));
     let m = p.to_matrix();
-    for (r, w) in p.iter().enumerate().step_by(97) {
+    for (r, w) in p.iter().enumerate().step_by(7) {
         assert_eq!(m.row(r).to_vec(), w.iter().copied().collect::<Vec<_>>());
     }
-    let total: usize = p.chunks(1000).map(|c| c.nrows()).sum();
+    let total: usize = p.chunks(50).map(|c| c.nrows()).sum();
     assert_eq!(total, p.len());
 }
 

@@ -8,7 +8,9 @@ use ndarray::{Array2, Array3};
 
 /// Path of a bundled image under `examples/data`.
 pub fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples/data")
+        .join(name)
 }
 
 /// Reads an 8-bit PNG as `(height, width, channels)`.
