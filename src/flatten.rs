@@ -1,5 +1,6 @@
-//! Row writers (the hot loops), the parallel driver, and `to_matrix` /
-//! `write_rows`.
+//! Row writers (the hot loops) and the parallel driver. The public methods
+//! that use them (`to_matrix`, `write_rows`, the streaming visitors) live in
+//! `stream.rs`.
 //!
 //! Row `r` of the patch matrix is patch `r` (row-major over the grid) with
 //! its elements listed row-major. A [`RowSource`] turns a validated geometry
@@ -24,9 +25,8 @@ use std::ptr;
 use ndarray::{Array2, ArrayView, ArrayViewMut2, Axis, Dimension};
 use rayon::prelude::*;
 
-use crate::error::{unwrap_or_panic, PatchError};
+use crate::error::PatchError;
 use crate::geometry::{axes, Geometry};
-use crate::patches::Patches;
 
 /// Output bytes one rayon task fills: big enough to hide the task overhead,
 /// small enough to balance two or more cores on medium outputs. Tiny under
@@ -134,7 +134,7 @@ impl<'a, A: Copy> RowSource<'a, A> {
     ///
     /// If `out.len()` is not a multiple of the patch length or the rows reach
     /// past the last patch.
-    pub(crate) fn fill(&self, start: usize, out: &mut [MaybeUninit<A>]) {
+    pub(crate) fn fill<B, C: RunCopy<A, B>>(&self, start: usize, out: &mut [MaybeUninit<B>]) {
         let plan = &self.plan;
         let pl = plan.patch_len;
         assert!(out.len() % pl == 0, "output is not a whole number of rows");
@@ -160,7 +160,7 @@ impl<'a, A: Copy> RowSource<'a, A> {
                 // RowSource invariant every offset copy_patch forms from it
                 // addresses an element of the source; `row` has patch_len
                 // elements, as copy_patch requires.
-                unsafe { self.copy_patch(origin, row) };
+                unsafe { self.copy_patch::<B, C>(origin, row) };
                 // Advance the grid odometer. Wrapping arithmetic: after the
                 // last row the value is never used as an offset.
                 for k in (0..idx.len()).rev() {
@@ -184,7 +184,7 @@ impl<'a, A: Copy> RowSource<'a, A> {
     /// `origin` must be the offset of the first element of a patch of this
     /// plan (a row < plan.rows), and `row.len()` must be the patch length.
     #[inline(always)]
-    unsafe fn copy_patch(&self, origin: isize, row: &mut [MaybeUninit<A>]) {
+    unsafe fn copy_patch<B, C: RunCopy<A, B>>(&self, origin: isize, row: &mut [MaybeUninit<B>]) {
         let plan = &self.plan;
         debug_assert_eq!(row.len(), plan.patch_len);
         let (run, rs) = (plan.run_len, plan.run_stride);
@@ -196,16 +196,16 @@ impl<'a, A: Copy> RowSource<'a, A> {
             // summed over the merged patch axes with j_k < len_k, i.e. an
             // element of this patch, which the caller guarantees is inside
             // the source; each `dst` is a run of `run` elements of `row`.
-            [] => unsafe { copy_run(src, rs, row) },
+            [] => unsafe { C::copy_run(src, rs, row) },
             &[(n, s)] => {
                 for (o, dst) in row.chunks_exact_mut(run).enumerate().take(n) {
-                    unsafe { copy_run(src.offset(o as isize * s), rs, dst) };
+                    unsafe { C::copy_run(src.offset(o as isize * s), rs, dst) };
                 }
             }
             outer => with_index(outer.len(), |idx| {
                 let mut off = 0isize;
                 for dst in row.chunks_exact_mut(run) {
-                    unsafe { copy_run(src.offset(off), rs, dst) };
+                    unsafe { C::copy_run(src.offset(off), rs, dst) };
                     for k in (0..idx.len()).rev() {
                         let (n, s) = outer[k];
                         idx[k] += 1;
@@ -222,7 +222,7 @@ impl<'a, A: Copy> RowSource<'a, A> {
     }
 }
 
-impl<A: Copy + Send + Sync> RowSource<'_, A> {
+impl<A: Copy + Sync> RowSource<'_, A> {
     /// Fills `out` with rows `start..`, splitting it into row blocks that
     /// rayon fills in parallel (each block's pages are first touched by the
     /// thread that writes them).
@@ -230,36 +230,67 @@ impl<A: Copy + Send + Sync> RowSource<'_, A> {
     /// # Panics
     ///
     /// As [`fill`](Self::fill).
-    pub(crate) fn fill_par(&self, start: usize, out: &mut [MaybeUninit<A>]) {
+    pub(crate) fn fill_par<B: Send, C: RunCopy<A, B>>(
+        &self,
+        start: usize,
+        out: &mut [MaybeUninit<B>],
+    ) {
         let pl = self.plan.patch_len;
-        let row_bytes = pl.saturating_mul(size_of::<A>()).max(1);
+        let row_bytes = pl.saturating_mul(size_of::<B>()).max(1);
         let block_rows = (TASK_BYTES / row_bytes).max(1);
         if out.len() <= block_rows * pl {
-            return self.fill(start, out);
+            return self.fill::<B, C>(start, out);
         }
         out.par_chunks_mut(block_rows * pl)
             .enumerate()
-            .for_each(|(t, block)| self.fill(start + t * block_rows, block));
+            .for_each(|(t, block)| self.fill::<B, C>(start + t * block_rows, block));
     }
 }
 
-/// Copies `dst.len()` elements starting at `src`, `stride` elements apart.
-///
-/// # Safety
-///
-/// `src.offset(i * stride)` must be a readable, initialized `A` for every
-/// `i < dst.len()`.
-#[inline(always)]
-unsafe fn copy_run<A: Copy>(src: *const A, stride: isize, dst: &mut [MaybeUninit<A>]) {
-    if stride == 1 {
-        // SAFETY: the caller guarantees dst.len() readable elements from
-        // `src`; `dst` is a distinct, writable buffer (a `&mut`), and
-        // MaybeUninit<A> has A's layout.
-        unsafe { ptr::copy_nonoverlapping(src, dst.as_mut_ptr().cast::<A>(), dst.len()) };
-    } else {
+/// How one run of a patch is copied into its row: the only part of the row
+/// writer that depends on the output element type.
+pub(crate) trait RunCopy<A, B> {
+    /// Copies `dst.len()` elements starting at `src`, `stride` elements
+    /// apart.
+    ///
+    /// # Safety
+    ///
+    /// `src.offset(i * stride)` must be a readable, initialized `A` for every
+    /// `i < dst.len()`.
+    unsafe fn copy_run(src: *const A, stride: isize, dst: &mut [MaybeUninit<B>]);
+}
+
+/// Copies elements as they are: a `memcpy` per contiguous run.
+#[derive(Debug)]
+pub(crate) enum Same {}
+
+/// Converts each element with `B::from` (`u8` to `f32`, say).
+#[derive(Debug)]
+pub(crate) enum Convert {}
+
+impl<A: Copy> RunCopy<A, A> for Same {
+    #[inline(always)]
+    unsafe fn copy_run(src: *const A, stride: isize, dst: &mut [MaybeUninit<A>]) {
+        if stride == 1 {
+            // SAFETY: the caller guarantees dst.len() readable elements from
+            // `src`; `dst` is a distinct, writable buffer (a `&mut`), and
+            // MaybeUninit<A> has A's layout.
+            unsafe { ptr::copy_nonoverlapping(src, dst.as_mut_ptr().cast::<A>(), dst.len()) };
+        } else {
+            for (i, d) in dst.iter_mut().enumerate() {
+                // SAFETY: guaranteed readable by the caller.
+                d.write(unsafe { *src.offset(i as isize * stride) });
+            }
+        }
+    }
+}
+
+impl<A: Copy, B: From<A>> RunCopy<A, B> for Convert {
+    #[inline(always)]
+    unsafe fn copy_run(src: *const A, stride: isize, dst: &mut [MaybeUninit<B>]) {
         for (i, d) in dst.iter_mut().enumerate() {
             // SAFETY: guaranteed readable by the caller.
-            d.write(unsafe { *src.offset(i as isize * stride) });
+            d.write(B::from(unsafe { *src.offset(i as isize * stride) }));
         }
     }
 }
@@ -284,179 +315,61 @@ fn as_uninit_mut<A: Copy>(s: &mut [A]) -> &mut [MaybeUninit<A>] {
     unsafe { &mut *(s as *mut [A] as *mut [MaybeUninit<A>]) }
 }
 
-/// Allocates a `(rows, patch_len)` matrix and fills it with rows `start..`.
-pub(crate) fn fill_new<A: Copy + Send + Sync>(
+/// Allocates a `(rows, patch_len)` matrix and fills it with rows `start..`,
+/// on all cores if `parallel`, else on the calling thread.
+pub(crate) fn fill_new<A: Copy + Sync, B: Copy + Send, C: RunCopy<A, B>>(
     src: &RowSource<'_, A>,
     start: usize,
     rows: usize,
-) -> Array2<A> {
-    let mut m = Array2::<A>::uninit((rows, src.patch_len()));
+    parallel: bool,
+) -> Array2<B> {
+    let mut m = Array2::<B>::uninit((rows, src.patch_len()));
     let buf = m.as_slice_mut().expect("a new array is in standard layout");
-    src.fill_par(start, buf);
-    // SAFETY: fill_par wrote every element of `buf` (it fills whole rows and
-    // `buf` is exactly `rows` rows), and `buf` is all of `m`'s elements.
+    if parallel {
+        src.fill_par::<B, C>(start, buf);
+    } else {
+        src.fill::<B, C>(start, buf);
+    }
+    // SAFETY: fill/fill_par wrote every element of `buf` (they fill whole
+    // rows and `buf` is exactly `rows` rows), and `buf` is all of `m`'s
+    // elements.
     unsafe { m.assume_init() }
 }
 
-/// Writes rows `start..start + out.nrows()` into `out`, whatever its layout.
-pub(crate) fn fill_view<A: Copy + Send + Sync>(
+/// Writes rows `start..start + out.nrows()` into `out`, whatever its layout;
+/// on all cores if `parallel`, else (for contiguous `out`) on the calling
+/// thread.
+pub(crate) fn fill_view<A: Copy + Sync, B: Copy + Send + Sync, C: RunCopy<A, B>>(
     src: &RowSource<'_, A>,
     start: usize,
-    mut out: ArrayViewMut2<'_, A>,
+    mut out: ArrayViewMut2<'_, B>,
+    parallel: bool,
 ) {
     if let Some(buf) = out.as_slice_mut() {
-        return src.fill_par(start, as_uninit_mut(buf));
+        let buf = as_uninit_mut(buf);
+        return if parallel {
+            src.fill_par::<B, C>(start, buf)
+        } else {
+            src.fill::<B, C>(start, buf)
+        };
     }
     let pl = src.patch_len();
     out.axis_iter_mut(Axis(0))
         .into_par_iter()
         .enumerate()
-        .with_min_len((TASK_BYTES / (pl * size_of::<A>()).max(1)).max(1))
+        .with_min_len((TASK_BYTES / (pl * size_of::<B>()).max(1)).max(1))
         .for_each_init(Vec::new, |tmp, (i, mut row)| match row.as_slice_mut() {
-            Some(r) => src.fill(start + i, as_uninit_mut(r)),
+            Some(r) => src.fill::<B, C>(start + i, as_uninit_mut(r)),
             None => {
                 tmp.clear();
                 tmp.resize(pl, MaybeUninit::uninit());
-                src.fill(start + i, tmp);
+                src.fill::<B, C>(start + i, tmp);
                 for (o, t) in row.iter_mut().zip(tmp.iter()) {
                     // SAFETY: `fill` wrote all `pl` elements of `tmp`.
                     *o = unsafe { t.assume_init() };
                 }
             }
         });
-}
-
-/// # Flattening
-impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
-    pub(crate) fn row_source(&self) -> Result<RowSource<'a, A>, PatchError> {
-        RowSource::new(self.source(), self.geometry())
-    }
-
-    /// Copies every patch into a new `(len, patch_len)` matrix, one row per
-    /// patch, in parallel.
-    ///
-    /// Row `r` is patch `r` (row-major over the grid) with its elements in
-    /// row-major order: with step 1 and dilation 1 this is numpy's
-    /// `np.ascontiguousarray(sliding_window_view(a, p)).reshape(-1, prod(p))`.
-    ///
-    /// The matrix is `patch_len` times larger than the patches' footprint in
-    /// the source; to walk every patch with bounded memory use
-    /// [`chunks`](Self::chunks) or [`write_rows`](Self::write_rows).
-    ///
-    /// # Panics
-    ///
-    /// If the matrix's size in bytes overflows `isize`; see
-    /// [`try_to_matrix`](Self::try_to_matrix).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ndarray::{array, Array2};
-    /// use ndarray_patches::prelude::*;
-    ///
-    /// let a = Array2::from_shape_fn((3, 4), |(i, j)| (10 * i + j) as u16);
-    /// let m = a.patches((2, 2)).step((1, 2)).to_matrix();
-    /// assert_eq!(m, array![[0, 1, 10, 11], [2, 3, 12, 13],
-    ///                      [10, 11, 20, 21], [12, 13, 22, 23]]);
-    /// ```
-    #[track_caller]
-    pub fn to_matrix(&self) -> Array2<A> {
-        unwrap_or_panic(self.try_to_matrix())
-    }
-
-    /// Like [`to_matrix`](Self::to_matrix), returning an error instead of
-    /// panicking.
-    ///
-    /// # Errors
-    ///
-    /// [`PatchError::Overflow`] if the matrix's size in bytes overflows
-    /// `isize`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ndarray::Array1;
-    /// use ndarray_patches::prelude::*;
-    ///
-    /// let a = Array1::from_iter(0..5);
-    /// let m = a.patches(3).try_to_matrix()?;
-    /// assert_eq!(m.shape(), &[3, 3]);
-    /// # Ok::<(), ndarray_patches::PatchError>(())
-    /// ```
-    pub fn try_to_matrix(&self) -> Result<Array2<A>, PatchError> {
-        self.geometry().block_elements(self.len(), size_of::<A>())?;
-        let src = self.row_source()?;
-        Ok(fill_new(&src, 0, self.len()))
-    }
-
-    /// Fills `out` with rows `start..start + out.nrows()` of the patch matrix,
-    /// in parallel, allocating nothing when `out`'s rows are contiguous.
-    ///
-    /// This is the primitive for bounded-memory streaming: reuse one buffer
-    /// for successive row ranges, or give disjoint row ranges to different
-    /// workers, processes or machines.
-    ///
-    /// # Panics
-    ///
-    /// If `out.ncols() != self.patch_len()` or the rows reach past the last
-    /// patch; see [`try_write_rows`](Self::try_write_rows).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ndarray::{array, Array1, Array2};
-    /// use ndarray_patches::prelude::*;
-    ///
-    /// let a = Array1::from_iter(0..6);
-    /// let p = a.patches(3);
-    /// let mut buf = Array2::zeros((2, 3));
-    /// p.write_rows(2, buf.view_mut());
-    /// assert_eq!(buf, array![[2, 3, 4], [3, 4, 5]]);
-    /// ```
-    #[track_caller]
-    pub fn write_rows(&self, start: usize, out: ArrayViewMut2<'_, A>) {
-        unwrap_or_panic(self.try_write_rows(start, out))
-    }
-
-    /// Like [`write_rows`](Self::write_rows), returning an error instead of
-    /// panicking.
-    ///
-    /// # Errors
-    ///
-    /// [`PatchError::RowWidth`] if `out.ncols() != self.patch_len()`,
-    /// [`PatchError::RowsOutOfRange`] if `start + out.nrows() > self.len()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ndarray::{Array1, Array2};
-    /// use ndarray_patches::prelude::*;
-    /// use ndarray_patches::PatchError;
-    ///
-    /// let a = Array1::<f32>::zeros(6);
-    /// let p = a.patches(3);
-    /// let mut buf = Array2::zeros((2, 3));
-    /// assert_eq!(
-    ///     p.try_write_rows(3, buf.view_mut()),
-    ///     Err(PatchError::RowsOutOfRange { start: 3, rows: 2, len: 4 })
-    /// );
-    /// ```
-    pub fn try_write_rows(
-        &self,
-        start: usize,
-        out: ArrayViewMut2<'_, A>,
-    ) -> Result<(), PatchError> {
-        if out.ncols() != self.patch_len() {
-            return Err(PatchError::RowWidth {
-                expected: self.patch_len(),
-                found: out.ncols(),
-            });
-        }
-        self.geometry().check_rows(start, out.nrows())?;
-        let src = self.row_source()?;
-        fill_view(&src, start, out);
-        Ok(())
-    }
 }
 
 #[cfg(test)]

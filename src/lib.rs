@@ -89,7 +89,7 @@ mod view;
 pub use error::{Argument, PatchError};
 pub use ext::{IntoPatches, PatchExt};
 pub use patches::{Iter, Patches};
-pub use stream::Chunks;
+pub use stream::{Chunks, PatchRange, Position, Positions, DEFAULT_CHUNK_BYTES};
 pub use view::PatchDim;
 
 /// The traits needed to call `.patches(..)`, and the common types.
@@ -103,5 +103,5 @@ pub use view::PatchDim;
 /// assert_eq!(a.patches(2).len(), 3);
 /// ```
 pub mod prelude {
-    pub use crate::{IntoPatches, PatchError, PatchExt, Patches};
+    pub use crate::{IntoPatches, PatchError, PatchExt, PatchRange, Patches};
 }

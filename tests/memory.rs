@@ -1,0 +1,133 @@
+//! Streaming memory is bounded by the chunk buffers, whatever the number of
+//! patches: a counting global allocator records the peak bytes allocated
+//! while every patch of a 2048x2048 f32 image with 32x32 patches (about
+//! 16 GB of virtual matrix) is streamed. Deterministic: counts bytes, not
+//! time. One test per binary, so no other test allocates meanwhile.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use ndarray::{Array1, Array2};
+use ndarray_patches::prelude::*;
+
+struct Counting;
+
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+static COUNT: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards every call to the system allocator unchanged and only
+// updates counters on the side.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: same contract as our caller's.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let now = CURRENT.fetch_add(layout.size(), Ordering::SeqCst) + layout.size();
+            PEAK.fetch_max(now, Ordering::SeqCst);
+            COUNT.fetch_add(1, Ordering::SeqCst);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as our caller's.
+        unsafe { System.dealloc(ptr, layout) };
+        CURRENT.fetch_sub(layout.size(), Ordering::SeqCst);
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Peak bytes allocated above the level at the start, and allocations made,
+/// while `f` runs.
+fn measure(f: impl FnOnce()) -> (usize, usize) {
+    let base = CURRENT.load(Ordering::SeqCst);
+    PEAK.store(base, Ordering::SeqCst);
+    let count = COUNT.load(Ordering::SeqCst);
+    f();
+    (
+        PEAK.load(Ordering::SeqCst) - base,
+        COUNT.load(Ordering::SeqCst) - count,
+    )
+}
+
+#[test]
+#[cfg_attr(miri, ignore)]
+fn streaming_allocates_only_the_chunk_buffers() {
+    let img = Array2::from_shape_fn((2048, 2048), |(i, j)| ((i * 31 + j * 17) % 255) as f32);
+    let p = img.patches((32, 32));
+    let virtual_bytes = p.matrix_bytes().unwrap();
+    assert!(virtual_bytes > 16_000_000_000, "{virtual_bytes}");
+    let rows = p.default_chunk_rows();
+    let chunk_bytes = rows * p.patch_len() * 4;
+    let w = Array1::from_elem(p.patch_len(), 1.0f32);
+    let threads = rayon::current_num_threads();
+    // Warm rayon's pool up, so its one-time setup is not counted.
+    p.range(..1).par_for_each_chunk(1, |_, _| {});
+
+    // A small constant for rayon's job bookkeeping and the copy plan.
+    let slack = 64 * 1024;
+
+    // Sequential visitor: one buffer.
+    let (peak, allocs) = measure(|| {
+        p.for_each_chunk(rows, |_, c| {
+            std::hint::black_box(c.row(0).dot(&w.view()));
+        })
+    });
+    println!("for_each_chunk: peak {peak} B, {allocs} allocations, chunk {chunk_bytes} B, virtual {virtual_bytes} B");
+    assert!(
+        peak <= chunk_bytes + slack,
+        "peak {peak} > {chunk_bytes} + {slack}"
+    );
+    // With several threads, rayon's scheduler allocates now and then when
+    // the caller's thread injects jobs (about one per 60 chunks seen here);
+    // never one per chunk.
+    let n_chunks = p.len().div_ceil(rows);
+    assert!(
+        allocs < n_chunks / 10,
+        "{allocs} allocations for {n_chunks} chunks"
+    );
+
+    // On a one-thread pool nothing but the crate runs: the copy plan and
+    // the one buffer, and not a single allocation after the first chunk.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    pool.install(|| p.range(..1).for_each_chunk(1, |_, _| {}));
+    let (peak, allocs) = measure(|| {
+        pool.install(|| {
+            p.for_each_chunk(rows, |_, c| {
+                std::hint::black_box(c.row(0).dot(&w.view()));
+            })
+        })
+    });
+    println!("for_each_chunk, 1 thread: peak {peak} B, {allocs} allocations for {n_chunks} chunks");
+    assert!(peak <= chunk_bytes + slack, "peak {peak}");
+    // Four small Vecs of the copy plan (window strides, merged axes) and
+    // the buffer.
+    assert!(allocs <= 5, "{allocs} allocations for {n_chunks} chunks");
+
+    // Parallel visitor: one buffer per thread.
+    let (peak, allocs) = measure(|| {
+        p.par_for_each_chunk(rows, |_, c| {
+            std::hint::black_box(c.row(0).dot(&w.view()));
+        })
+    });
+    println!("par_for_each_chunk: peak {peak} B, {allocs} allocations, {threads} threads");
+    assert!(peak <= threads * chunk_bytes + slack, "peak {peak}");
+    assert!(
+        allocs < n_chunks / 10,
+        "{allocs} allocations for {n_chunks} chunks"
+    );
+
+    // Owned chunks: one block alive at a time.
+    let (peak, _) = measure(|| {
+        for c in p.range(..p.len() / 8).chunks(rows) {
+            std::hint::black_box(c[[0, 0]]);
+        }
+    });
+    assert!(peak <= chunk_bytes + slack, "peak {peak}");
+}
