@@ -72,7 +72,7 @@ pub struct PatchRange<'p, 'a, A, D: Dimension> {
 
 impl<A, D: Dimension> Clone for PatchRange<'_, '_, A, D> {
     fn clone(&self) -> Self {
-        PatchRange { ..*self }
+        *self
     }
 }
 
