@@ -216,16 +216,9 @@ fn parallel_split_matches_reference() {
         let mut out = Array2::zeros((p.len() - 5, 63).f());
         p.write_rows(5, out.view_mut());
         assert_eq!(out, m.slice(ndarray::s![5.., ..]));
-        let stacked = ndarray::concatenate(
-            Axis(0),
-            &p.chunks(777)
-                .map(|c| c)
-                .collect::<Vec<_>>()
-                .iter()
-                .map(|c| c.view())
-                .collect::<Vec<_>>(),
-        )
-        .unwrap();
+        let blocks: Vec<Array2<i32>> = p.chunks(777).collect();
+        let views: Vec<_> = blocks.iter().map(|c| c.view()).collect();
+        let stacked = ndarray::concatenate(Axis(0), &views).unwrap();
         assert_eq!(stacked, m);
     }
 }
