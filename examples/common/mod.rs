@@ -50,3 +50,21 @@ pub fn bytes(n: f64) -> String {
     }
     format!("{x:.1} {}", units[u])
 }
+
+mod mem;
+pub use mem::peak_rss;
+
+/// Tiles `img` periodically to `(h, w)`, mirroring every other copy so that
+/// the seams stay smooth.
+pub fn tile_mirrored(img: &Array2<u8>, h: usize, w: usize) -> Array2<u8> {
+    let (ih, iw) = img.dim();
+    let fold = |x: usize, n: usize| {
+        let (q, r) = (x / n, x % n);
+        if q % 2 == 0 {
+            r
+        } else {
+            n - 1 - r
+        }
+    };
+    Array2::from_shape_fn((h, w), |(i, j)| img[[fold(i, ih), fold(j, iw)]])
+}
