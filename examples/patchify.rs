@@ -52,6 +52,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         rayon::current_num_threads(),
         bytes / dt.as_secs_f64() / 1e9
     );
+    if let Some(rss) = common::peak_rss() {
+        println!("peak memory {}", common::bytes(rss as f64));
+    }
     // Row 0 is the top-left window, row-major.
     assert_eq!(
         m.row(0).to_vec(),

@@ -222,3 +222,73 @@ fn parallel_split_matches_reference() {
         assert_eq!(stacked, m);
     }
 }
+
+/// Rows 4 KiB apart (1024 i32 per row) take the tiled copy order; it must
+/// give the same rows, also with steps, dilations, reversed and sliced
+/// sources, and for row ranges that start and end in the middle of a grid
+/// line.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn tiled_order_matches_reference() {
+    let cases: [(&[usize], &[usize], &[usize], Layout); 4] = [
+        (&[10, 3], &[1, 1], &[1, 1], Layout::default()),
+        (&[12, 2], &[2, 3], &[1, 2], Layout::default()),
+        (
+            &[9, 4],
+            &[1, 1],
+            &[2, 1],
+            Layout {
+                reversed: vec![true, true],
+                ..Layout::default()
+            },
+        ),
+        (
+            &[10, 4],
+            &[1, 2],
+            &[1, 1],
+            Layout {
+                reversed: vec![false, true],
+                ..Layout::default()
+            },
+        ),
+    ];
+    for (patch, step, dil, layout) in cases {
+        let src = Source::new(&[40, 1024], layout.clone());
+        let a = src.view();
+        let (_, rows) = reference(&a, patch, step, dil).unwrap();
+        let p = a
+            .patches(IxDyn(patch))
+            .step(IxDyn(step))
+            .dilation(IxDyn(dil));
+        let expected = Array2::from_shape_vec((rows.len(), rows[0].len()), rows.concat()).unwrap();
+        assert_eq!(
+            p.to_matrix(),
+            expected,
+            "{patch:?} {step:?} {dil:?} {layout:?}"
+        );
+        let grid_w = p.grid()[1];
+        for (s, n) in [(grid_w - 5, 11), (3, 2 * grid_w + 7), (p.len() - 9, 9)] {
+            let mut out = Array2::zeros((n, p.patch_len()));
+            p.write_rows(s, out.view_mut());
+            assert_eq!(out, expected.slice(ndarray::s![s..s + n, ..]));
+        }
+        let mut next = 0;
+        p.for_each_chunk(37, |start, c| {
+            assert_eq!(start, next);
+            assert_eq!(c, expected.slice(ndarray::s![start..start + c.nrows(), ..]));
+            next += c.nrows();
+        });
+    }
+    // Sliced with step 2 and offset 1: rows 8 KiB apart, columns strided.
+    let src = Source::new(
+        &[20, 1024],
+        Layout {
+            sliced: true,
+            ..Layout::default()
+        },
+    );
+    let a = src.view();
+    let (_, rows) = reference(&a, &[10, 4], &[1, 1], &[1, 1]).unwrap();
+    let m = a.patches(IxDyn(&[10, 4])).to_matrix();
+    assert_eq!(m.iter().copied().collect::<Vec<_>>(), rows.concat());
+}

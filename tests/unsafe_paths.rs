@@ -119,3 +119,20 @@ fn zero_sized_elements() {
     assert_eq!(p.to_matrix().dim(), (9, 4));
     assert_eq!(p.view().shape(), &[3, 3, 2, 2]);
 }
+
+#[test]
+fn tiled_copy_order() {
+    // u8 rows 4 KiB apart and 9 patch rows: the tiled order. A range that
+    // crosses the end of a grid line, and a reversed source.
+    let img = ndarray::Array2::from_shape_fn((10, 4096), |(i, j)| (i * 7 + j * 13) as u8);
+    for v in [img.view(), img.slice(s![..;-1, ..])] {
+        let p = v.patches((9, 2));
+        let start = p.grid()[1] - 20;
+        let mut out = Array2::zeros((40, 18));
+        p.write_rows(start, out.view_mut());
+        for (k, row) in out.rows().into_iter().enumerate() {
+            let w = p.get(start + k);
+            assert_eq!(row.to_vec(), w.iter().copied().collect::<Vec<_>>());
+        }
+    }
+}
