@@ -230,7 +230,9 @@ fn parallel_split_matches_reference() {
 #[test]
 #[cfg_attr(miri, ignore)]
 fn tiled_order_matches_reference() {
-    let cases: [(&[usize], &[usize], &[usize], Layout); 4] = [
+    /// Patch shape, step, dilation, layout.
+    type Case = (&'static [usize], &'static [usize], &'static [usize], Layout);
+    let cases: [Case; 4] = [
         (&[10, 3], &[1, 1], &[1, 1], Layout::default()),
         (&[12, 2], &[2, 3], &[1, 2], Layout::default()),
         (
