@@ -28,31 +28,39 @@
 //! # Stream every window of a big image, without the full matrix
 //!
 //! The patch matrix is `patch_len` times larger than the image (a 4096 x 4096
-//! `f32` image is 64 MiB; its 39 x 39 patch matrix is about 100 GB). Walk it in
-//! row blocks instead, holding one block at a time:
+//! `f32` image is 64 MiB; its 39 x 39 patch matrix is about 100 GB). Stream it
+//! instead: [`Patches::par_for_each_chunk`] fills one cache-sized buffer per
+//! thread and hands it to your code on that thread, so memory stays at the
+//! image plus a few chunks however many patches there are:
 //!
 //! ```
+//! use std::sync::Mutex;
 //! use ndarray::{Array1, Array2};
 //! use ndarray_patches::prelude::*;
 //!
-//! let img = Array2::from_shape_fn((512, 512), |(i, j)| ((i * 7 + j * 3) % 256) as f32);
+//! let img = Array2::from_shape_fn((512, 512), |(i, j)| ((i * 7 + j * 3) % 256) as u8);
 //! let p = img.patches((39, 39));
 //! let filter = Array1::from_elem(p.patch_len(), 1.0 / p.patch_len() as f32); // a box filter
 //!
-//! // Reuse one buffer: no allocation per block.
-//! let rows = 1024;
-//! let mut buf = Array2::zeros((rows, p.patch_len()));
-//! let mut scores = Vec::with_capacity(p.len());
-//! for start in (0..p.len()).step_by(rows) {
-//!     let n = rows.min(p.len() - start);
-//!     let mut block = buf.slice_mut(ndarray::s![..n, ..]);
-//!     p.write_rows(start, block.view_mut());
-//!     scores.extend(block.dot(&filter));
-//! }
+//! // One score per window, aligned with the rows; u8 pixels become f32 during the copy.
+//! let scores = Mutex::new(vec![0.0f32; p.len()]);
+//! p.par_for_each_chunk_as::<f32, _>(p.default_chunk_rows(), |start, chunk| {
+//!     let s = chunk.dot(&filter);
+//!     scores.lock().unwrap()[start..start + s.len()].copy_from_slice(s.as_slice().unwrap());
+//! });
+//! let scores = scores.into_inner().unwrap();
 //! assert_eq!(scores.len(), 474 * 474);
-//! // Or, simplest: owned blocks.
-//! assert_eq!(p.chunks(4096).map(|b| b.nrows()).sum::<usize>(), p.len());
+//!
+//! // Where a row's window is in the image:
+//! let best = (0..p.len()).max_by(|&a, &b| scores[a].total_cmp(&scores[b])).unwrap();
+//! let origin = p.position(best).origin;
+//! assert!(origin[0] <= 512 - 39 && origin[1] <= 512 - 39);
 //! ```
+//!
+//! [`Patches::for_each_chunk`] does the same in order with one buffer,
+//! [`Patches::write_rows`] fills a buffer of yours (to shard rows across
+//! processes or machines), and [`Patches::range`] restricts any of them to a
+//! range of rows.
 //!
 //! # Geometry
 //!
