@@ -110,6 +110,23 @@ pub enum PatchError {
     },
     /// A chunk size of zero rows.
     ZeroChunkRows,
+    /// An operand of a product with the patch matrix has the wrong length
+    /// along the axis that meets the matrix.
+    ShapeMismatch {
+        /// Which operand, and which of its axes.
+        operand: &'static str,
+        /// The length the patch matrix needs there.
+        expected: usize,
+        /// The operand's length.
+        found: usize,
+    },
+    /// A statistic needs more patches than there are.
+    NotEnoughPatches {
+        /// How many it needs.
+        needed: usize,
+        /// How many there are.
+        found: usize,
+    },
 }
 
 impl fmt::Display for PatchError {
@@ -142,6 +159,17 @@ impl fmt::Display for PatchError {
                 "output rows have {found} columns but a patch has {expected} elements"
             ),
             PatchError::ZeroChunkRows => f.write_str("chunk size is zero rows; it must be at least 1"),
+            PatchError::ShapeMismatch {
+                operand,
+                expected,
+                found,
+            } => write!(
+                f,
+                "{operand} has length {found}, but the patch matrix needs {expected}"
+            ),
+            PatchError::NotEnoughPatches { needed, found } => {
+                write!(f, "needs at least {needed} patches, there are {found}")
+            }
         }
     }
 }

@@ -90,12 +90,14 @@ mod error;
 mod ext;
 mod flatten;
 mod geometry;
+mod linalg;
 mod patches;
 mod stream;
 mod view;
 
 pub use error::{Argument, PatchError};
 pub use ext::{IntoPatches, PatchExt};
+pub use linalg::Real;
 pub use patches::{Iter, Patches};
 pub use stream::{Chunks, PatchRange, Position, Positions, DEFAULT_CHUNK_BYTES};
 pub use view::PatchDim;

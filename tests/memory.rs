@@ -2,7 +2,8 @@
 //! patches: a counting global allocator records the peak bytes allocated
 //! while every patch of a 2048x2048 f32 image with 32x32 patches (about
 //! 16 GB of virtual matrix) is streamed. Deterministic: counts bytes, not
-//! time. One test per binary, so no other test allocates meanwhile.
+//! time. The tests of this binary hold `SERIAL`, so that no other test
+//! allocates while one measures.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -40,6 +41,8 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Peak bytes allocated above the level at the start, and allocations made,
 /// while `f` runs.
 fn measure(f: impl FnOnce()) -> (usize, usize) {
@@ -56,6 +59,7 @@ fn measure(f: impl FnOnce()) -> (usize, usize) {
 #[test]
 #[cfg_attr(miri, ignore)]
 fn streaming_allocates_only_the_chunk_buffers() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let img = Array2::from_shape_fn((2048, 2048), |(i, j)| ((i * 31 + j * 17) % 255) as f32);
     let p = img.patches((32, 32));
     let virtual_bytes = p.matrix_bytes().unwrap();
@@ -130,4 +134,33 @@ fn streaming_allocates_only_the_chunk_buffers() {
         }
     });
     assert!(peak <= chunk_bytes + slack, "peak {peak}");
+}
+
+/// `gram()` of a 2048x2048 image with 16x16 patches: a 4 GiB virtual
+/// matrix; the call holds a chunk and a 256x256 partial per thread and the
+/// f64 result, never the matrix.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn gram_allocates_chunks_and_result_only() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let img = Array2::from_shape_fn((2048, 2048), |(i, j)| ((i * 13 + j * 7) % 251) as f32);
+    let p = img.patches((16, 16));
+    let pl = p.patch_len();
+    let threads = rayon::current_num_threads();
+    p.range(..1).par_for_each_chunk(1, |_, _| {});
+    let (peak, _) = measure(|| {
+        let g: Array2<f32> = p.gram();
+        std::hint::black_box(g);
+    });
+    let chunk = ndarray_patches::DEFAULT_CHUNK_BYTES;
+    // Per thread: the chunk, its f32 partial and matrixmultiply's packing
+    // buffers (at most 512 KiB at these sizes); once: the f64 accumulator
+    // and the f32 result.
+    let gemm_packing = 512 * 1024;
+    let bound = threads * (chunk + pl * pl * 4 + gemm_packing) + pl * pl * (8 + 4) + 256 * 1024;
+    println!(
+        "gram: peak {peak} B (bound {bound} B), virtual matrix {} B",
+        p.matrix_bytes().unwrap()
+    );
+    assert!(peak <= bound, "peak {peak} > {bound}");
 }
