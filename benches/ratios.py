@@ -13,9 +13,12 @@ pairs = [
     ("to_matrix", "memcpy/fresh", "to_matrix (all cores) / memcpy fresh 1 thread (target > 1)"),
     ("to_matrix", "ndarray_windows_naive", "to_matrix / naive ndarray (target >= 2)"),
     ("write_rows_reused", "memcpy/reused", "write_rows all cores / memcpy reused"),
-    ("for_each_chunk", "memcpy_reused_chunk", "for_each_chunk / memcpy cache-sized (target >= 0.7)"),
+    ("for_each_chunk", "memcpy_reused_chunk", "for_each_chunk / memcpy cache-sized, 1 thread"),
     ("for_each_chunk", "to_matrix", "for_each_chunk / to_matrix (target >= 2)"),
     ("par_for_each_chunk", "to_matrix", "par_for_each_chunk / to_matrix"),
+    ("for_each_chunk_1thread", "memcpy_reused_chunk", "for_each_chunk 1 thread / memcpy cache-sized, 1 thread (target >= 0.7)"),
+    ("matmul_k16/virtual", "matmul_k16/materialized", "matmul k=16 virtual / to_matrix-then-dot (target >= 1)"),
+    ("gram/virtual", "gram/materialized", "gram virtual / to_matrix-then-dot (target >= 1)"),
 ]
 for group in sorted(p.name for p in root.iterdir() if p.is_dir() and p.name != "report"):
     for a, b, label in pairs:

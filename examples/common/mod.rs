@@ -68,3 +68,66 @@ pub fn tile_mirrored(img: &Array2<u8>, h: usize, w: usize) -> Array2<u8> {
     };
     Array2::from_shape_fn((h, w), |(i, j)| img[[fold(i, ih), fold(j, iw)]])
 }
+
+/// Writes an 8-bit grayscale PNG.
+pub fn write_gray(path: &Path, img: &Array2<u8>) -> Result<(), Box<dyn std::error::Error>> {
+    let (h, w) = img.dim();
+    let mut enc = png::Encoder::new(
+        std::io::BufWriter::new(File::create(path)?),
+        w as u32,
+        h as u32,
+    );
+    enc.set_color(png::ColorType::Grayscale);
+    enc.set_depth(png::BitDepth::Eight);
+    let data: Vec<u8> = img.iter().copied().collect();
+    enc.write_header()?.write_image_data(&data)?;
+    Ok(())
+}
+
+/// Writes an 8-bit RGB PNG from `(height, width, 3)`.
+pub fn write_rgb(path: &Path, img: &Array3<u8>) -> Result<(), Box<dyn std::error::Error>> {
+    let (h, w, c) = img.dim();
+    if c != 3 {
+        return Err("write_rgb needs 3 channels".into());
+    }
+    let mut enc = png::Encoder::new(
+        std::io::BufWriter::new(File::create(path)?),
+        w as u32,
+        h as u32,
+    );
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    let data: Vec<u8> = img.iter().copied().collect();
+    enc.write_header()?.write_image_data(&data)?;
+    Ok(())
+}
+
+/// `[0, 1]` floats to 8-bit pixels.
+pub fn to_u8(img: &Array2<f32>) -> Array2<u8> {
+    img.mapv(|x| (x.clamp(0.0, 1.0) * 255.0).round() as u8)
+}
+
+/// Peak signal-to-noise ratio in dB of `a` against `reference`, both in
+/// `[0, 1]`.
+pub fn psnr(a: &ndarray::ArrayView2<'_, f32>, reference: &ndarray::ArrayView2<'_, f32>) -> f64 {
+    let mse = a
+        .iter()
+        .zip(reference.iter())
+        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
+        .sum::<f64>()
+        / a.len() as f64;
+    10.0 * (1.0 / mse).log10()
+}
+
+/// `img` plus Gaussian noise of standard deviation `sigma`, seeded.
+pub fn add_noise(img: &Array2<f32>, sigma: f32, seed: u64) -> Array2<f32> {
+    use ndarray_rand::rand::SeedableRng;
+    use ndarray_rand::rand_distr::Normal;
+    use ndarray_rand::RandomExt;
+    let mut rng = ndarray_rand::rand::rngs::StdRng::seed_from_u64(seed);
+    img + Array2::random_using(
+        img.dim(),
+        Normal::new(0.0, sigma).expect("sigma > 0"),
+        &mut rng,
+    )
+}

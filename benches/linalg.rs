@@ -1,0 +1,105 @@
+//! Linear algebra on the virtual patch matrix against materialize-then-dot,
+//! on W2 (1024x1024 f32, 16x16 patches: a 1 GiB matrix X):
+//!
+//! - `matmul_k16`: X·W with W of shape (256, 16), a filter bank;
+//! - `gram`: XᵀX.
+//!
+//! Each as `virtual` (this crate: chunks through GEMM on every thread) and
+//! `materialized` (`to_matrix()` then ndarray's `dot`, which is
+//! single-threaded without BLAS). Before the timings, the peak heap bytes of
+//! one call of each are printed (a counting allocator), so both ratios come
+//! from one run.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use ndarray::Array2;
+use ndarray_patches::prelude::*;
+
+struct Counting;
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator; only counts on the side.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: same contract as our caller's.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            let now = CURRENT.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as our caller's.
+        unsafe { System.dealloc(ptr, layout) };
+        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn peak_of(f: impl FnOnce()) -> usize {
+    let base = CURRENT.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    f();
+    PEAK.load(Ordering::Relaxed) - base
+}
+
+fn linalg(c: &mut Criterion) {
+    let img = Array2::from_shape_fn((1024, 1024), |(i, j)| {
+        ((i * 31 + j * 17) % 255) as f32 / 255.0
+    });
+    let p = img.patches((16, 16));
+    let w = Array2::from_shape_fn((256, 16), |(i, j)| ((i * 7 + j * 3) % 13) as f32 - 6.0);
+
+    let mb = |b: usize| b as f64 / (1024.0 * 1024.0);
+    let (v, m) = (
+        peak_of(|| drop(black_box(p.matmul(&w)))),
+        peak_of(|| drop(black_box(p.to_matrix().dot(&w)))),
+    );
+    println!(
+        "peak heap, matmul k=16: virtual {:.1} MiB, materialized {:.1} MiB ({:.0}x less)",
+        mb(v),
+        mb(m),
+        m as f64 / v as f64
+    );
+    let (v, m) = (
+        peak_of(|| drop(black_box(p.gram::<f32>()))),
+        peak_of(|| {
+            let x = p.to_matrix();
+            drop(black_box(x.t().dot(&x)))
+        }),
+    );
+    println!(
+        "peak heap, gram: virtual {:.1} MiB, materialized {:.1} MiB ({:.0}x less)",
+        mb(v),
+        mb(m),
+        m as f64 / v as f64
+    );
+
+    let mut g = c.benchmark_group("linalg_W2");
+    g.sample_size(10);
+    g.warm_up_time(Duration::from_millis(500));
+    g.measurement_time(Duration::from_secs(10));
+    g.bench_function("matmul_k16/virtual", |b| b.iter(|| black_box(p.matmul(&w))));
+    g.bench_function("matmul_k16/materialized", |b| {
+        b.iter(|| black_box(p.to_matrix().dot(&w)))
+    });
+    g.bench_function("gram/virtual", |b| b.iter(|| black_box(p.gram::<f32>())));
+    g.bench_function("gram/materialized", |b| {
+        b.iter(|| {
+            let x = p.to_matrix();
+            black_box(x.t().dot(&x))
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, linalg);
+criterion_main!(benches);
