@@ -120,7 +120,13 @@ pub enum PatchError {
         /// The operand's length.
         found: usize,
     },
-    /// A statistic needs more patches than there are.
+    /// A sampling weight is negative, infinite or NaN.
+    InvalidWeight {
+        /// The patch (row) whose weight it is.
+        row: usize,
+    },
+    /// A statistic or a sample needs more patches than there are (or than
+    /// have a positive weight).
     NotEnoughPatches {
         /// How many it needs.
         needed: usize,
@@ -166,6 +172,10 @@ impl fmt::Display for PatchError {
             } => write!(
                 f,
                 "{operand} has length {found}, but the patch matrix needs {expected}"
+            ),
+            PatchError::InvalidWeight { row } => write!(
+                f,
+                "the weight of patch {row} is negative, infinite or NaN"
             ),
             PatchError::NotEnoughPatches { needed, found } => {
                 write!(f, "needs at least {needed} patches, there are {found}")

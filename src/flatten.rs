@@ -518,6 +518,29 @@ pub(crate) fn fill_new<A: Copy + Sync, B: Copy + Send, C: RunCopy<A, B>>(
     unsafe { m.assume_init() }
 }
 
+/// Allocates a `(indices.len(), patch_len)` matrix whose row `k` is row
+/// `indices[k]`, filled in parallel.
+///
+/// # Panics
+///
+/// If an index is not a row (`fill` checks).
+pub(crate) fn gather_new<A: Copy + Sync, B: Copy + Send, C: RunCopy<A, B>>(
+    src: &RowSource<'_, A>,
+    indices: &[usize],
+) -> Array2<B> {
+    let pl = src.patch_len();
+    let mut m = Array2::<B>::uninit((indices.len(), pl));
+    let buf = m.as_slice_mut().expect("a new array is in standard layout");
+    buf.par_chunks_mut(pl)
+        .zip(indices.par_iter())
+        .with_min_len((TASK_BYTES / (pl * size_of::<B>()).max(1)).max(1))
+        .for_each(|(row, &r)| src.fill::<B, C>(r, row));
+    // SAFETY: `buf` is all of `m`'s elements, in `indices.len()` rows of
+    // `pl`, and `fill` wrote every element of each row (it panics instead of
+    // returning if it cannot).
+    unsafe { m.assume_init() }
+}
+
 /// Writes rows `start..start + out.nrows()` into `out`, whatever its layout;
 /// on all cores if `parallel`, else (for contiguous `out`) on the calling
 /// thread.

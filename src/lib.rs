@@ -92,6 +92,7 @@ mod flatten;
 mod geometry;
 mod linalg;
 mod patches;
+mod sample;
 mod stream;
 mod view;
 
@@ -99,6 +100,7 @@ pub use error::{Argument, PatchError};
 pub use ext::{IntoPatches, PatchExt};
 pub use linalg::Real;
 pub use patches::{Iter, Patches};
+pub use sample::Sampling;
 pub use stream::{Chunks, PatchRange, Position, Positions, DEFAULT_CHUNK_BYTES};
 pub use view::PatchDim;
 

@@ -1,0 +1,122 @@
+//! Sampling: distinct, in range, reproducible from a seed, weights respected,
+//! rows equal to the patches drawn.
+
+use std::collections::HashSet;
+
+use ndarray::{Array1, Array2};
+use ndarray_patches::prelude::*;
+use ndarray_patches::{PatchError, Sampling};
+use proptest::prelude::*;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn distinct_in_range_and_reproducible(h in 4usize..30, w in 4usize..30, k in 1usize..4, n in 0usize..200, seed in any::<u64>()) {
+        let img = Array2::from_shape_fn((h, w), |(i, j)| (i * w + j) as u32);
+        let p = img.patches((k, k));
+        let got = p.try_sample_indices(n, &mut StdRng::seed_from_u64(seed));
+        if n > p.len() {
+            prop_assert_eq!(got, Err(PatchError::NotEnoughPatches { needed: n, found: p.len() }));
+            let clamped = p.sample_indices_by(n, &Sampling::new().clamped(), &mut StdRng::seed_from_u64(seed));
+            prop_assert_eq!(clamped.len(), p.len());
+            return Ok(());
+        }
+        let idx = got.unwrap();
+        prop_assert_eq!(idx.len(), n);
+        prop_assert!(idx.iter().all(|&r| r < p.len()));
+        prop_assert_eq!(idx.iter().collect::<HashSet<_>>().len(), n);
+        prop_assert_eq!(&idx, &p.sample_indices(n, &mut StdRng::seed_from_u64(seed)));
+        let (idx2, rows) = p.sample(n, &mut StdRng::seed_from_u64(seed));
+        prop_assert_eq!(&idx2, &idx);
+        for (row, &r) in rows.rows().into_iter().zip(&idx) {
+            prop_assert_eq!(row.to_vec(), p.get(r).iter().copied().collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn masked_patches_are_never_drawn(mask in prop::collection::vec(any::<bool>(), 49), n in 0usize..60, replace in any::<bool>(), seed in any::<u64>()) {
+        let img = Array2::<f32>::zeros((9, 9));
+        let p = img.patches((3, 3)); // 49 patches
+        let w = Array1::from_iter(mask.iter().map(|&m| f64::from(u8::from(m))));
+        let allowed = mask.iter().filter(|&&m| m).count();
+        let mut spec = Sampling::new().weights(w.view());
+        if replace { spec = spec.with_replacement(); }
+        match p.try_sample_indices_by(n, &spec, &mut StdRng::seed_from_u64(seed)) {
+            Ok(idx) => {
+                prop_assert_eq!(idx.len(), n);
+                prop_assert!(idx.iter().all(|&r| mask[r]));
+                if !replace { prop_assert_eq!(idx.iter().collect::<HashSet<_>>().len(), n); }
+            }
+            Err(e) => {
+                let expected_failure = if replace { allowed == 0 && n > 0 } else { n > allowed };
+                prop_assert!(expected_failure);
+                prop_assert_eq!(e, PatchError::NotEnoughPatches { needed: n, found: allowed });
+            }
+        }
+    }
+}
+
+#[test]
+fn weights_set_the_frequencies() {
+    let a = Array1::<f32>::zeros(4); // 3 patches
+    let p = a.patches(2);
+    let w = ndarray::array![1.0, 3.0, 0.0];
+    let spec = Sampling::new().weights(w.view()).with_replacement();
+    let idx = p.sample_indices_by(40_000, &spec, &mut StdRng::seed_from_u64(5));
+    let c0 = idx.iter().filter(|&&r| r == 0).count() as f64;
+    let c1 = idx.iter().filter(|&&r| r == 1).count() as f64;
+    assert!(!idx.contains(&2));
+    assert!((c1 / c0 - 3.0).abs() < 0.15, "ratio {}", c1 / c0);
+}
+
+#[test]
+fn uniform_draws_cover_evenly() {
+    let a = Array1::<f32>::zeros(11); // 10 patches
+    let p = a.patches(2);
+    let mut counts = [0usize; 10];
+    let mut rng = StdRng::seed_from_u64(11);
+    for _ in 0..2000 {
+        for r in p.sample_indices(3, &mut rng) {
+            counts[r] += 1;
+        }
+    }
+    // 600 expected each; 5 sigma is about 110.
+    assert!(
+        counts.iter().all(|&c| (490..=710).contains(&c)),
+        "{counts:?}"
+    );
+}
+
+#[test]
+fn bad_weights() {
+    let a = Array1::<f32>::zeros(5);
+    let p = a.patches(2); // 4 patches
+    let short = Array1::from_elem(3, 1.0);
+    assert_eq!(
+        p.try_sample_indices_by(
+            1,
+            &Sampling::new().weights(short.view()),
+            &mut StdRng::seed_from_u64(0)
+        ),
+        Err(PatchError::ShapeMismatch {
+            operand: "weights (length)",
+            expected: 4,
+            found: 3
+        })
+    );
+    let nan = ndarray::array![1.0, f64::NAN, 1.0, 1.0];
+    assert_eq!(
+        p.try_sample_indices_by(
+            1,
+            &Sampling::new().weights(nan.view()),
+            &mut StdRng::seed_from_u64(0)
+        ),
+        Err(PatchError::InvalidWeight { row: 1 })
+    );
+    assert!(p.try_select(&[0, 4]).is_err());
+}
