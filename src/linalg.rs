@@ -195,7 +195,7 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
     /// let mut v = Array1::zeros(p.len());
     /// v[0] = 1.0;
     /// v[8] = 2.0;                                    // the last patch
-    /// assert_eq!(p.t_dot(&v).to_vec(), vec![20.0, 22.0, 28.0, 30.0]);
+    /// assert_eq!(p.t_dot(&v).to_vec(), vec![20.0, 23.0, 32.0, 35.0]); // [0,1,4,5] + 2 * [10,11,14,15]
     /// ```
     #[track_caller]
     pub fn t_dot<F: Real + From<A>>(&self, v: &ArrayRef1<F>) -> Array1<F> {
@@ -377,7 +377,7 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
     ///
     /// let img = Array2::from_shape_fn((5, 5), |(i, j)| (i * 5 + j) as f64);
     /// let p = img.patches((3, 3));
-    /// let v = Array2::ones((p.len(), 2));
+    /// let v = Array2::<f64>::ones((p.len(), 2));
     /// let s = p.t_matmul(&v);
     /// assert_eq!(s.dim(), (9, 2));
     /// assert_eq!(s[[0, 0]], p.iter().map(|w| w[[0, 0]]).sum::<f64>());
