@@ -2,6 +2,7 @@
 
 use ndarray::{ArrayRef, ArrayView, Dimension, IntoDimension};
 
+use crate::blocks::BlocksMut;
 use crate::error::{unwrap_or_panic, PatchError};
 use crate::patches::Patches;
 
@@ -77,6 +78,99 @@ pub trait PatchExt<A, D: Dimension> {
         &self,
         patch: Sh,
     ) -> Result<Patches<'_, A, D>, PatchError>;
+
+    /// Non-overlapping blocks of shape `block` (scikit-image's
+    /// `view_as_blocks`): the patches whose step is their shape. A remainder
+    /// that does not fill a block is left out.
+    ///
+    /// # Panics
+    ///
+    /// As [`patches`](Self::patches); see [`try_blocks`](Self::try_blocks).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::{array, Array2};
+    /// use ndarray_patches::prelude::*;
+    ///
+    /// let a = Array2::from_shape_fn((4, 5), |(i, j)| 10 * i + j);
+    /// let b = a.blocks((2, 2));
+    /// assert_eq!(b.grid(), ndarray::Dim([2, 2]));
+    /// assert_eq!(b.get(3), array![[22, 23], [32, 33]]);
+    /// ```
+    #[track_caller]
+    fn blocks<Sh: IntoDimension<Dim = D>>(&self, block: Sh) -> Patches<'_, A, D> {
+        unwrap_or_panic(self.try_blocks(block))
+    }
+
+    /// Like [`blocks`](Self::blocks), returning an error instead of
+    /// panicking.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_patches`](Self::try_patches).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::Array2;
+    /// use ndarray_patches::prelude::*;
+    ///
+    /// let a = Array2::<u8>::zeros((4, 4));
+    /// assert!(a.try_blocks((5, 1)).is_err());
+    /// ```
+    fn try_blocks<Sh: IntoDimension<Dim = D>>(
+        &self,
+        block: Sh,
+    ) -> Result<Patches<'_, A, D>, PatchError> {
+        let block = block.into_dimension();
+        self.try_patches(block.clone())?.try_step(block)
+    }
+
+    /// Mutable views of the non-overlapping blocks of shape `block`, in
+    /// row-major order, with a rayon-parallel
+    /// [`par_for_each`](BlocksMut::par_for_each). A remainder that does not
+    /// fill a block is left out.
+    ///
+    /// # Panics
+    ///
+    /// As [`patches`](Self::patches); see [`try_blocks_mut`](Self::try_blocks_mut).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::Array2;
+    /// use ndarray_patches::prelude::*;
+    ///
+    /// let mut a = Array2::<f32>::ones((6, 6));
+    /// a.blocks_mut((3, 3)).par_for_each(|k, mut b| b *= k as f32);
+    /// assert_eq!(a[[5, 5]], 3.0);
+    /// ```
+    #[track_caller]
+    fn blocks_mut<Sh: IntoDimension<Dim = D>>(&mut self, block: Sh) -> BlocksMut<'_, A, D> {
+        unwrap_or_panic(self.try_blocks_mut(block))
+    }
+
+    /// Like [`blocks_mut`](Self::blocks_mut), returning an error instead of
+    /// panicking.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_patches`](Self::try_patches).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::Array2;
+    /// use ndarray_patches::prelude::*;
+    ///
+    /// let mut a = Array2::<u8>::zeros((4, 4));
+    /// assert!(a.try_blocks_mut((0, 2)).is_err());
+    /// ```
+    fn try_blocks_mut<Sh: IntoDimension<Dim = D>>(
+        &mut self,
+        block: Sh,
+    ) -> Result<BlocksMut<'_, A, D>, PatchError>;
 }
 
 impl<A, D: Dimension> PatchExt<A, D> for ArrayRef<A, D> {
@@ -85,6 +179,17 @@ impl<A, D: Dimension> PatchExt<A, D> for ArrayRef<A, D> {
         patch: Sh,
     ) -> Result<Patches<'_, A, D>, PatchError> {
         Patches::new(self.view(), patch.into_dimension())
+    }
+
+    fn try_blocks_mut<Sh: IntoDimension<Dim = D>>(
+        &mut self,
+        block: Sh,
+    ) -> Result<BlocksMut<'_, A, D>, PatchError> {
+        let block = block.into_dimension();
+        // The same validation as read-only blocks: zero sizes, blocks larger
+        // than the array and wrong numbers of axes are errors.
+        let grid = self.try_blocks(block.clone())?.grid();
+        Ok(BlocksMut::new(self.exact_chunks_mut(block), grid))
     }
 }
 

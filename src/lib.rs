@@ -86,6 +86,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, missing_debug_implementations)]
 
+mod blocks;
 mod error;
 mod ext;
 mod flatten;
@@ -96,6 +97,7 @@ mod sample;
 mod stream;
 mod view;
 
+pub use blocks::BlocksMut;
 pub use error::{Argument, PatchError};
 pub use ext::{IntoPatches, PatchExt};
 pub use linalg::Real;

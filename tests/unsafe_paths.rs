@@ -136,3 +136,15 @@ fn tiled_copy_order() {
         }
     }
 }
+
+#[test]
+fn mutable_blocks_in_parallel() {
+    // Disjoint mutable blocks written from rayon threads, on a reversed view.
+    let mut a = Array2::<u16>::zeros((6, 9));
+    let mut v = a.slice_mut(s![..;-1, ..]);
+    v.blocks_mut((2, 3))
+        .par_for_each(|k, mut b| b.fill(k as u16 + 1));
+    assert_eq!(a[[5, 0]], 1);
+    assert_eq!(a[[0, 8]], 9);
+    assert!(a.iter().all(|&x| x > 0));
+}
