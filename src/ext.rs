@@ -4,6 +4,7 @@ use ndarray::{ArrayRef, ArrayView, Dimension, IntoDimension};
 
 use crate::blocks::BlocksMut;
 use crate::error::{unwrap_or_panic, PatchError};
+use crate::pad::{padded_impl, Edge, Pad, Padded, Window};
 use crate::patches::Patches;
 
 /// Sliding-window patches of any ndarray array.
@@ -171,9 +172,82 @@ pub trait PatchExt<A, D: Dimension> {
         &mut self,
         block: Sh,
     ) -> Result<BlocksMut<'_, A, D>, PatchError>;
+
+    /// A copy of the array with the borders that `edge` needs for `window`,
+    /// filled as `mode` says (numpy.pad's modes); its
+    /// [`patches`](Padded::patches) are the windows of the edge policy.
+    /// Costs one copy of the array plus its borders.
+    ///
+    /// # Panics
+    ///
+    /// For a zero size, step or dilation, a wrong number of axes, an empty
+    /// array, or (with [`Edge::Valid`]) a patch larger than the array; see
+    /// [`try_padded`](Self::try_padded).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::Array2;
+    /// use ndarray_patches::prelude::*;
+    /// use ndarray_patches::{Edge, Pad, Window};
+    ///
+    /// // One 7x7 window centred on every pixel, borders mirrored.
+    /// let img = Array2::from_shape_fn((32, 48), |(i, j)| (i + j) as f32);
+    /// let padded = img.padded(&Window::new((7, 7)), Edge::Same, Pad::Reflect);
+    /// let p = padded.patches();
+    /// assert_eq!(p.grid(), ndarray::Dim([32, 48]));
+    /// assert_eq!(p.get(0)[[3, 3]], img[[0, 0]]);
+    /// ```
+    #[track_caller]
+    fn padded(&self, window: &Window<D>, edge: Edge, mode: Pad<A>) -> Padded<A, D>
+    where
+        A: Clone,
+    {
+        unwrap_or_panic(self.try_padded(window, edge, mode))
+    }
+
+    /// Like [`padded`](Self::padded), returning an error instead of
+    /// panicking.
+    ///
+    /// # Errors
+    ///
+    /// [`PatchError::Zero`], [`PatchError::WrongNdim`],
+    /// [`PatchError::PatchTooLarge`] or [`PatchError::Overflow`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::Array2;
+    /// use ndarray_patches::prelude::*;
+    /// use ndarray_patches::{Edge, Pad, Window};
+    ///
+    /// let img = Array2::<f32>::zeros((4, 4));
+    /// assert!(img.try_padded(&Window::new((5, 5)), Edge::Valid, Pad::Edge).is_err());
+    /// assert!(img.try_padded(&Window::new((5, 5)), Edge::Same, Pad::Edge).is_ok());
+    /// ```
+    fn try_padded(
+        &self,
+        window: &Window<D>,
+        edge: Edge,
+        mode: Pad<A>,
+    ) -> Result<Padded<A, D>, PatchError>
+    where
+        A: Clone;
 }
 
 impl<A, D: Dimension> PatchExt<A, D> for ArrayRef<A, D> {
+    fn try_padded(
+        &self,
+        window: &Window<D>,
+        edge: Edge,
+        mode: Pad<A>,
+    ) -> Result<Padded<A, D>, PatchError>
+    where
+        A: Clone,
+    {
+        padded_impl(self, window, edge, mode)
+    }
+
     fn try_patches<Sh: IntoDimension<Dim = D>>(
         &self,
         patch: Sh,

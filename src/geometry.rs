@@ -46,6 +46,35 @@ fn check_ndim<D: Dimension>(argument: Argument, arg: &D, ndim: usize) -> Result<
     Ok(())
 }
 
+/// Checks a window's arguments for an array of `ndim` axes (numbers of
+/// axes, zero sizes, overflowing extents) and returns its extent per axis.
+pub(crate) fn check_window<D: Dimension>(
+    ndim: usize,
+    patch: &D,
+    step: &D,
+    dilation: &D,
+) -> Result<Vec<usize>, PatchError> {
+    check_ndim(Argument::PatchShape, patch, ndim)?;
+    check_ndim(Argument::Step, step, ndim)?;
+    check_ndim(Argument::Dilation, dilation, ndim)?;
+    (0..ndim)
+        .map(|axis| {
+            for (argument, value) in [
+                (Argument::PatchShape, patch[axis]),
+                (Argument::Step, step[axis]),
+                (Argument::Dilation, dilation[axis]),
+            ] {
+                if value == 0 {
+                    return Err(PatchError::Zero { argument, axis });
+                }
+            }
+            extent(patch[axis], dilation[axis]).ok_or(PatchError::Overflow {
+                quantity: "patch extent",
+            })
+        })
+        .collect()
+}
+
 /// The axis lengths of a shape as a slice.
 pub(crate) fn axes<D: Dimension>(d: &D) -> &[usize] {
     d.as_array_view()
@@ -62,24 +91,9 @@ impl<D: Dimension> Geometry<D> {
     /// Validates a request: `patch`, `step` and `dilation` over an array of
     /// shape `shape`.
     pub(crate) fn new(shape: D, patch: D, step: D, dilation: D) -> Result<Self, PatchError> {
-        let ndim = shape.ndim();
-        check_ndim(Argument::PatchShape, &patch, ndim)?;
-        check_ndim(Argument::Step, &step, ndim)?;
-        check_ndim(Argument::Dilation, &dilation, ndim)?;
+        let extents = check_window(shape.ndim(), &patch, &step, &dilation)?;
         let mut grid = shape.clone();
-        for axis in 0..ndim {
-            for (argument, value) in [
-                (Argument::PatchShape, patch[axis]),
-                (Argument::Step, step[axis]),
-                (Argument::Dilation, dilation[axis]),
-            ] {
-                if value == 0 {
-                    return Err(PatchError::Zero { argument, axis });
-                }
-            }
-            let extent = extent(patch[axis], dilation[axis]).ok_or(PatchError::Overflow {
-                quantity: "patch extent",
-            })?;
+        for (axis, &extent) in extents.iter().enumerate() {
             let len = shape[axis];
             if extent > len {
                 return Err(PatchError::PatchTooLarge { axis, extent, len });
@@ -227,6 +241,44 @@ impl<D: Dimension> Geometry<D> {
         }
         Ok(WindowStrides { grid, patch })
     }
+}
+
+/// Padding `(before, after)` on one axis of length `n` for an edge policy:
+///
+/// - `Valid`: none;
+/// - `Same`: a patch centred on every element (on every `step`-th element):
+///   `before = (e - 1) / 2`, `after = e - 1 - before`, so that the centre of
+///   an even-sized patch is its element `(size - 1) / 2` (TensorFlow's and
+///   torch's `"same"`);
+/// - `Cover`: nothing before, and after as much as makes the grid reach the
+///   last element: the padded length `L >= e` with `(L - e) % step == 0`.
+///
+/// `None` if a size overflows.
+pub(crate) fn edge_padding(
+    edge: crate::pad::Edge,
+    n: usize,
+    size: usize,
+    step: usize,
+    dilation: usize,
+) -> Option<(usize, usize)> {
+    use crate::pad::Edge;
+    let e = extent(size, dilation)?;
+    Some(match edge {
+        Edge::Valid => (0, 0),
+        Edge::Same => {
+            let before = (e - 1) / 2;
+            (before, e - 1 - before)
+        }
+        Edge::Cover => {
+            let len = if n <= e {
+                e
+            } else {
+                let over = n - e;
+                e.checked_add(over.div_ceil(step).checked_mul(step)?)?
+            };
+            (0, len - n)
+        }
+    })
 }
 
 fn checked_product(xs: &[usize], quantity: &'static str) -> Result<usize, PatchError> {
@@ -391,6 +443,44 @@ mod tests {
         assert_eq!(g.check_rows(9, 0), Ok(()));
         assert!(g.check_rows(8, 2).is_err());
         assert!(g.check_rows(usize::MAX, 2).is_err());
+    }
+
+    #[test]
+    fn edge_padding_amounts() {
+        use crate::pad::Edge;
+        // Same: one patch per element, centred; even sizes lean left.
+        assert_eq!(edge_padding(Edge::Same, 10, 3, 1, 1), Some((1, 1)));
+        assert_eq!(edge_padding(Edge::Same, 10, 4, 1, 1), Some((1, 2)));
+        assert_eq!(edge_padding(Edge::Same, 10, 3, 1, 2), Some((2, 2)));
+        // Cover: the grid reaches the last element.
+        assert_eq!(edge_padding(Edge::Cover, 10, 4, 3, 1), Some((0, 0))); // 0,3,6
+        assert_eq!(edge_padding(Edge::Cover, 11, 4, 3, 1), Some((0, 2))); // 0,3,6,9
+        assert_eq!(edge_padding(Edge::Cover, 2, 4, 3, 1), Some((0, 2)));
+        assert_eq!(edge_padding(Edge::Valid, 2, 4, 3, 1), Some((0, 0)));
+        // Exhaustive: Same gives ceil(n / step) positions; Cover covers n.
+        for n in 1..20 {
+            for p in 1..6 {
+                for st in 1..5 {
+                    for d in 1..3 {
+                        let e = d * (p - 1) + 1;
+                        let (b, a) = edge_padding(Edge::Same, n, p, st, d).unwrap();
+                        assert_eq!((n + b + a - e) / st + 1, n.div_ceil(st));
+                        // torch's split of the total padding e - 1; for odd
+                        // sizes the middle element sits on the target element.
+                        assert_eq!(b, (e - 1) / 2);
+                        if p % 2 == 1 {
+                            assert_eq!(b, d * (p - 1) / 2);
+                        }
+                        let (b, a) = edge_padding(Edge::Cover, n, p, st, d).unwrap();
+                        let len = n + a;
+                        assert_eq!(b, 0);
+                        assert!(len >= e && (len - e) % st == 0);
+                        assert!((len - e) / st * st + e >= n, "last window reaches n-1");
+                        assert!(a < st.max(e), "no more padding than needed");
+                    }
+                }
+            }
+        }
     }
 
     #[test]

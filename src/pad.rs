@@ -1,0 +1,547 @@
+//! Edge policies and padding: [`Window`] (patch shape, step, dilation),
+//! [`Edge`] (which windows exist at the borders), [`Pad`] (numpy.pad's
+//! modes) and [`Padded`] (an array with its borders, whose patches follow
+//! the policy).
+//!
+//! Padding copies the array once into a larger one (`O(array)` memory, the
+//! borders computed plane by plane as numpy does), after which every patch,
+//! interior or border, goes through the same fast flattener.
+
+use ndarray::{Array, ArrayRef, Axis, Dimension, IntoDimension, Slice};
+
+use crate::error::PatchError;
+use crate::geometry::{axes, check_window, edge_padding, Geometry};
+use crate::patches::Patches;
+use crate::PatchExt;
+
+/// Which windows exist at the borders of an array; shared by padding
+/// ([`PatchExt::padded`]) and reconstruction ([`Fold`](crate::Fold)).
+///
+/// # Examples
+///
+/// ```
+/// use ndarray::Array2;
+/// use ndarray_patches::prelude::*;
+/// use ndarray_patches::{Edge, Pad, Window};
+///
+/// let img = Array2::<f32>::zeros((10, 12));
+/// let w = Window::new((3, 3));
+/// assert_eq!(img.padded(&w, Edge::Valid, Pad::Edge).patches().grid(), ndarray::Dim([8, 10]));
+/// assert_eq!(img.padded(&w, Edge::Same, Pad::Edge).patches().grid(), ndarray::Dim([10, 12]));
+/// let w = Window::new((4, 4)).step((3, 3));
+/// assert_eq!(img.padded(&w, Edge::Cover, Pad::Edge).patches().grid(), ndarray::Dim([3, 4]));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Edge {
+    /// Only windows that lie inside the array (no padding), the default.
+    #[default]
+    Valid,
+    /// One window centred on every element (on every `step`-th element
+    /// along each axis): the array is padded by `(e - 1) / 2` before and
+    /// `e - 1 - (e - 1) / 2` after, with `e = dilation * (size - 1) + 1`, as
+    /// in TensorFlow's and torch's `"same"`. For an even size the element
+    /// the window is centred on is its element `size / 2 - 1`, left of the
+    /// middle (with dilation 1).
+    Same,
+    /// The grid covers every element: padding after the end only, as little
+    /// as lets the last window reach the last element.
+    Cover,
+}
+
+/// How padded elements are filled, with numpy.pad's names and meanings
+/// (for `[a b c d]` padded by 2 on both sides).
+///
+/// # Examples
+///
+/// ```
+/// use ndarray::{array, Array1};
+/// use ndarray_patches::prelude::*;
+/// use ndarray_patches::{Edge, Pad, Window};
+///
+/// let a = array![1, 2, 3, 4];
+/// let w = Window::new(5);                       // Same pads 2 and 2
+/// let pad = |mode| a.padded(&w, Edge::Same, mode).array().to_vec();
+/// assert_eq!(pad(Pad::Constant(0)), vec![0, 0, 1, 2, 3, 4, 0, 0]);
+/// assert_eq!(pad(Pad::Edge),        vec![1, 1, 1, 2, 3, 4, 4, 4]);
+/// assert_eq!(pad(Pad::Reflect),     vec![3, 2, 1, 2, 3, 4, 3, 2]);
+/// assert_eq!(pad(Pad::Symmetric),   vec![2, 1, 1, 2, 3, 4, 4, 3]);
+/// assert_eq!(pad(Pad::Wrap),        vec![3, 4, 1, 2, 3, 4, 1, 2]);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Pad<A> {
+    /// `constant`: a value (`c c | a b c d | c c`).
+    Constant(A),
+    /// `edge`: the edge element repeated (`a a | a b c d | d d`).
+    Edge,
+    /// `reflect`: mirrored about the edge element (`c b | a b c d | c b`).
+    Reflect,
+    /// `symmetric`: mirrored including the edge element (`b a | a b c d | d c`).
+    Symmetric,
+    /// `wrap`: periodic (`c d | a b c d | a b`).
+    Wrap,
+}
+
+/// Where padded index `i` (`i - before` may be negative or past the end)
+/// reads from in an axis of length `n > 0`, or `None` for a constant.
+fn source_index<A>(mode: &Pad<A>, x: isize, n: usize) -> Option<usize> {
+    let n = n as isize;
+    Some(match mode {
+        Pad::Constant(_) => return None,
+        Pad::Edge => x.clamp(0, n - 1),
+        Pad::Wrap => x.rem_euclid(n),
+        Pad::Reflect if n == 1 => 0,
+        Pad::Reflect => {
+            let r = x.rem_euclid(2 * (n - 1));
+            if r < n {
+                r
+            } else {
+                2 * (n - 1) - r
+            }
+        }
+        Pad::Symmetric => {
+            let r = x.rem_euclid(2 * n);
+            if r < n {
+                r
+            } else {
+                2 * n - 1 - r
+            }
+        }
+    } as usize)
+}
+
+/// Patch shape, step and dilation: the windows, independent of any array.
+///
+/// # Examples
+///
+/// ```
+/// use ndarray_patches::Window;
+///
+/// let w = Window::new((8, 8)).step((4, 4)).dilation((1, 2));
+/// assert_eq!(w.patch(), &ndarray::Dim([8, 8]));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Window<D: Dimension> {
+    patch: D,
+    step: D,
+    dilation: D,
+}
+
+impl<D: Dimension> Window<D> {
+    /// Windows of shape `patch`, step 1, dilation 1.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let w = ndarray_patches::Window::new((3, 3));
+    /// assert_eq!(w.step_shape(), &ndarray::Dim([1, 1]));
+    /// ```
+    pub fn new<Sh: IntoDimension<Dim = D>>(patch: Sh) -> Self {
+        let patch = patch.into_dimension();
+        let mut ones = patch.clone();
+        ones.as_array_view_mut().fill(1);
+        Window {
+            patch,
+            step: ones.clone(),
+            dilation: ones,
+        }
+    }
+
+    /// With this step (checked when the window meets an array).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let w = ndarray_patches::Window::new(4).step(2);
+    /// assert_eq!(w.step_shape(), &ndarray::Dim(2));
+    /// ```
+    #[must_use]
+    pub fn step<Sh: IntoDimension<Dim = D>>(mut self, step: Sh) -> Self {
+        self.step = step.into_dimension();
+        self
+    }
+
+    /// With this dilation (checked when the window meets an array).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let w = ndarray_patches::Window::new(3).dilation(2);
+    /// assert_eq!(w.dilation_shape(), &ndarray::Dim(2));
+    /// ```
+    #[must_use]
+    pub fn dilation<Sh: IntoDimension<Dim = D>>(mut self, dilation: Sh) -> Self {
+        self.dilation = dilation.into_dimension();
+        self
+    }
+
+    /// The patch shape.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(ndarray_patches::Window::new((2, 5)).patch(), &ndarray::Dim([2, 5]));
+    /// ```
+    pub fn patch(&self) -> &D {
+        &self.patch
+    }
+
+    /// The step.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(ndarray_patches::Window::new(3).step_shape(), &ndarray::Dim(1));
+    /// ```
+    pub fn step_shape(&self) -> &D {
+        &self.step
+    }
+
+    /// The dilation.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(ndarray_patches::Window::new(3).dilation_shape(), &ndarray::Dim(1));
+    /// ```
+    pub fn dilation_shape(&self) -> &D {
+        &self.dilation
+    }
+
+    /// The padding `(before, after)` that `edge` needs around an array of
+    /// `shape`, validating the window's arguments (zero sizes, axes).
+    pub(crate) fn padding(&self, shape: &D, edge: Edge) -> Result<(D, D), PatchError> {
+        let ndim = shape.ndim();
+        check_window(ndim, &self.patch, &self.step, &self.dilation)?;
+        let mut before = shape.clone();
+        let mut after = shape.clone();
+        for k in 0..ndim {
+            let (b, a) = edge_padding(
+                edge,
+                shape[k],
+                self.patch[k],
+                self.step[k],
+                self.dilation[k],
+            )
+            .ok_or(PatchError::Overflow {
+                quantity: "padding",
+            })?;
+            before[k] = b;
+            after[k] = a;
+        }
+        Ok((before, after))
+    }
+
+    /// The validated geometry of this window over the padded array.
+    pub(crate) fn geometry(&self, padded: D) -> Result<Geometry<D>, PatchError> {
+        Geometry::new(
+            padded,
+            self.patch.clone(),
+            self.step.clone(),
+            self.dilation.clone(),
+        )
+    }
+}
+
+/// An array with the borders an [`Edge`] policy needs, filled as a [`Pad`]
+/// mode says, and the window it was padded for. Made by
+/// [`PatchExt::padded`].
+///
+/// # Examples
+///
+/// ```
+/// use ndarray::Array2;
+/// use ndarray_patches::prelude::*;
+/// use ndarray_patches::{Edge, Pad, Window};
+///
+/// let img = Array2::from_shape_fn((5, 5), |(i, j)| (5 * i + j) as f32);
+/// let padded = img.padded(&Window::new((3, 3)), Edge::Same, Pad::Reflect);
+/// let p = padded.patches();
+/// assert_eq!(p.len(), 25);                      // one patch per pixel
+/// assert_eq!(p.get(6)[[1, 1]], img[[1, 1]]);     // centred on it
+/// ```
+#[derive(Clone, Debug)]
+pub struct Padded<A, D: Dimension> {
+    array: Array<A, D>,
+    before: D,
+    source_shape: D,
+    window: Window<D>,
+}
+
+impl<A, D: Dimension> Padded<A, D> {
+    /// The padded array.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::Array1;
+    /// use ndarray_patches::prelude::*;
+    /// use ndarray_patches::{Edge, Pad, Window};
+    ///
+    /// let a = Array1::from_iter(0..4);
+    /// let p = a.padded(&Window::new(3), Edge::Same, Pad::Constant(-1));
+    /// assert_eq!(p.array().to_vec(), vec![-1, 0, 1, 2, 3, -1]);
+    /// ```
+    pub fn array(&self) -> &Array<A, D> {
+        &self.array
+    }
+
+    /// Padding before the source on each axis: source index `i` is padded
+    /// index `i + before`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::Array2;
+    /// use ndarray_patches::prelude::*;
+    /// use ndarray_patches::{Edge, Pad, Window};
+    ///
+    /// let a = Array2::<u8>::zeros((4, 4));
+    /// assert_eq!(a.padded(&Window::new((5, 2)), Edge::Same, Pad::Edge).before(), &ndarray::Dim([2, 0]));
+    /// ```
+    pub fn before(&self) -> &D {
+        &self.before
+    }
+
+    /// The shape of the array before padding.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::Array2;
+    /// use ndarray_patches::prelude::*;
+    /// use ndarray_patches::{Edge, Pad, Window};
+    ///
+    /// let a = Array2::<u8>::zeros((4, 6));
+    /// assert_eq!(a.padded(&Window::new((3, 3)), Edge::Same, Pad::Edge).source_shape(), &ndarray::Dim([4, 6]));
+    /// ```
+    pub fn source_shape(&self) -> &D {
+        &self.source_shape
+    }
+
+    /// The patches of the padded array, with the window's step and dilation:
+    /// exactly the windows the edge policy asks for.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::Array2;
+    /// use ndarray_patches::prelude::*;
+    /// use ndarray_patches::{Edge, Pad, Window};
+    ///
+    /// let img = Array2::<f32>::ones((9, 9));
+    /// let padded = img.padded(&Window::new((4, 4)).step((4, 4)), Edge::Cover, Pad::Constant(0.0));
+    /// assert_eq!(padded.patches().len(), 9);          // 3 x 3 blocks cover 9 x 9
+    /// ```
+    pub fn patches(&self) -> Patches<'_, A, D> {
+        let w = &self.window;
+        // Valid by construction: the padding was computed for this window.
+        self.array
+            .try_patches(w.patch.clone())
+            .and_then(|p| p.try_step(w.step.clone()))
+            .and_then(|p| p.try_dilation(w.dilation.clone()))
+            .expect("a padded array fits its window")
+    }
+}
+
+/// numpy's `np.pad(a, list(zip(before, after)), mode)`: a copy of `a` with
+/// `before[k]` and `after[k]` elements added on axis `k`.
+///
+/// # Panics
+///
+/// See [`try_pad`].
+///
+/// # Examples
+///
+/// ```
+/// use ndarray::array;
+/// use ndarray_patches::{pad, Pad};
+///
+/// let a = array![[1, 2], [3, 4]];
+/// assert_eq!(pad(&a, (1, 0), (0, 2), Pad::Wrap), array![[3, 4, 3, 4], [1, 2, 1, 2], [3, 4, 3, 4]]);
+/// ```
+#[track_caller]
+pub fn pad<A: Clone, D: Dimension, Sh: IntoDimension<Dim = D>>(
+    a: &ArrayRef<A, D>,
+    before: Sh,
+    after: Sh,
+    mode: Pad<A>,
+) -> Array<A, D> {
+    crate::error::unwrap_or_panic(try_pad(a, before, after, mode))
+}
+
+/// Like [`pad`], returning an error instead of panicking.
+///
+/// # Errors
+///
+/// [`PatchError::ShapeMismatch`] if `before` or `after` has the wrong number of
+/// axes, [`PatchError::Overflow`] if a padded length overflows, and
+/// [`PatchError::PatchTooLarge`] for an empty array padded with a mode that
+/// reads from it (anything but [`Pad::Constant`]).
+///
+/// # Examples
+///
+/// ```
+/// use ndarray::{Array1, Array2};
+/// use ndarray_patches::{try_pad, Pad};
+///
+/// let empty = Array2::<f32>::zeros((0, 3));
+/// assert!(try_pad(&empty, (1, 1), (1, 1), Pad::Reflect).is_err());
+/// assert_eq!(try_pad(&empty, (1, 1), (1, 1), Pad::Constant(0.0))?.dim(), (2, 5));
+/// # Ok::<(), ndarray_patches::PatchError>(())
+/// ```
+pub fn try_pad<A: Clone, D: Dimension, Sh: IntoDimension<Dim = D>>(
+    a: &ArrayRef<A, D>,
+    before: Sh,
+    after: Sh,
+    mode: Pad<A>,
+) -> Result<Array<A, D>, PatchError> {
+    let (before, after) = (before.into_dimension(), after.into_dimension());
+    for (argument, d) in [("before", &before), ("after", &after)] {
+        if d.ndim() != a.ndim() {
+            return Err(PatchError::ShapeMismatch {
+                operand: argument,
+                expected: a.ndim(),
+                found: d.ndim(),
+            });
+        }
+    }
+    for k in 0..a.ndim() {
+        a.shape()[k]
+            .checked_add(before[k])
+            .and_then(|x| x.checked_add(after[k]))
+            .filter(|&x| x <= isize::MAX as usize)
+            .ok_or(PatchError::Overflow {
+                quantity: "padded shape",
+            })?;
+    }
+    if a.is_empty() {
+        if let Pad::Constant(c) = mode {
+            let mut shape = a.raw_dim();
+            for k in 0..a.ndim() {
+                shape[k] += before[k] + after[k];
+            }
+            return Ok(Array::from_elem(shape, c));
+        }
+        return Err(PatchError::PatchTooLarge {
+            axis: a.shape().iter().position(|&n| n == 0).unwrap_or(0),
+            extent: 1,
+            len: 0,
+        });
+    }
+    Ok(pad_nonempty(a, &before, &after, &mode))
+}
+
+/// Pads `a` by `before`/`after` per axis, numpy.pad's algorithm: the
+/// interior is copied once, then each axis in turn fills its border planes
+/// (over the full extent of the axes already padded) from the planes they
+/// map to.
+///
+/// `a` must not be empty.
+fn pad_nonempty<A: Clone, D: Dimension>(
+    a: &ArrayRef<A, D>,
+    before: &D,
+    after: &D,
+    mode: &Pad<A>,
+) -> Array<A, D> {
+    let ndim = a.ndim();
+    let mut shape = a.raw_dim();
+    for k in 0..ndim {
+        shape[k] += before[k] + after[k];
+    }
+    let fill = match mode {
+        Pad::Constant(c) => c.clone(),
+        // Any element; every padded element is overwritten below.
+        _ => a.first().expect("padded arrays are not empty").clone(),
+    };
+    let mut out = Array::from_elem(shape.clone(), fill);
+    out.slice_each_axis_mut(|ax| {
+        let k = ax.axis.index();
+        Slice::from(before[k]..before[k] + a.shape()[k])
+    })
+    .assign(a);
+    if matches!(mode, Pad::Constant(_)) {
+        return out;
+    }
+    for k in 0..ndim {
+        let n = a.shape()[k];
+        // Axes < k: full padded extent; axes > k: the interior only.
+        let mut region = out.slice_each_axis_mut(|ax| {
+            let j = ax.axis.index();
+            if j <= k {
+                Slice::from(..)
+            } else {
+                Slice::from(before[j]..before[j] + a.shape()[j])
+            }
+        });
+        for i in (0..before[k]).chain(before[k] + n..shape[k]) {
+            let src = source_index(mode, i as isize - before[k] as isize, n).expect("not constant");
+            let src = src + before[k];
+            let plane = region
+                .slice_axis(Axis(k), Slice::from(src..src + 1))
+                .to_owned();
+            region
+                .slice_axis_mut(Axis(k), Slice::from(i..i + 1))
+                .assign(&plane);
+        }
+    }
+    out
+}
+
+/// # Edges
+impl<'a, A, D: Dimension> Patches<'a, A, D> {
+    /// The window (patch shape, step, dilation) of these patches.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::Array2;
+    /// use ndarray_patches::prelude::*;
+    /// use ndarray_patches::Window;
+    ///
+    /// let img = Array2::<u8>::zeros((9, 9));
+    /// assert_eq!(img.patches((3, 3)).step((2, 2)).window(), Window::new((3, 3)).step((2, 2)));
+    /// ```
+    pub fn window(&self) -> Window<D> {
+        Window {
+            patch: self.patch_shape(),
+            step: self.steps(),
+            dilation: self.dilations(),
+        }
+    }
+}
+
+pub(crate) fn padded_impl<A: Clone, D: Dimension>(
+    a: &ArrayRef<A, D>,
+    window: &Window<D>,
+    edge: Edge,
+    mode: Pad<A>,
+) -> Result<Padded<A, D>, PatchError> {
+    let shape = a.raw_dim();
+    let (before, after) = window.padding(&shape, edge)?;
+    let mut padded_shape = shape.clone();
+    for k in 0..shape.ndim() {
+        padded_shape[k] = shape[k]
+            .checked_add(before[k])
+            .and_then(|x| x.checked_add(after[k]))
+            .ok_or(PatchError::Overflow {
+                quantity: "padded shape",
+            })?;
+    }
+    // Every window fits the padded array, or this is the error to report
+    // (a Valid window larger than the array; an empty array).
+    window.geometry(padded_shape)?;
+    if a.is_empty() {
+        return Err(PatchError::PatchTooLarge {
+            axis: axes(&shape).iter().position(|&n| n == 0).unwrap_or(0),
+            extent: 1,
+            len: 0,
+        });
+    }
+    Ok(Padded {
+        array: pad_nonempty(a, &before, &after, &mode),
+        before,
+        source_shape: shape,
+        window: window.clone(),
+    })
+}
