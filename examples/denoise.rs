@@ -10,7 +10,7 @@
 //! (never building the patch matrix), keeps the components whose variance
 //! stands above the noise, projects every patch on them (`for_each_matmul_chunk`
 //! with the projector), and averages the overlapping projected patches back
-//! into an image. Writes `target/denoise/noisy.png` and
+//! into an image with a `Fold`. Writes `target/denoise/noisy.png` and
 //! `target/denoise/denoised.png`, prints the PSNR of both and the peak memory.
 
 mod common;
@@ -18,8 +18,9 @@ mod common;
 use std::path::Path;
 use std::sync::Mutex;
 
-use ndarray::{s, Array1, Array2};
+use ndarray::{Array1, Array2};
 use ndarray_patches::prelude::*;
+use ndarray_patches::{Edge, Fold, Reduction};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sigma = std::env::args()
@@ -58,29 +59,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // Project every patch and average the overlapping reconstructions.
-    let (h, w) = noisy.dim();
-    let acc = Mutex::new((Array2::<f32>::zeros((h, w)), Array2::<f32>::zeros((h, w))));
+    let fold = Mutex::new(Fold::new(noisy.raw_dim(), &p.window(), Edge::Valid));
     p.for_each_matmul_chunk(&proj, p.default_chunk_rows(), |start, y| {
-        let mut acc = acc.lock().unwrap();
-        let (sum, count) = &mut *acc;
-        for (row, pos) in y
-            .rows()
-            .into_iter()
-            .zip(p.positions(start..start + y.nrows()))
-        {
-            let (i, j) = (pos.origin[0], pos.origin[1]);
-            let patch = (&row + &offset)
-                .into_shape_with_order((k, k))
-                .expect("k*k elements");
-            sum.slice_mut(s![i..i + k, j..j + k])
-                .zip_mut_with(&patch, |a, &b| *a += b);
-            count
-                .slice_mut(s![i..i + k, j..j + k])
-                .mapv_inplace(|c| c + 1.0);
-        }
+        let rows = &y + &offset;
+        fold.lock().unwrap().add_rows(start, &rows);
     });
-    let (sum, count) = acc.into_inner().unwrap();
-    let denoised = sum / count;
+    let denoised = fold
+        .into_inner()
+        .unwrap()
+        .finish::<f32>(Reduction::Mean)
+        .image;
 
     let (before, after) = (
         common::psnr(&noisy.view(), &clean.view()),
