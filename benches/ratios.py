@@ -19,6 +19,8 @@ pairs = [
     ("for_each_chunk_1thread", "memcpy_reused_chunk", "for_each_chunk 1 thread / memcpy cache-sized, 1 thread (target >= 0.7)"),
     ("matmul_k16/virtual", "matmul_k16/materialized", "matmul k=16 virtual / to_matrix-then-dot (target >= 1)"),
     ("gram/virtual", "gram/materialized", "gram virtual / to_matrix-then-dot (target >= 1)"),
+    ("fold_mean", "to_matrix", "fold (stream + add_rows + Mean) / to_matrix"),
+    ("to_matrix", "same_to_matrix", "valid to_matrix / same to_matrix incl. padding, per byte (target <= 1.3)"),
 ]
 for group in sorted(p.name for p in root.iterdir() if p.is_dir() and p.name != "report"):
     for a, b, label in pairs:
