@@ -31,11 +31,17 @@ fn fold(c: &mut Criterion) {
     g.bench_function("fold_mean", |b| {
         b.iter(|| {
             let mut f = Fold::new((1024, 1024), &w, Edge::Valid);
-            p.for_each_chunk(p.default_chunk_rows(), |start, rows| f.add_rows(start, &rows));
+            p.for_each_chunk(p.default_chunk_rows(), |start, rows| {
+                f.add_rows(start, &rows)
+            });
             black_box(f.finish::<f32>(Reduction::Mean))
         })
     });
-    let same_bytes = img.padded(&w, Edge::Same, Pad::Reflect).patches().matrix_bytes().unwrap() as u64;
+    let same_bytes = img
+        .padded(&w, Edge::Same, Pad::Reflect)
+        .patches()
+        .matrix_bytes()
+        .unwrap() as u64;
     g.throughput(Throughput::Bytes(same_bytes));
     g.bench_function("same_to_matrix", |b| {
         b.iter(|| {

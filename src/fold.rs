@@ -217,24 +217,8 @@ impl<D: Dimension> Fold<D> {
         edge: Edge,
     ) -> Result<Self, PatchError> {
         let shape = shape.into_dimension();
-        let (before, after) = window.padding(&shape, edge)?;
-        if let Some(axis) = axes(&shape).iter().position(|&n| n == 0) {
-            return Err(PatchError::PatchTooLarge {
-                axis,
-                extent: 1,
-                len: 0,
-            });
-        }
-        let mut padded = shape.clone();
-        for k in 0..shape.ndim() {
-            padded[k] = shape[k]
-                .checked_add(before[k])
-                .and_then(|x| x.checked_add(after[k]))
-                .ok_or(PatchError::Overflow {
-                    quantity: "padded shape",
-                })?;
-        }
-        let geom = window.geometry(padded.clone())?;
+        let (before, _, geom) = window.padded_geometry(&shape, edge)?;
+        let padded = geom.shape().clone();
         Ok(Fold {
             geom,
             before,

@@ -232,14 +232,30 @@ impl<D: Dimension> Window<D> {
         Ok((before, after))
     }
 
-    /// The validated geometry of this window over the padded array.
-    pub(crate) fn geometry(&self, padded: D) -> Result<Geometry<D>, PatchError> {
-        Geometry::new(
+    /// The padding `edge` needs around a non-empty array of `shape`, and
+    /// the validated geometry of this window over the padded array: what
+    /// padding and folding share.
+    pub(crate) fn padded_geometry(
+        &self,
+        shape: &D,
+        edge: Edge,
+    ) -> Result<(D, D, Geometry<D>), PatchError> {
+        let (before, after) = self.padding(shape, edge)?;
+        if let Some(axis) = axes(shape).iter().position(|&n| n == 0) {
+            return Err(PatchError::PatchTooLarge {
+                axis,
+                extent: 1,
+                len: 0,
+            });
+        }
+        let padded = padded_shape(shape, &before, &after)?;
+        let geom = Geometry::new(
             padded,
             self.patch.clone(),
             self.step.clone(),
             self.dilation.clone(),
-        )
+        )?;
+        Ok((before, after, geom))
     }
 }
 
@@ -344,6 +360,21 @@ impl<A, D: Dimension> Padded<A, D> {
     }
 }
 
+/// `shape + before + after`, checked against `isize::MAX` elements per axis.
+fn padded_shape<D: Dimension>(shape: &D, before: &D, after: &D) -> Result<D, PatchError> {
+    let mut padded = shape.clone();
+    for k in 0..shape.ndim() {
+        padded[k] = shape[k]
+            .checked_add(before[k])
+            .and_then(|x| x.checked_add(after[k]))
+            .filter(|&x| x <= isize::MAX as usize)
+            .ok_or(PatchError::Overflow {
+                quantity: "padded shape",
+            })?;
+    }
+    Ok(padded)
+}
+
 /// numpy's `np.pad(a, list(zip(before, after)), mode)`: a copy of `a` with
 /// `before[k]` and `after[k]` elements added on axis `k`.
 ///
@@ -406,21 +437,9 @@ pub fn try_pad<A: Clone, D: Dimension, Sh: IntoDimension<Dim = D>>(
             });
         }
     }
-    for k in 0..a.ndim() {
-        a.shape()[k]
-            .checked_add(before[k])
-            .and_then(|x| x.checked_add(after[k]))
-            .filter(|&x| x <= isize::MAX as usize)
-            .ok_or(PatchError::Overflow {
-                quantity: "padded shape",
-            })?;
-    }
+    let shape = padded_shape(&a.raw_dim(), &before, &after)?;
     if a.is_empty() {
         if let Pad::Constant(c) = mode {
-            let mut shape = a.raw_dim();
-            for k in 0..a.ndim() {
-                shape[k] += before[k] + after[k];
-            }
             return Ok(Array::from_elem(shape, c));
         }
         return Err(PatchError::PatchTooLarge {
@@ -518,26 +537,7 @@ pub(crate) fn padded_impl<A: Clone, D: Dimension>(
     mode: Pad<A>,
 ) -> Result<Padded<A, D>, PatchError> {
     let shape = a.raw_dim();
-    let (before, after) = window.padding(&shape, edge)?;
-    let mut padded_shape = shape.clone();
-    for k in 0..shape.ndim() {
-        padded_shape[k] = shape[k]
-            .checked_add(before[k])
-            .and_then(|x| x.checked_add(after[k]))
-            .ok_or(PatchError::Overflow {
-                quantity: "padded shape",
-            })?;
-    }
-    // Every window fits the padded array, or this is the error to report
-    // (a Valid window larger than the array; an empty array).
-    window.geometry(padded_shape)?;
-    if a.is_empty() {
-        return Err(PatchError::PatchTooLarge {
-            axis: axes(&shape).iter().position(|&n| n == 0).unwrap_or(0),
-            extent: 1,
-            len: 0,
-        });
-    }
+    let (before, after, _) = window.padded_geometry(&shape, edge)?;
     Ok(Padded {
         array: pad_nonempty(a, &before, &after, &mode),
         before,

@@ -69,37 +69,37 @@ pub fn tile_mirrored(img: &Array2<u8>, h: usize, w: usize) -> Array2<u8> {
     Array2::from_shape_fn((h, w), |(i, j)| img[[fold(i, ih), fold(j, iw)]])
 }
 
-/// Writes an 8-bit grayscale PNG.
-pub fn write_gray(path: &Path, img: &Array2<u8>) -> Result<(), Box<dyn std::error::Error>> {
-    let (h, w) = img.dim();
+/// Writes an 8-bit PNG from `(height, width)` (grayscale) or
+/// `(height, width, 3)` (RGB) pixels.
+fn write_png<D: ndarray::Dimension>(
+    path: &Path,
+    img: &ndarray::Array<u8, D>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let (h, w, color) = match img.shape() {
+        &[h, w] => (h, w, png::ColorType::Grayscale),
+        &[h, w, 3] => (h, w, png::ColorType::Rgb),
+        s => return Err(format!("cannot write an image of shape {s:?}").into()),
+    };
     let mut enc = png::Encoder::new(
         std::io::BufWriter::new(File::create(path)?),
         w as u32,
         h as u32,
     );
-    enc.set_color(png::ColorType::Grayscale);
+    enc.set_color(color);
     enc.set_depth(png::BitDepth::Eight);
     let data: Vec<u8> = img.iter().copied().collect();
     enc.write_header()?.write_image_data(&data)?;
     Ok(())
 }
 
+/// Writes an 8-bit grayscale PNG.
+pub fn write_gray(path: &Path, img: &Array2<u8>) -> Result<(), Box<dyn std::error::Error>> {
+    write_png(path, img)
+}
+
 /// Writes an 8-bit RGB PNG from `(height, width, 3)`.
 pub fn write_rgb(path: &Path, img: &Array3<u8>) -> Result<(), Box<dyn std::error::Error>> {
-    let (h, w, c) = img.dim();
-    if c != 3 {
-        return Err("write_rgb needs 3 channels".into());
-    }
-    let mut enc = png::Encoder::new(
-        std::io::BufWriter::new(File::create(path)?),
-        w as u32,
-        h as u32,
-    );
-    enc.set_color(png::ColorType::Rgb);
-    enc.set_depth(png::BitDepth::Eight);
-    let data: Vec<u8> = img.iter().copied().collect();
-    enc.write_header()?.write_image_data(&data)?;
-    Ok(())
+    write_png(path, img)
 }
 
 /// `[0, 1]` floats to 8-bit pixels.
