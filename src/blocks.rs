@@ -3,13 +3,17 @@
 //!
 //! Mutable blocks are sound to hand out (several at once, on several
 //! threads) because they never overlap: each source element belongs to at
-//! most one block. ndarray's `exact_chunks_mut` producer implements exactly
-//! that split with safe code, so this module needs no `unsafe`.
+//! most one block. The split is done with ndarray's safe, consuming
+//! `split_at`, one axis at a time, so this module needs no
+//! `unsafe`. (ndarray's `exact_chunks_mut` would do it in one call, but it
+//! multiplies negative strides as `usize` and panics on overflow in debug
+//! builds for reversed views.)
 
 use std::fmt;
 
-use ndarray::iter::ExactChunksMut;
-use ndarray::{Array, ArrayViewMut, Dimension, Zip};
+use ndarray::{ArrayViewMut, Axis, Dimension, Slice};
+
+use rayon::prelude::*;
 
 /// Mutable, non-overlapping blocks of an array, in row-major order over the
 /// grid of blocks (see [`PatchExt::blocks_mut`](crate::PatchExt::blocks_mut)).
@@ -28,7 +32,8 @@ use ndarray::{Array, ArrayViewMut, Dimension, Zip};
 /// assert_eq!(a, array![[1, 1, 2, 2, 0], [1, 1, 2, 2, 0], [3, 3, 4, 4, 0], [3, 3, 4, 4, 0]]);
 /// ```
 pub struct BlocksMut<'a, A, D: Dimension> {
-    chunks: ExactChunksMut<'a, A, D>,
+    /// The blocks in row-major order (one small view per block).
+    blocks: Vec<ArrayViewMut<'a, A, D>>,
     grid: D,
 }
 
@@ -41,8 +46,29 @@ impl<A, D: Dimension> fmt::Debug for BlocksMut<'_, A, D> {
 }
 
 impl<'a, A, D: Dimension> BlocksMut<'a, A, D> {
-    pub(crate) fn new(chunks: ExactChunksMut<'a, A, D>, grid: D) -> Self {
-        BlocksMut { chunks, grid }
+    /// The whole blocks of shape `block` of `view`, `grid` of them per axis
+    /// (validated by the caller: `grid[k] * block[k] <= view.shape()[k]`).
+    pub(crate) fn new(mut view: ArrayViewMut<'a, A, D>, block: &D, grid: D) -> Self {
+        // Drop the remainder, then split axis by axis: after axis k, the
+        // list holds the blocks of axes 0..=k in row-major order.
+        view.slice_each_axis_inplace(|ax| {
+            let k = ax.axis.index();
+            Slice::from(..grid[k] * block[k])
+        });
+        let mut blocks = vec![view];
+        for k in 0..grid.ndim() {
+            let mut next = Vec::with_capacity(blocks.len() * grid[k]);
+            for mut rest in blocks {
+                for _ in 1..grid[k] {
+                    let (head, tail) = rest.split_at(Axis(k), block[k]);
+                    next.push(head);
+                    rest = tail;
+                }
+                next.push(rest);
+            }
+            blocks = next;
+        }
+        BlocksMut { blocks, grid }
     }
 
     /// Number of blocks along each axis.
@@ -113,22 +139,18 @@ impl<'a, A, D: Dimension> BlocksMut<'a, A, D> {
         A: Send,
         F: Fn(usize, ArrayViewMut<'_, A, D>) + Sync + Send,
     {
-        // Block numbers laid out like the blocks (8 bytes per block; Zip's
-        // own indices would need a `Copy` dimension, excluding IxDyn).
-        let numbers = Array::from_iter(0..self.grid.size())
-            .into_shape_with_order(self.grid)
-            .expect("the grid has grid.size() elements");
-        Zip::from(self.chunks)
-            .and(&numbers)
-            .par_for_each(|block, &k| f(k, block));
+        self.blocks
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(k, block)| f(k, block));
     }
 }
 
 impl<'a, A, D: Dimension> IntoIterator for BlocksMut<'a, A, D> {
     type Item = ArrayViewMut<'a, A, D>;
-    type IntoIter = ndarray::iter::ExactChunksIterMut<'a, A, D>;
+    type IntoIter = std::vec::IntoIter<ArrayViewMut<'a, A, D>>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.chunks.into_iter()
+        self.blocks.into_iter()
     }
 }

@@ -263,7 +263,7 @@ impl<A, D: Dimension> PatchExt<A, D> for ArrayRef<A, D> {
         // The same validation as read-only blocks: zero sizes, blocks larger
         // than the array and wrong numbers of axes are errors.
         let grid = self.try_blocks(block.clone())?.grid();
-        Ok(BlocksMut::new(self.exact_chunks_mut(block), grid))
+        Ok(BlocksMut::new(self.view_mut(), &block, grid))
     }
 }
 

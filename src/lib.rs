@@ -62,6 +62,33 @@
 //! processes or machines), and [`Patches::range`] restricts any of them to a
 //! range of rows.
 //!
+//! # Around the patches
+//!
+//! - Linear algebra on the virtual patch matrix X, never built:
+//!   [`Patches::dot`], [`Patches::matmul`], [`Patches::gram`],
+//!   [`Patches::covariance`], ... (see [`Real`]).
+//! - Seeded sampling: [`Patches::sample`], [`Sampling`] (with replacement,
+//!   weighted, masked, clamped).
+//! - Borders: [`Window`], [`Edge`] (`Valid`, `Same`, `Cover`) and [`Pad`]
+//!   (numpy.pad's modes) through [`PatchExt::padded`].
+//! - Back to the image: [`Fold`] (sum, mean, window-weighted) and
+//!   [`Fold::place`] for one prediction per window; [`reconstruct`].
+//! - Tiles: [`PatchExt::blocks`] and [`PatchExt::blocks_mut`].
+//!
+//! ```
+//! use ndarray::{Array1, Array2};
+//! use ndarray_patches::prelude::*;
+//! use ndarray_patches::{Anchor, Edge, Fold, Pad, Window};
+//!
+//! // A 5x5 mean filter with mirrored borders, as "same" windows and a fold.
+//! let img = Array2::from_shape_fn((20, 30), |(i, j)| ((i * j) % 7) as f64);
+//! let w = Window::new((5, 5));
+//! let padded = img.padded(&w, Edge::Same, Pad::Reflect);
+//! let means = padded.patches().dot(&Array1::from_elem(25, 1.0 / 25.0));
+//! let smooth = Fold::new((20, 30), &w, Edge::Same).place(&means, Anchor::Centre).image;
+//! assert_eq!(smooth.dim(), (20, 30));
+//! ```
+//!
 //! # Geometry
 //!
 //! Per axis, for an array of length `n`, patch size `p`, step `s` and

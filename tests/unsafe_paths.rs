@@ -148,3 +148,17 @@ fn mutable_blocks_in_parallel() {
     assert_eq!(a[[0, 8]], 9);
     assert!(a.iter().all(|&x| x > 0));
 }
+
+#[test]
+fn gather_selected_rows() {
+    // `select` fills rows in any order through the same copier, into an
+    // uninitialized matrix.
+    let img = Array2::from_shape_fn((7, 9), |(i, j)| (i * 9 + j) as i64);
+    let v = img.slice(s![.., ..;-1]);
+    let p = v.patches((3, 2)).step((2, 1));
+    let idx = [p.len() - 1, 0, 5, 5];
+    let m = p.select(&idx);
+    for (row, &r) in m.rows().into_iter().zip(&idx) {
+        assert_eq!(row.to_vec(), p.get(r).iter().copied().collect::<Vec<_>>());
+    }
+}
