@@ -82,7 +82,9 @@ pub trait PatchExt<A, D: Dimension> {
 
     /// Non-overlapping blocks of shape `block` (scikit-image's
     /// `view_as_blocks`): the patches whose step is their shape. A remainder
-    /// that does not fill a block is left out.
+    /// that does not fill a block is left out ([`Edge::Valid`]); to cover it,
+    /// pad with [`Edge::Cover`]:
+    /// `img.padded(&Window::new(b).step(b), Edge::Cover, Pad::Constant(0)).patches()`.
     ///
     /// # Panics
     ///

@@ -11,6 +11,7 @@ use std::fmt;
 use ndarray::{
     Array, Array1, ArrayRef1, ArrayRef2, ArrayView, Dimension, IntoDimension, Slice, Zip,
 };
+use ndarray::{Axis, RemoveAxis};
 
 use crate::error::{unwrap_or_panic, PatchError};
 use crate::geometry::{axes, extent, Geometry};
@@ -632,6 +633,96 @@ impl<D: Dimension> Fold<D> {
             covered,
             uncovered,
         })
+    }
+}
+
+impl<D: Dimension> Fold<D>
+where
+    D::Larger: RemoveAxis,
+{
+    /// One vector per patch (row `r` of `values` for patch `r`, `k`
+    /// columns) written at each patch's [`Anchor`] element: an image of the
+    /// source's shape with one more axis of length `k` (class scores per
+    /// pixel, say), and which elements an anchor landed on.
+    ///
+    /// # Panics
+    ///
+    /// If `values.nrows() != len`; see [`try_place_vectors`](Self::try_place_vectors).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::Array2;
+    /// use ndarray_patches::{Anchor, Edge, Fold, Window};
+    ///
+    /// let f = Fold::new((4, 4), &Window::new((3, 3)), Edge::Same);
+    /// let scores = Array2::from_shape_fn((16, 2), |(r, c)| (r * 10 + c) as f32);
+    /// let (maps, _) = f.place_vectors(&scores, Anchor::Centre);
+    /// assert_eq!(maps.shape(), &[4, 4, 2]);
+    /// assert_eq!(maps[[1, 2, 1]], 61.0);
+    /// ```
+    #[track_caller]
+    pub fn place_vectors<F: Real>(
+        &self,
+        values: &ArrayRef2<F>,
+        anchor: Anchor,
+    ) -> (Array<F, D::Larger>, Array<bool, D>) {
+        unwrap_or_panic(self.try_place_vectors(values, anchor))
+    }
+
+    /// Like [`place_vectors`](Self::place_vectors), returning an error
+    /// instead of panicking.
+    ///
+    /// # Errors
+    ///
+    /// [`PatchError::ShapeMismatch`] if `values.nrows() != len`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::Array2;
+    /// use ndarray_patches::{Anchor, Edge, Fold, Window};
+    ///
+    /// let f = Fold::new((4, 4), &Window::new((3, 3)), Edge::Valid);
+    /// assert!(f.try_place_vectors(&Array2::<f64>::zeros((5, 3)), Anchor::Origin).is_err());
+    /// ```
+    pub fn try_place_vectors<F: Real>(
+        &self,
+        values: &ArrayRef2<F>,
+        anchor: Anchor,
+    ) -> Result<(Array<F, D::Larger>, Array<bool, D>), PatchError> {
+        if values.nrows() != self.len() {
+            return Err(PatchError::ShapeMismatch {
+                operand: "values (rows)",
+                expected: self.len(),
+                found: values.nrows(),
+            });
+        }
+        // One map per column; the anchors, so the mask, are the same for all.
+        let placed = values
+            .columns()
+            .into_iter()
+            .map(|column| self.try_place(&column, anchor))
+            .collect::<Result<Vec<_>, _>>()?;
+        let covered = match placed.first() {
+            Some(p) => p.covered.clone(),
+            None => {
+                self.try_place(&Array1::<F>::zeros(self.len()), anchor)?
+                    .covered
+            }
+        };
+        let ndim = self.source_shape.ndim();
+        let maps = if placed.is_empty() {
+            let mut shape = <D::Larger as Dimension>::zeros(ndim + 1);
+            for k in 0..ndim {
+                shape[k] = self.source_shape[k];
+            }
+            Array::from_elem(shape, F::zero())
+        } else {
+            let views: Vec<_> = placed.iter().map(|p| p.image.view()).collect();
+            ndarray::stack(Axis(ndim), &views).expect("maps of one shape")
+        };
+        Ok((maps, covered))
     }
 }
 

@@ -201,3 +201,19 @@ fn bad_folds() {
     let rows = Array2::<f64>::ones((9, 9));
     f.add_rows(0, &rows.t());
 }
+
+#[test]
+fn vectors_per_patch_become_channels() {
+    let img = Array2::from_shape_fn((6, 7), |(i, j)| (i * 7 + j) as f64);
+    let w = Window::new((3, 3));
+    let p = img.padded(&w, Edge::Same, Pad::Edge);
+    // Two "scores" per window: its centre and twice its centre.
+    let scores = Array2::from_shape_fn((p.patches().len(), 2), |(r, c)| {
+        p.patches().get(r)[[1, 1]] * (c + 1) as f64
+    });
+    let (maps, covered) = Fold::new((6, 7), &w, Edge::Same).place_vectors(&scores, Anchor::Centre);
+    assert_eq!(maps.shape(), &[6, 7, 2]);
+    assert!(covered.iter().all(|&c| c));
+    assert_eq!(maps.index_axis(ndarray::Axis(2), 0), img);
+    assert_eq!(maps.index_axis(ndarray::Axis(2), 1), &img * 2.0);
+}
