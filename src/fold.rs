@@ -131,6 +131,28 @@ fn footprint<D: Dimension>(
     }
 }
 
+/// One vector per window placed back on the image by
+/// [`Fold::place_vectors`]: one map per vector component.
+///
+/// # Examples
+///
+/// ```
+/// use ndarray::Array2;
+/// use ndarray_patches::{Anchor, Edge, Fold, Window};
+///
+/// let f = Fold::new(5, &Window::new(3), Edge::Valid);
+/// let c = f.place_vectors(&Array2::<f32>::ones((3, 4)), Anchor::Origin);
+/// assert_eq!(c.maps.shape(), &[5, 4]);
+/// assert_eq!(c.covered.to_vec(), vec![true, true, true, false, false]);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Channels<F, D: Dimension> {
+    /// The source's shape plus a last axis with one map per component.
+    pub maps: Array<F, D::Larger>,
+    /// Whether an anchor landed on each element (others are 0 in `maps`).
+    pub covered: Array<bool, D>,
+}
+
 /// Accumulates patch rows back into an image; see the module docs of
 /// [`Reduction`] for the ways to finish.
 ///
@@ -657,7 +679,7 @@ where
     ///
     /// let f = Fold::new((4, 4), &Window::new((3, 3)), Edge::Same);
     /// let scores = Array2::from_shape_fn((16, 2), |(r, c)| (r * 10 + c) as f32);
-    /// let (maps, _) = f.place_vectors(&scores, Anchor::Centre);
+    /// let maps = f.place_vectors(&scores, Anchor::Centre).maps;
     /// assert_eq!(maps.shape(), &[4, 4, 2]);
     /// assert_eq!(maps[[1, 2, 1]], 61.0);
     /// ```
@@ -690,7 +712,7 @@ where
         &self,
         values: &ArrayRef2<F>,
         anchor: Anchor,
-    ) -> Result<(Array<F, D::Larger>, Array<bool, D>), PatchError> {
+    ) -> Result<Channels<F, D>, PatchError> {
         if values.nrows() != self.len() {
             return Err(PatchError::ShapeMismatch {
                 operand: "values (rows)",
@@ -722,7 +744,7 @@ where
             let views: Vec<_> = placed.iter().map(|p| p.image.view()).collect();
             ndarray::stack(Axis(ndim), &views).expect("maps of one shape")
         };
-        Ok((maps, covered))
+        Ok(Channels { maps, covered })
     }
 }
 

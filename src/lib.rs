@@ -129,7 +129,9 @@ mod view;
 pub use blocks::BlocksMut;
 pub use error::{Argument, PatchError};
 pub use ext::{IntoPatches, PatchExt};
-pub use fold::{reconstruct, try_reconstruct, Anchor, Fold, Folded, Reduction, WindowWeights};
+pub use fold::{
+    reconstruct, try_reconstruct, Anchor, Channels, Fold, Folded, Reduction, WindowWeights,
+};
 pub use linalg::Real;
 pub use pad::{pad, try_pad, Edge, Pad, Padded, Window};
 pub use patches::{Iter, Patches};

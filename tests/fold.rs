@@ -211,7 +211,8 @@ fn vectors_per_patch_become_channels() {
     let scores = Array2::from_shape_fn((p.patches().len(), 2), |(r, c)| {
         p.patches().get(r)[[1, 1]] * (c + 1) as f64
     });
-    let (maps, covered) = Fold::new((6, 7), &w, Edge::Same).place_vectors(&scores, Anchor::Centre);
+    let placed = Fold::new((6, 7), &w, Edge::Same).place_vectors(&scores, Anchor::Centre);
+    let (maps, covered) = (placed.maps, placed.covered);
     assert_eq!(maps.shape(), &[6, 7, 2]);
     assert!(covered.iter().all(|&c| c));
     assert_eq!(maps.index_axis(ndarray::Axis(2), 0), img);
