@@ -684,11 +684,7 @@ where
     /// assert_eq!(maps[[1, 2, 1]], 61.0);
     /// ```
     #[track_caller]
-    pub fn place_vectors<F: Real>(
-        &self,
-        values: &ArrayRef2<F>,
-        anchor: Anchor,
-    ) -> (Array<F, D::Larger>, Array<bool, D>) {
+    pub fn place_vectors<F: Real>(&self, values: &ArrayRef2<F>, anchor: Anchor) -> Channels<F, D> {
         unwrap_or_panic(self.try_place_vectors(values, anchor))
     }
 
