@@ -262,13 +262,13 @@ impl<'a, A: Copy> RowSource<'a, A> {
                     1
                 };
                 let dst = out[row * pl..(row + t) * pl].as_mut_ptr();
-                // SAFETY: `origin` is the offset of the first element of the
-                // patch of row start + row, and the next t - 1 patches follow
-                // it along the last grid axis (t does not pass the end of
-                // that axis), all rows < plan.rows (checked in `fill`); so
-                // by the RowSource invariant every offset formed below
-                // addresses an element of the source. `dst` is t whole rows
-                // of `out`.
+                // `origin` is the offset of the first element of the patch of
+                // row start + row, and the next t - 1 patches follow it along
+                // the last grid axis (t does not pass the end of that axis),
+                // all rows < plan.rows (checked in `fill`). `dst` is t whole
+                // rows of `out`.
+                // SAFETY: so by the RowSource invariant every offset formed
+                // below addresses an element of the source.
                 unsafe {
                     if tiled {
                         let (n_out, s_out) = plan.outer[0];
@@ -322,16 +322,18 @@ impl<'a, A: Copy> RowSource<'a, A> {
         // element, which is an element of the source.
         let src = unsafe { self.ptr.offset(origin) };
         match plan.outer.as_slice() {
-            // SAFETY (all arms): every offset below is j_k * patch_stride_k
-            // summed over the merged patch axes with j_k < len_k, i.e. an
-            // element of this patch, which the caller guarantees is inside
-            // the source; the runs are written to consecutive places of
-            // `dst`, patch_len elements in all.
+            // In every arm each offset is j_k * patch_stride_k summed over
+            // the merged patch axes with j_k < len_k, i.e. an element of this
+            // patch, which the caller guarantees is inside the source; the
+            // runs go to consecutive places of `dst`, patch_len in all.
+            // SAFETY: one run of the whole patch, as argued above.
             [] => unsafe { C::copy_runs(src, 0, rs, run, 1, dst, 0) },
+            // SAFETY: n runs of the patch, as argued above.
             &[(n, s)] => unsafe { C::copy_runs(src, s, rs, run, n, dst, run) },
             outer => with_index(outer.len(), |idx| {
                 let mut off = 0isize;
                 for k in 0..plan.patch_len / run {
+                    // SAFETY: one run of the patch, as argued above.
                     unsafe { C::copy_runs(src.offset(off), 0, rs, run, 1, dst.add(k * run), 0) };
                     for k in (0..idx.len()).rev() {
                         let (n, s) = outer[k];
@@ -519,10 +521,10 @@ fn with_index<R>(n: usize, f: impl FnOnce(&mut [usize]) -> R) -> R {
 
 /// Views an initialized slice as `MaybeUninit` for the row writers.
 fn as_uninit_mut<A: Copy>(s: &mut [A]) -> &mut [MaybeUninit<A>] {
-    // SAFETY: MaybeUninit<A> has the same size, alignment and layout as A.
-    // The writers in this module only ever store initialized `A` values
-    // through the returned slice (never `MaybeUninit::uninit()`), so `s` is
-    // still fully initialized when the borrow ends.
+    // MaybeUninit<A> has the same size, alignment and layout as A. The
+    // writers in this module only ever store initialized `A` values through
+    // the returned slice (never `MaybeUninit::uninit()`).
+    // SAFETY: so `s` is still fully initialized when the borrow ends.
     unsafe { &mut *(s as *mut [A] as *mut [MaybeUninit<A>]) }
 }
 

@@ -105,12 +105,12 @@ pub(crate) fn window_view<'a, A, D: PatchDim>(
         });
     }
 
-    // SAFETY: `base` is the offset of a source element: on every flipped axis
-    // k it points at index (g-1)*step + (p-1)*dilation, which is < n_k because
-    // the geometry validated extent <= n_k (Geometry::new), and on the other
-    // axes at index 0. So the pointer stays inside the source's allocation.
+    // On every flipped axis k, `base` moves to index (g-1)*step +
+    // (p-1)*dilation, which is < n_k because the geometry validated
+    // extent <= n_k (Geometry::new); on the other axes it stays at index 0.
+    // SAFETY: so `base` is the offset of a source element, in its allocation.
     let low = unsafe { source.as_ptr().offset(base) };
-    // SAFETY (from_shape_ptr's contract):
+    // from_shape_ptr's contract:
     // - every element the new view reaches is an element of `source`: on axis
     //   k, grid index i and patch index j address source index i*step + j*dil
     //   (measured from `low`'s end of the axis on flipped axes), which is
@@ -122,6 +122,7 @@ pub(crate) fn window_view<'a, A, D: PatchDim>(
     //   between the lowest and highest reachable addresses are those of
     //   `source`'s own elements, which ndarray guarantees fit in isize bytes.
     // - the element count fits in isize (checked just above).
+    // SAFETY: all four points of the contract hold, as listed.
     let mut view = unsafe { ArrayView::from_shape_ptr(shape.strides(strides), low) };
     // Flip grid and patch axis k together: window i, element j then reads
     // source index i*step + j*dil counted from element 0 again.
