@@ -91,6 +91,9 @@ struct Plan {
     run_stride: isize,
     patch_len: usize,
     rows: usize,
+    /// The patch is one outer axis of runs that evict each other from L1
+    /// (`runs_conflict`): the tiled order may pay (see `fill_rows`).
+    rows_conflict: bool,
 }
 
 /// Reads patch rows out of a source view.
@@ -135,6 +138,13 @@ impl<'a, A: Copy> RowSource<'a, A> {
         let grid = merge_axes(axes(geom.grid()), &ws.grid);
         let mut outer = merge_axes(axes(geom.patch()), &ws.patch);
         let (run_len, run_stride) = outer.pop().unwrap_or((1, 0));
+        let rows_conflict = match outer.as_slice() {
+            &[(n, s)] => {
+                !grid.is_empty()
+                    && runs_conflict(s.unsigned_abs().saturating_mul(size_of::<A>()), n)
+            }
+            _ => false,
+        };
         Ok(RowSource {
             ptr: source.as_ptr(),
             plan: Plan {
@@ -144,6 +154,7 @@ impl<'a, A: Copy> RowSource<'a, A> {
                 run_stride,
                 patch_len: geom.patch_len(),
                 rows: geom.len(),
+                rows_conflict,
             },
             _source: PhantomData,
         })
@@ -235,15 +246,8 @@ impl<'a, A: Copy> RowSource<'a, A> {
         let pl = plan.patch_len;
         let rows = out.len() / pl;
         let tile = (TILE_BYTES / pl.saturating_mul(size_of::<B>()).max(1)).clamp(1, MAX_TILE_ROWS);
-        let tiled = match plan.outer.as_slice() {
-            &[(n, s)] => {
-                !plan.grid.is_empty()
-                    && total_bytes <= TILED_MAX_OUTPUT_BYTES
-                    && tile >= MIN_TILE_ROWS
-                    && runs_conflict(s.unsigned_abs().saturating_mul(size_of::<A>()), n)
-            }
-            _ => false,
-        };
+        let tiled =
+            plan.rows_conflict && total_bytes <= TILED_MAX_OUTPUT_BYTES && tile >= MIN_TILE_ROWS;
         with_index(plan.grid.len(), |idx| {
             let last = idx.len().wrapping_sub(1);
             let mut origin = 0isize;
@@ -289,21 +293,7 @@ impl<'a, A: Copy> RowSource<'a, A> {
                     }
                 }
                 row += t;
-                // Advance the grid odometer by t (t > 1 only within the last
-                // axis). Wrapping arithmetic: after the last row the value is
-                // never used as an offset.
-                let mut step = t;
-                for k in (0..idx.len()).rev() {
-                    let (n, s) = plan.grid[k];
-                    idx[k] += step;
-                    origin = origin.wrapping_add(s.wrapping_mul(step as isize));
-                    if idx[k] < n {
-                        break;
-                    }
-                    idx[k] = 0;
-                    origin = origin.wrapping_sub(s.wrapping_mul(n as isize));
-                    step = 1;
-                }
+                advance(idx, &plan.grid, &mut origin, t);
             }
         });
     }
@@ -335,16 +325,7 @@ impl<'a, A: Copy> RowSource<'a, A> {
                 for k in 0..plan.patch_len / run {
                     // SAFETY: one run of the patch, as argued above.
                     unsafe { C::copy_runs(src.offset(off), 0, rs, run, 1, dst.add(k * run), 0) };
-                    for k in (0..idx.len()).rev() {
-                        let (n, s) = outer[k];
-                        idx[k] += 1;
-                        off = off.wrapping_add(s);
-                        if idx[k] < n {
-                            break;
-                        }
-                        idx[k] = 0;
-                        off = off.wrapping_sub(s.wrapping_mul(n as isize));
-                    }
+                    advance(idx, outer, &mut off, 1);
                 }
             }),
         }
@@ -505,6 +486,26 @@ impl<A: Copy, B: From<A>> RunCopy<A, B> for Convert {
                 }
             }
         }
+    }
+}
+
+/// Advances the odometer `idx` over `axes` (`(len, stride)`, C order) by
+/// `step` positions of its last axis (`step > 1` only when that stays within
+/// the last axis or lands exactly on its end), keeping `offset` equal to the
+/// sum of `idx[k] * stride_k`. Wrapping arithmetic: after the last position
+/// the offset is never used.
+#[inline(always)]
+fn advance(idx: &mut [usize], axes: &[(usize, isize)], offset: &mut isize, mut step: usize) {
+    for k in (0..idx.len()).rev() {
+        let (n, s) = axes[k];
+        idx[k] += step;
+        *offset = offset.wrapping_add(s.wrapping_mul(step as isize));
+        if idx[k] < n {
+            return;
+        }
+        idx[k] = 0;
+        *offset = offset.wrapping_sub(s.wrapping_mul(n as isize));
+        step = 1;
     }
 }
 
