@@ -82,6 +82,14 @@ pub(crate) fn axes<D: Dimension>(d: &D) -> &[usize] {
         .expect("a shape's axes are contiguous")
 }
 
+/// A shape of `d`'s number of axes with every length 1: the default step
+/// and dilation.
+pub(crate) fn ones_like<D: Dimension>(d: &D) -> D {
+    let mut ones = d.clone();
+    ones.as_array_view_mut().fill(1);
+    ones
+}
+
 /// Extent of a patch of `size` elements spaced `dilation` apart.
 pub(crate) fn extent(size: usize, dilation: usize) -> Option<usize> {
     dilation.checked_mul(size.checked_sub(1)?)?.checked_add(1)

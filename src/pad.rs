@@ -10,7 +10,7 @@
 use ndarray::{Array, ArrayRef, Axis, Dimension, IntoDimension, Slice};
 
 use crate::error::PatchError;
-use crate::geometry::{axes, check_window, edge_padding, Geometry};
+use crate::geometry::{axes, check_window, edge_padding, ones_like, Geometry};
 use crate::patches::Patches;
 use crate::PatchExt;
 
@@ -138,8 +138,7 @@ impl<D: Dimension> Window<D> {
     /// ```
     pub fn new<Sh: IntoDimension<Dim = D>>(patch: Sh) -> Self {
         let patch = patch.into_dimension();
-        let mut ones = patch.clone();
-        ones.as_array_view_mut().fill(1);
+        let ones = ones_like(&patch);
         Window {
             patch,
             step: ones.clone(),

@@ -7,7 +7,7 @@ use ndarray::{ArrayView, Dimension, IntoDimension, Slice};
 use rayon::prelude::*;
 
 use crate::error::{unwrap_or_panic, PatchError};
-use crate::geometry::{axes, extent, Geometry};
+use crate::geometry::{axes, extent, ones_like, Geometry};
 use crate::view::{window_view, PatchDim};
 
 /// Every patch (sliding window) of an array: a source view and a validated
@@ -446,12 +446,6 @@ impl<'a, A: Sync, D: Dimension> Patches<'a, A, D> {
     pub fn par_iter(&self) -> impl IndexedParallelIterator<Item = ArrayView<'a, A, D>> + '_ {
         (0..self.len()).into_par_iter().map(|r| self.patch_at(r))
     }
-}
-
-fn ones_like<D: Dimension>(d: &D) -> D {
-    let mut ones = d.clone();
-    ones.as_array_view_mut().fill(1);
-    ones
 }
 
 /// Iterator over the patches of a [`Patches`] as views; see
