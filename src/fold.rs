@@ -14,7 +14,7 @@ use ndarray::{
 use ndarray::{Axis, RemoveAxis};
 
 use crate::error::{unwrap_or_panic, PatchError};
-use crate::geometry::{axes, extent, Geometry};
+use crate::geometry::{axes, extent, ones_like, Geometry};
 use crate::linalg::Real;
 use crate::pad::{Edge, Window};
 
@@ -372,6 +372,31 @@ impl<D: Dimension> Fold<D> {
         self.geom.patch_len()
     }
 
+    /// Adds one patch's contribution (`patch`, of the patch's shape) for
+    /// patch `r`: to the sum, times the element weights, and the weights.
+    fn accumulate<F: Real>(&mut self, r: usize, patch: &ArrayView<'_, F, D>) {
+        let mut region = footprint(&self.geom, r);
+        let mut sum = self.sum.slice_each_axis_mut(&mut region);
+        let mut weight = self.weight.slice_each_axis_mut(&mut region);
+        match &self.patch_weights {
+            None => Zip::from(&mut sum)
+                .and(&mut weight)
+                .and(patch)
+                .for_each(|s, w, &x| {
+                    *s += x.to_f64();
+                    *w += 1.0;
+                }),
+            Some(pw) => Zip::from(&mut sum)
+                .and(&mut weight)
+                .and(patch)
+                .and(pw)
+                .for_each(|s, w, &x, &c| {
+                    *s += c * x.to_f64();
+                    *w += c;
+                }),
+        }
+    }
+
     /// Adds rows `start..start + rows.nrows()` of the patch matrix.
     ///
     /// # Panics
@@ -433,26 +458,7 @@ impl<D: Dimension> Fold<D> {
                         .expect("patch_len elements")
                 }
             };
-            let mut region = footprint(&self.geom, start + k);
-            let mut sum = self.sum.slice_each_axis_mut(&mut region);
-            let mut weight = self.weight.slice_each_axis_mut(&mut region);
-            match &self.patch_weights {
-                None => Zip::from(&mut sum)
-                    .and(&mut weight)
-                    .and(&row)
-                    .for_each(|s, w, &x| {
-                        *s += x.to_f64();
-                        *w += 1.0;
-                    }),
-                Some(pw) => Zip::from(&mut sum)
-                    .and(&mut weight)
-                    .and(&row)
-                    .and(pw)
-                    .for_each(|s, w, &x, &c| {
-                        *s += c * x.to_f64();
-                        *w += c;
-                    }),
-            }
+            self.accumulate(start + k, &row);
         }
         Ok(())
     }
@@ -504,24 +510,16 @@ impl<D: Dimension> Fold<D> {
         values: &ArrayRef1<F>,
     ) -> Result<(), PatchError> {
         self.geom.check_rows(start, values.len())?;
-        for (k, &v) in values.iter().enumerate() {
-            let v = v.to_f64();
-            let mut region = footprint(&self.geom, start + k);
-            let mut sum = self.sum.slice_each_axis_mut(&mut region);
-            let mut weight = self.weight.slice_each_axis_mut(&mut region);
-            match &self.patch_weights {
-                None => Zip::from(&mut sum).and(&mut weight).for_each(|s, w| {
-                    *s += v;
-                    *w += 1.0;
-                }),
-                Some(pw) => Zip::from(&mut sum)
-                    .and(&mut weight)
-                    .and(pw)
-                    .for_each(|s, w, &c| {
-                        *s += c * v;
-                        *w += c;
-                    }),
-            }
+        let patch = self.geom.patch().clone();
+        for (k, v) in values.iter().enumerate() {
+            // The value over the whole patch: a stride-0 view of it (from a
+            // shape of ones, so 0-axis patches work too).
+            let constant = ArrayView::from_shape(ones_like(&patch), std::slice::from_ref(v))
+                .expect("a shape of ones has one element");
+            let spread = constant
+                .broadcast(patch.clone())
+                .expect("a length-1 array broadcasts to any shape");
+            self.accumulate(start + k, &spread);
         }
         Ok(())
     }

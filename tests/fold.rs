@@ -218,3 +218,13 @@ fn vectors_per_patch_become_channels() {
     assert_eq!(maps.index_axis(ndarray::Axis(2), 0), img);
     assert_eq!(maps.index_axis(ndarray::Axis(2), 1), &img * 2.0);
 }
+
+#[test]
+fn zero_dimensional_fold() {
+    // A 0-axis image has one 0-axis patch; values and rows fold onto it.
+    let w = Window::new(());
+    let mut f = Fold::new((), &w, Edge::Valid);
+    f.add_values(0, &array![2.5]);
+    f.add_rows(0, &array![[3.5]]);
+    assert_eq!(f.finish::<f64>(Reduction::Mean).image[()], 3.0);
+}
