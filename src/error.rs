@@ -24,6 +24,10 @@ pub enum Argument {
     Step,
     /// The dilation between neighbouring elements inside a patch.
     Dilation,
+    /// The padding before the array on each axis ([`pad`](crate::pad)).
+    PadBefore,
+    /// The padding after the array on each axis ([`pad`](crate::pad)).
+    PadAfter,
 }
 
 impl fmt::Display for Argument {
@@ -32,15 +36,17 @@ impl fmt::Display for Argument {
             Argument::PatchShape => "patch shape",
             Argument::Step => "step",
             Argument::Dilation => "dilation",
+            Argument::PadBefore => "padding before",
+            Argument::PadAfter => "padding after",
         })
     }
 }
 
 /// The error type of every fallible (`try_`) method of this crate.
 ///
-/// Each variant carries the numbers that made the request invalid, and the
-/// [`Display`](fmt::Display) text names them, so a panic message from the
-/// panicking twin of a method tells the user what to fix.
+/// Each variant means one thing and carries the numbers that made the
+/// request invalid; the [`Display`](fmt::Display) text names them, so the
+/// panic message of a method's panicking twin tells the user what to fix.
 ///
 /// # Examples
 ///
@@ -57,7 +63,7 @@ impl fmt::Display for Argument {
 ///     "patch extent 11 on axis 0 is larger than the array's length 10 on that axis"
 /// );
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum PatchError {
     /// A patch size, step or dilation of zero on some axis.
@@ -77,6 +83,12 @@ pub enum PatchError {
         /// The array's length on that axis.
         len: usize,
     },
+    /// The array has no elements, and the operation (padding that reads the
+    /// array, folding) needs at least one on every axis.
+    EmptyArray {
+        /// The first axis of length 0.
+        axis: usize,
+    },
     /// An argument has a different number of axes than the array (only
     /// possible with dynamic-dimensional arrays and arguments).
     WrongNdim {
@@ -92,12 +104,13 @@ pub enum PatchError {
         /// What overflowed.
         quantity: &'static str,
     },
-    /// A row range reaches past the last patch.
+    /// Rows `start..end` are not rows of the patch matrix (`end` past the
+    /// last patch, or `start > end`).
     RowsOutOfRange {
         /// First row asked for.
         start: usize,
-        /// Number of rows asked for.
-        rows: usize,
+        /// One past the last row asked for.
+        end: usize,
         /// Number of patches (rows of the matrix).
         len: usize,
     },
@@ -108,22 +121,39 @@ pub enum PatchError {
         /// The number of columns of the buffer.
         found: usize,
     },
-    /// A chunk size of zero rows.
-    ZeroChunkRows,
     /// An operand of a product with the patch matrix has the wrong length
-    /// along the axis that meets the matrix.
+    /// along the axis that meets the matrix, or an array given alongside
+    /// the patches (sampling weights, values per window) does not have one
+    /// entry per patch.
     ShapeMismatch {
         /// Which operand, and which of its axes.
         operand: &'static str,
-        /// The length the patch matrix needs there.
+        /// The length the patches need there.
         expected: usize,
         /// The operand's length.
         found: usize,
     },
+    /// Window weights whose shape is not the patch shape.
+    WeightsShape {
+        /// The patch shape.
+        expected: Vec<usize>,
+        /// The weights' shape.
+        found: Vec<usize>,
+    },
     /// A sampling weight is negative, infinite or NaN.
-    InvalidWeight {
+    InvalidSamplingWeight {
         /// The patch (row) whose weight it is.
         row: usize,
+    },
+    /// A window weight is negative, infinite or NaN.
+    InvalidWindowWeight {
+        /// The element of the window (row-major) whose weight it is.
+        element: usize,
+    },
+    /// A Gaussian window's sigma is not finite and positive.
+    InvalidSigma {
+        /// The sigma given.
+        sigma: f64,
     },
     /// A statistic or a sample needs more patches than there are (or than
     /// have a positive weight).
@@ -137,7 +167,7 @@ pub enum PatchError {
 
 impl fmt::Display for PatchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
+        match self {
             PatchError::Zero { argument, axis } => {
                 write!(f, "{argument} is zero on axis {axis}; it must be at least 1")
             }
@@ -145,37 +175,61 @@ impl fmt::Display for PatchError {
                 f,
                 "patch extent {extent} on axis {axis} is larger than the array's length {len} on that axis"
             ),
+            PatchError::EmptyArray { axis } => {
+                write!(f, "the array is empty (axis {axis} has length 0)")
+            }
             PatchError::WrongNdim {
                 argument,
                 expected,
                 found,
-            } => write!(
-                f,
-                "{argument} has {found} axes but the array has {expected}"
-            ),
+            } => {
+                let axes = |n: &usize| if *n == 1 { "axis" } else { "axes" };
+                write!(
+                    f,
+                    "{argument} has {found} {} but the array has {expected} {}",
+                    axes(found),
+                    axes(expected)
+                )
+            }
             PatchError::Overflow { quantity } => {
                 write!(f, "{quantity} overflows the machine's address range")
             }
-            PatchError::RowsOutOfRange { start, rows, len } => write!(
+            PatchError::RowsOutOfRange { start, end, len } if start > end => write!(
                 f,
-                "rows {start}..{start}+{rows} are out of range for {len} patches"
+                "row range {start}..{end} is decreasing"
+            ),
+            PatchError::RowsOutOfRange { start, end, len } if end - start == 1 => write!(
+                f,
+                "row {start} is out of range for {len} patches"
+            ),
+            PatchError::RowsOutOfRange { start, end, len } => write!(
+                f,
+                "rows {start}..{end} are out of range for {len} patches"
             ),
             PatchError::RowWidth { expected, found } => write!(
                 f,
                 "output rows have {found} columns but a patch has {expected} elements"
             ),
-            PatchError::ZeroChunkRows => f.write_str("chunk size is zero rows; it must be at least 1"),
             PatchError::ShapeMismatch {
                 operand,
                 expected,
                 found,
-            } => write!(
+            } => write!(f, "{operand} has length {found}, but {expected} is needed"),
+            PatchError::WeightsShape { expected, found } => write!(
                 f,
-                "{operand} has length {found}, but the patch matrix needs {expected}"
+                "window weights have shape {found:?}, but the patch shape is {expected:?}"
             ),
-            PatchError::InvalidWeight { row } => write!(
+            PatchError::InvalidSamplingWeight { row } => write!(
                 f,
-                "the weight of patch {row} is negative, infinite or NaN"
+                "the sampling weight of patch {row} is negative, infinite or NaN"
+            ),
+            PatchError::InvalidWindowWeight { element } => write!(
+                f,
+                "window weight {element} (row-major) is negative, infinite or NaN"
+            ),
+            PatchError::InvalidSigma { sigma } => write!(
+                f,
+                "the Gaussian window's sigma is {sigma}; it must be finite and positive"
             ),
             PatchError::NotEnoughPatches { needed, found } => {
                 write!(f, "needs at least {needed} patches, there are {found}")

@@ -1,18 +1,27 @@
 //! The entry points: [`PatchExt`] on every array, [`IntoPatches`] on views.
 
-use ndarray::{ArrayRef, ArrayView, Dimension, IntoDimension};
+use ndarray::{ArrayRef, ArrayView, Dimension};
 
 use crate::blocks::BlocksMut;
 use crate::error::{unwrap_or_panic, PatchError};
-use crate::pad::{padded_impl, Edge, Pad, Padded, Window};
+use crate::geometry::{ones_like, Edge, Geometry, PerAxis, Window};
+use crate::pad::{padded_impl, Pad, Padded};
 use crate::patches::Patches;
+
+mod sealed {
+    pub trait Sealed {}
+    impl<A, D: ndarray::Dimension> Sealed for ndarray::ArrayRef<A, D> {}
+    impl<A, D: ndarray::Dimension> Sealed for ndarray::ArrayView<'_, A, D> {}
+}
 
 /// Sliding-window patches of any ndarray array.
 ///
 /// Implemented for [`ArrayRef`], which every array (`Array`, `ArrayView`,
 /// `ArrayViewMut`, `ArcArray`, `CowArray`) dereferences to, so
 /// `.patches(..)` works on all of them, in any layout: C or F order,
-/// sliced with steps, reversed, broadcast, dynamic-dimensional.
+/// sliced with steps, reversed, broadcast, dynamic-dimensional. Sizes are
+/// one number for every axis (`8`) or one per axis (`(8, 4)`); see
+/// [`PerAxis`]. Sealed.
 ///
 /// # Examples
 ///
@@ -25,7 +34,7 @@ use crate::patches::Patches;
 /// assert_eq!(img.t().patches((3, 3)).len(), 6 * 4);
 /// assert_eq!(img.slice(s![..;2, ..;-1]).patches((2, 2)).len(), 2 * 7);
 /// ```
-pub trait PatchExt<A, D: Dimension> {
+pub trait PatchExt<A, D: Dimension>: sealed::Sealed {
     /// Every patch of shape `patch`, with step 1 and dilation 1; set others
     /// with [`Patches::step`] and [`Patches::dilation`]. Costs O(1): nothing
     /// is copied.
@@ -48,7 +57,7 @@ pub trait PatchExt<A, D: Dimension> {
     /// assert_eq!(p.to_matrix().shape(), &[3844, 1521]);
     /// ```
     #[track_caller]
-    fn patches<Sh: IntoDimension<Dim = D>>(&self, patch: Sh) -> Patches<'_, A, D> {
+    fn patches<Sh: PerAxis<D>>(&self, patch: Sh) -> Patches<'_, A, D> {
         unwrap_or_panic(self.try_patches(patch))
     }
 
@@ -75,7 +84,7 @@ pub trait PatchExt<A, D: Dimension> {
     /// assert_eq!(vol.try_patches(IxDyn(&[2, 2, 2]))?.len(), 27);
     /// # Ok::<(), PatchError>(())
     /// ```
-    fn try_patches<Sh: IntoDimension<Dim = D>>(
+    fn try_patches<Sh: PerAxis<D>>(
         &self,
         patch: Sh,
     ) -> Result<Patches<'_, A, D>, PatchError>;
@@ -99,10 +108,10 @@ pub trait PatchExt<A, D: Dimension> {
     /// let a = Array2::from_shape_fn((4, 5), |(i, j)| 10 * i + j);
     /// let b = a.blocks((2, 2));
     /// assert_eq!(b.grid(), ndarray::Dim([2, 2]));
-    /// assert_eq!(b.get(3), array![[22, 23], [32, 33]]);
+    /// assert_eq!(b.get(3).unwrap(), array![[22, 23], [32, 33]]);
     /// ```
     #[track_caller]
-    fn blocks<Sh: IntoDimension<Dim = D>>(&self, block: Sh) -> Patches<'_, A, D> {
+    fn blocks<Sh: PerAxis<D>>(&self, block: Sh) -> Patches<'_, A, D> {
         unwrap_or_panic(self.try_blocks(block))
     }
 
@@ -122,13 +131,8 @@ pub trait PatchExt<A, D: Dimension> {
     /// let a = Array2::<u8>::zeros((4, 4));
     /// assert!(a.try_blocks((5, 1)).is_err());
     /// ```
-    fn try_blocks<Sh: IntoDimension<Dim = D>>(
-        &self,
-        block: Sh,
-    ) -> Result<Patches<'_, A, D>, PatchError> {
-        let block = block.into_dimension();
-        self.try_patches(block.clone())?.try_step(block)
-    }
+    fn try_blocks<Sh: PerAxis<D>>(&self, block: Sh)
+        -> Result<Patches<'_, A, D>, PatchError>;
 
     /// Mutable views of the non-overlapping blocks of shape `block`, in
     /// row-major order, with a rayon-parallel
@@ -150,7 +154,7 @@ pub trait PatchExt<A, D: Dimension> {
     /// assert_eq!(a[[5, 5]], 3.0);
     /// ```
     #[track_caller]
-    fn blocks_mut<Sh: IntoDimension<Dim = D>>(&mut self, block: Sh) -> BlocksMut<'_, A, D> {
+    fn blocks_mut<Sh: PerAxis<D>>(&mut self, block: Sh) -> BlocksMut<'_, A, D> {
         unwrap_or_panic(self.try_blocks_mut(block))
     }
 
@@ -170,7 +174,7 @@ pub trait PatchExt<A, D: Dimension> {
     /// let mut a = Array2::<u8>::zeros((4, 4));
     /// assert!(a.try_blocks_mut((0, 2)).is_err());
     /// ```
-    fn try_blocks_mut<Sh: IntoDimension<Dim = D>>(
+    fn try_blocks_mut<Sh: PerAxis<D>>(
         &mut self,
         block: Sh,
     ) -> Result<BlocksMut<'_, A, D>, PatchError>;
@@ -198,7 +202,7 @@ pub trait PatchExt<A, D: Dimension> {
     /// let padded = img.padded(&Window::new((7, 7)), Edge::Same, Pad::Reflect);
     /// let p = padded.patches();
     /// assert_eq!(p.grid(), ndarray::Dim([32, 48]));
-    /// assert_eq!(p.get(0)[[3, 3]], img[[0, 0]]);
+    /// assert_eq!(p.get(0).unwrap()[[3, 3]], img[[0, 0]]);
     /// ```
     #[track_caller]
     fn padded(&self, window: &Window<D>, edge: Edge, mode: Pad<A>) -> Padded<A, D>
@@ -250,21 +254,32 @@ impl<A, D: Dimension> PatchExt<A, D> for ArrayRef<A, D> {
         padded_impl(self, window, edge, mode)
     }
 
-    fn try_patches<Sh: IntoDimension<Dim = D>>(
+    fn try_patches<Sh: PerAxis<D>>(
         &self,
         patch: Sh,
     ) -> Result<Patches<'_, A, D>, PatchError> {
-        Patches::new(self.view(), patch.into_dimension())
+        Patches::new(self.view(), patch.per_axis(self.ndim()))
     }
 
-    fn try_blocks_mut<Sh: IntoDimension<Dim = D>>(
+    fn try_blocks<Sh: PerAxis<D>>(
+        &self,
+        block: Sh,
+    ) -> Result<Patches<'_, A, D>, PatchError> {
+        let block: D = block.per_axis(self.ndim());
+        let geom = Geometry::new(self.raw_dim(), block.clone(), block.clone(), ones_like(&block))?;
+        Ok(Patches::from_parts(self.view(), geom))
+    }
+
+    fn try_blocks_mut<Sh: PerAxis<D>>(
         &mut self,
         block: Sh,
     ) -> Result<BlocksMut<'_, A, D>, PatchError> {
-        let block = block.into_dimension();
+        let block: D = block.per_axis(self.ndim());
         // The same validation as read-only blocks: zero sizes, blocks larger
         // than the array and wrong numbers of axes are errors.
-        let grid = self.try_blocks(block.clone())?.grid();
+        let grid = Geometry::new(self.raw_dim(), block.clone(), block.clone(), ones_like(&block))?
+            .grid()
+            .clone();
         Ok(BlocksMut::new(self.view_mut(), &block, grid))
     }
 }
@@ -286,7 +301,7 @@ impl<A, D: Dimension> PatchExt<A, D> for ArrayRef<A, D> {
 /// let img = ArrayView2::from_shape((8, 8), &data).unwrap();
 /// assert_eq!(tiles(img).len(), 4);
 /// ```
-pub trait IntoPatches<'a, A, D: Dimension> {
+pub trait IntoPatches<'a, A, D: Dimension>: sealed::Sealed {
     /// Every patch of shape `patch` (step 1, dilation 1), borrowing the
     /// elements for `'a`.
     ///
@@ -306,7 +321,7 @@ pub trait IntoPatches<'a, A, D: Dimension> {
     /// assert_eq!(p.len(), 3);
     /// ```
     #[track_caller]
-    fn into_patches<Sh: IntoDimension<Dim = D>>(self, patch: Sh) -> Patches<'a, A, D>
+    fn into_patches<Sh: PerAxis<D>>(self, patch: Sh) -> Patches<'a, A, D>
     where
         Self: Sized,
     {
@@ -329,17 +344,18 @@ pub trait IntoPatches<'a, A, D: Dimension> {
     /// let a = Array1::<u8>::zeros(4);
     /// assert!(a.view().try_into_patches(5).is_err());
     /// ```
-    fn try_into_patches<Sh: IntoDimension<Dim = D>>(
+    fn try_into_patches<Sh: PerAxis<D>>(
         self,
         patch: Sh,
     ) -> Result<Patches<'a, A, D>, PatchError>;
 }
 
 impl<'a, A, D: Dimension> IntoPatches<'a, A, D> for ArrayView<'a, A, D> {
-    fn try_into_patches<Sh: IntoDimension<Dim = D>>(
+    fn try_into_patches<Sh: PerAxis<D>>(
         self,
         patch: Sh,
     ) -> Result<Patches<'a, A, D>, PatchError> {
-        Patches::new(self, patch.into_dimension())
+        let patch = patch.per_axis(self.ndim());
+        Patches::new(self, patch)
     }
 }

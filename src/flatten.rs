@@ -1,6 +1,6 @@
 //! Row writers (the hot loops) and the parallel driver. The public methods
 //! that use them (`to_matrix`, `write_rows`, the streaming visitors) live in
-//! `stream.rs`.
+//! `rows.rs`.
 //!
 //! Row `r` of the patch matrix is patch `r` (row-major over the grid) with
 //! its elements listed row-major. A [`RowSource`] turns a validated geometry
@@ -27,6 +27,7 @@ use rayon::prelude::*;
 
 use crate::error::PatchError;
 use crate::geometry::{axes, Geometry};
+use crate::scalar::Conversion;
 
 /// Output bytes one rayon task fills: big enough to hide the task overhead,
 /// small enough to balance two or more cores on medium outputs. Tiny under
@@ -171,16 +172,22 @@ impl<'a, A: Copy> RowSource<'a, A> {
     ///
     /// If `out.len()` is not a multiple of the patch length or the rows reach
     /// past the last patch.
-    pub(crate) fn fill<B, C: RunCopy<A, B>>(&self, start: usize, out: &mut [MaybeUninit<B>]) {
-        self.fill_part::<B, C>(start, out, size_of_val(out));
+    pub(crate) fn fill<C: Conversion<A>>(
+        &self,
+        conv: &C,
+        start: usize,
+        out: &mut [MaybeUninit<C::Output>],
+    ) {
+        self.fill_part(conv, start, out, size_of_val(out));
     }
 
     /// [`fill`](Self::fill) of a part of an output of `total_bytes` (which
     /// decides the copy order; see [`fill_rows`](Self::fill_rows)).
-    fn fill_part<B, C: RunCopy<A, B>>(
+    fn fill_part<C: Conversion<A>>(
         &self,
+        conv: &C,
         start: usize,
-        out: &mut [MaybeUninit<B>],
+        out: &mut [MaybeUninit<C::Output>],
         total_bytes: usize,
     ) {
         let plan = &self.plan;
@@ -198,9 +205,9 @@ impl<'a, A: Copy> RowSource<'a, A> {
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2 (detected just above), the only
             // requirement of a `target_feature(enable = "avx2")` function.
-            return unsafe { self.fill_rows_avx2::<B, C>(start, out, total_bytes) };
+            return unsafe { self.fill_rows_avx2(conv, start, out, total_bytes) };
         }
-        self.fill_rows::<B, C>(start, out, total_bytes);
+        self.fill_rows(conv, start, out, total_bytes);
     }
 
     /// [`fill_rows`](Self::fill_rows) compiled with AVX2: the short-run
@@ -211,13 +218,14 @@ impl<'a, A: Copy> RowSource<'a, A> {
     /// The CPU must support AVX2.
     #[cfg(all(target_arch = "x86_64", not(miri)))]
     #[target_feature(enable = "avx2")]
-    unsafe fn fill_rows_avx2<B, C: RunCopy<A, B>>(
+    unsafe fn fill_rows_avx2<C: Conversion<A>>(
         &self,
+        conv: &C,
         start: usize,
-        out: &mut [MaybeUninit<B>],
+        out: &mut [MaybeUninit<C::Output>],
         total_bytes: usize,
     ) {
-        self.fill_rows::<B, C>(start, out, total_bytes);
+        self.fill_rows(conv, start, out, total_bytes);
     }
 
     /// The row loop of [`fill`](Self::fill), after its checks: `out` is a
@@ -236,16 +244,17 @@ impl<'a, A: Copy> RowSource<'a, A> {
     /// rows, 8.3 GB/s by tiles. Where rows do not conflict, the row order is
     /// faster in both cases.
     #[inline(always)]
-    fn fill_rows<B, C: RunCopy<A, B>>(
+    fn fill_rows<C: Conversion<A>>(
         &self,
+        conv: &C,
         start: usize,
-        out: &mut [MaybeUninit<B>],
+        out: &mut [MaybeUninit<C::Output>],
         total_bytes: usize,
     ) {
         let plan = &self.plan;
         let pl = plan.patch_len;
         let rows = out.len() / pl;
-        let tile = (TILE_BYTES / pl.saturating_mul(size_of::<B>()).max(1)).clamp(1, MAX_TILE_ROWS);
+        let tile = (TILE_BYTES / pl.saturating_mul(size_of::<C::Output>()).max(1)).clamp(1, MAX_TILE_ROWS);
         let tiled =
             plan.rows_conflict && total_bytes <= TILED_MAX_OUTPUT_BYTES && tile >= MIN_TILE_ROWS;
         with_index(plan.grid.len(), |idx| {
@@ -278,7 +287,8 @@ impl<'a, A: Copy> RowSource<'a, A> {
                         let (n_out, s_out) = plan.outer[0];
                         let (_, gs) = plan.grid[last];
                         for a in 0..n_out {
-                            C::copy_runs(
+                            copy_runs(
+                                conv,
                                 self.ptr.offset(origin + a as isize * s_out),
                                 gs,
                                 plan.run_stride,
@@ -289,7 +299,7 @@ impl<'a, A: Copy> RowSource<'a, A> {
                             );
                         }
                     } else {
-                        self.copy_patch::<B, C>(origin, dst);
+                        self.copy_patch(conv, origin, dst);
                     }
                 }
                 row += t;
@@ -305,7 +315,12 @@ impl<'a, A: Copy> RowSource<'a, A> {
     /// `origin` must be the offset of the first element of a patch of this
     /// plan (a row < plan.rows), and `dst` valid for `patch_len` writes.
     #[inline(always)]
-    unsafe fn copy_patch<B, C: RunCopy<A, B>>(&self, origin: isize, dst: *mut MaybeUninit<B>) {
+    unsafe fn copy_patch<C: Conversion<A>>(
+        &self,
+        conv: &C,
+        origin: isize,
+        dst: *mut MaybeUninit<C::Output>,
+    ) {
         let plan = &self.plan;
         let (run, rs) = (plan.run_len, plan.run_stride);
         // SAFETY: the caller guarantees `origin` addresses a patch's first
@@ -317,14 +332,14 @@ impl<'a, A: Copy> RowSource<'a, A> {
             // patch, which the caller guarantees is inside the source; the
             // runs go to consecutive places of `dst`, patch_len in all.
             // SAFETY: one run of the whole patch, as argued above.
-            [] => unsafe { C::copy_runs(src, 0, rs, run, 1, dst, 0) },
+            [] => unsafe { copy_runs(conv, src, 0, rs, run, 1, dst, 0) },
             // SAFETY: n runs of the patch, as argued above.
-            &[(n, s)] => unsafe { C::copy_runs(src, s, rs, run, n, dst, run) },
+            &[(n, s)] => unsafe { copy_runs(conv, src, s, rs, run, n, dst, run) },
             outer => with_index(outer.len(), |idx| {
                 let mut off = 0isize;
                 for k in 0..plan.patch_len / run {
                     // SAFETY: one run of the patch, as argued above.
-                    unsafe { C::copy_runs(src.offset(off), 0, rs, run, 1, dst.add(k * run), 0) };
+                    unsafe { copy_runs(conv, src.offset(off), 0, rs, run, 1, dst.add(k * run), 0) };
                     advance(idx, outer, &mut off, 1);
                 }
             }),
@@ -340,54 +355,24 @@ impl<A: Copy + Sync> RowSource<'_, A> {
     /// # Panics
     ///
     /// As [`fill`](Self::fill).
-    pub(crate) fn fill_par<B: Send, C: RunCopy<A, B>>(
+    pub(crate) fn fill_par<C: Conversion<A>>(
         &self,
+        conv: &C,
         start: usize,
-        out: &mut [MaybeUninit<B>],
+        out: &mut [MaybeUninit<C::Output>],
     ) {
         let pl = self.plan.patch_len;
-        let row_bytes = pl.saturating_mul(size_of::<B>()).max(1);
+        let row_bytes = pl.saturating_mul(size_of::<C::Output>()).max(1);
         let block_rows = (TASK_BYTES / row_bytes).max(1);
         let total = size_of_val(out);
         if out.len() <= block_rows * pl {
-            return self.fill_part::<B, C>(start, out, total);
+            return self.fill_part(conv, start, out, total);
         }
         out.par_chunks_mut(block_rows * pl)
             .enumerate()
-            .for_each(|(t, block)| self.fill_part::<B, C>(start + t * block_rows, block, total));
+            .for_each(|(t, block)| self.fill_part(conv, start + t * block_rows, block, total));
     }
 }
-
-/// How runs of a patch are copied into rows: the only part of the row
-/// writer that depends on the output element type.
-pub(crate) trait RunCopy<A, B> {
-    /// Copies `n` runs of `run` elements: run `o` reads the elements at
-    /// `src + o * src_step + i * stride` (`i < run`) and writes them to
-    /// `dst + o * dst_step + i`.
-    ///
-    /// # Safety
-    ///
-    /// Every element read must be a readable, initialized `A`, and every
-    /// element written a valid place for a `B` that nothing else accesses
-    /// during the call.
-    unsafe fn copy_runs(
-        src: *const A,
-        src_step: isize,
-        stride: isize,
-        run: usize,
-        n: usize,
-        dst: *mut MaybeUninit<B>,
-        dst_step: usize,
-    );
-}
-
-/// Copies elements as they are.
-#[derive(Debug)]
-pub(crate) enum Same {}
-
-/// Converts each element with `B::from` (`u8` to `f32`, say).
-#[derive(Debug)]
-pub(crate) enum Convert {}
 
 /// Copies `n` runs of exactly `BYTES` contiguous bytes (byte steps between
 /// runs on both sides): one fixed-size unaligned move per run, which LLVM
@@ -396,7 +381,7 @@ pub(crate) enum Convert {}
 ///
 /// # Safety
 ///
-/// As [`RunCopy::copy_runs`], in bytes.
+/// As [`copy_runs`], in bytes.
 #[inline(always)]
 unsafe fn copy_fixed<const BYTES: usize>(
     src: *const u8,
@@ -417,73 +402,68 @@ unsafe fn copy_fixed<const BYTES: usize>(
     }
 }
 
-impl<A: Copy> RunCopy<A, A> for Same {
-    #[inline(always)]
-    unsafe fn copy_runs(
-        src: *const A,
-        src_step: isize,
-        stride: isize,
-        run: usize,
-        n: usize,
-        dst: *mut MaybeUninit<A>,
-        dst_step: usize,
-    ) {
+/// Copies `n` runs of `run` elements, converted by `conv`: run `o` reads
+/// the elements at `src + o * src_step + i * stride` (`i < run`) and writes
+/// them to `dst + o * dst_step + i`. The only part of the row writer that
+/// depends on the conversion: for [`AsIs`](crate::AsIs) contiguous runs are
+/// byte copies.
+///
+/// # Safety
+///
+/// Every element read must be a readable, initialized `A`, and every
+/// element written a valid place for a `C::Output` that nothing else
+/// accesses during the call.
+#[inline(always)]
+unsafe fn copy_runs<A: Copy, C: Conversion<A>>(
+    conv: &C,
+    src: *const A,
+    src_step: isize,
+    stride: isize,
+    run: usize,
+    n: usize,
+    dst: *mut MaybeUninit<C::Output>,
+    dst_step: usize,
+) {
+    if C::AS_IS && stride == 1 && size_of::<A>() == size_of::<C::Output>() {
         let size = size_of::<A>();
         let (s, ss) = (src.cast::<u8>(), src_step.wrapping_mul(size as isize));
         let (d, ds) = (dst.cast::<u8>(), dst_step * size);
-        // SAFETY (every arm): forwarded from the caller; with stride 1 a run
-        // is `run * size` contiguous bytes. The byte steps are distances
-        // between elements of one allocation, so they fit in isize.
+        // `Conversion` is sealed and only `AsIs` sets `AS_IS`; its `Output`
+        // is `A`, so copying the bytes of an `A` is writing a valid
+        // `C::Output`. A contiguous run is `run * size` bytes; the byte
+        // steps are distances between elements of one allocation, so they
+        // fit in isize.
+        // SAFETY (every arm): so each copy is forwarded from the caller's
+        // guarantee, in bytes.
         unsafe {
-            match (stride, run * size) {
-                (1, 16) => copy_fixed::<16>(s, ss, n, d, ds),
-                (1, 24) => copy_fixed::<24>(s, ss, n, d, ds),
-                (1, 32) => copy_fixed::<32>(s, ss, n, d, ds),
-                (1, 48) => copy_fixed::<48>(s, ss, n, d, ds),
-                (1, 64) => copy_fixed::<64>(s, ss, n, d, ds),
-                (1, 96) => copy_fixed::<96>(s, ss, n, d, ds),
-                (1, 128) => copy_fixed::<128>(s, ss, n, d, ds),
-                (1, 192) => copy_fixed::<192>(s, ss, n, d, ds),
-                (1, _) => {
+            match run * size {
+                16 => copy_fixed::<16>(s, ss, n, d, ds),
+                24 => copy_fixed::<24>(s, ss, n, d, ds),
+                32 => copy_fixed::<32>(s, ss, n, d, ds),
+                48 => copy_fixed::<48>(s, ss, n, d, ds),
+                64 => copy_fixed::<64>(s, ss, n, d, ds),
+                96 => copy_fixed::<96>(s, ss, n, d, ds),
+                128 => copy_fixed::<128>(s, ss, n, d, ds),
+                192 => copy_fixed::<192>(s, ss, n, d, ds),
+                bytes => {
                     for o in 0..n {
                         ptr::copy_nonoverlapping(
-                            src.offset(o as isize * src_step),
-                            dst.add(o * dst_step).cast::<A>(),
-                            run,
+                            s.offset(o as isize * ss),
+                            d.add(o * ds),
+                            bytes,
                         );
-                    }
-                }
-                _ => {
-                    for o in 0..n {
-                        let (so, d_o) = (src.offset(o as isize * src_step), dst.add(o * dst_step));
-                        for i in 0..run {
-                            (*d_o.add(i)).write(*so.offset(i as isize * stride));
-                        }
                     }
                 }
             }
         }
+        return;
     }
-}
-
-impl<A: Copy, B: From<A>> RunCopy<A, B> for Convert {
-    #[inline(always)]
-    unsafe fn copy_runs(
-        src: *const A,
-        src_step: isize,
-        stride: isize,
-        run: usize,
-        n: usize,
-        dst: *mut MaybeUninit<B>,
-        dst_step: usize,
-    ) {
-        for o in 0..n {
-            // SAFETY: forwarded from the caller.
-            unsafe {
-                let (so, d_o) = (src.offset(o as isize * src_step), dst.add(o * dst_step));
-                for i in 0..run {
-                    (*d_o.add(i)).write(B::from(*so.offset(i as isize * stride)));
-                }
+    for o in 0..n {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            let (so, d_o) = (src.offset(o as isize * src_step), dst.add(o * dst_step));
+            for i in 0..run {
+                (*d_o.add(i)).write(conv.convert(*so.offset(i as isize * stride)));
             }
         }
     }
@@ -531,18 +511,19 @@ fn as_uninit_mut<A: Copy>(s: &mut [A]) -> &mut [MaybeUninit<A>] {
 
 /// Allocates a `(rows, patch_len)` matrix and fills it with rows `start..`,
 /// on all cores if `parallel`, else on the calling thread.
-pub(crate) fn fill_new<A: Copy + Sync, B: Copy + Send, C: RunCopy<A, B>>(
+pub(crate) fn fill_new<A: Copy + Sync, C: Conversion<A>>(
     src: &RowSource<'_, A>,
+    conv: &C,
     start: usize,
     rows: usize,
     parallel: bool,
-) -> Array2<B> {
-    let mut m = Array2::<B>::uninit((rows, src.patch_len()));
+) -> Array2<C::Output> {
+    let mut m = Array2::<C::Output>::uninit((rows, src.patch_len()));
     let buf = m.as_slice_mut().expect("a new array is in standard layout");
     if parallel {
-        src.fill_par::<B, C>(start, buf);
+        src.fill_par(conv, start, buf);
     } else {
-        src.fill::<B, C>(start, buf);
+        src.fill(conv, start, buf);
     }
     // SAFETY: fill/fill_par wrote every element of `buf` (they fill whole
     // rows and `buf` is exactly `rows` rows), and `buf` is all of `m`'s
@@ -556,17 +537,18 @@ pub(crate) fn fill_new<A: Copy + Sync, B: Copy + Send, C: RunCopy<A, B>>(
 /// # Panics
 ///
 /// If an index is not a row (`fill` checks).
-pub(crate) fn gather_new<A: Copy + Sync, B: Copy + Send, C: RunCopy<A, B>>(
+pub(crate) fn gather_new<A: Copy + Sync, C: Conversion<A>>(
     src: &RowSource<'_, A>,
+    conv: &C,
     indices: &[usize],
-) -> Array2<B> {
+) -> Array2<C::Output> {
     let pl = src.patch_len();
-    let mut m = Array2::<B>::uninit((indices.len(), pl));
+    let mut m = Array2::<C::Output>::uninit((indices.len(), pl));
     let buf = m.as_slice_mut().expect("a new array is in standard layout");
-    buf.par_chunks_mut(pl)
+    buf.par_chunks_mut(pl.max(1))
         .zip(indices.par_iter())
-        .with_min_len((TASK_BYTES / (pl * size_of::<B>()).max(1)).max(1))
-        .for_each(|(row, &r)| src.fill::<B, C>(r, row));
+        .with_min_len((TASK_BYTES / (pl * size_of::<C::Output>()).max(1)).max(1))
+        .for_each(|(row, &r)| src.fill(conv, r, row));
     // SAFETY: `buf` is all of `m`'s elements, in `indices.len()` rows of
     // `pl`, and `fill` wrote every element of each row (it panics instead of
     // returning if it cannot).
@@ -576,31 +558,32 @@ pub(crate) fn gather_new<A: Copy + Sync, B: Copy + Send, C: RunCopy<A, B>>(
 /// Writes rows `start..start + out.nrows()` into `out`, whatever its layout;
 /// on all cores if `parallel`, else (for contiguous `out`) on the calling
 /// thread.
-pub(crate) fn fill_view<A: Copy + Sync, B: Copy + Send + Sync, C: RunCopy<A, B>>(
+pub(crate) fn fill_view<A: Copy + Sync, C: Conversion<A>>(
     src: &RowSource<'_, A>,
+    conv: &C,
     start: usize,
-    mut out: ArrayViewMut2<'_, B>,
+    mut out: ArrayViewMut2<'_, C::Output>,
     parallel: bool,
 ) {
     if let Some(buf) = out.as_slice_mut() {
         let buf = as_uninit_mut(buf);
         return if parallel {
-            src.fill_par::<B, C>(start, buf)
+            src.fill_par(conv, start, buf)
         } else {
-            src.fill::<B, C>(start, buf)
+            src.fill(conv, start, buf)
         };
     }
     let pl = src.patch_len();
     out.axis_iter_mut(Axis(0))
         .into_par_iter()
         .enumerate()
-        .with_min_len((TASK_BYTES / (pl * size_of::<B>()).max(1)).max(1))
+        .with_min_len((TASK_BYTES / (pl * size_of::<C::Output>()).max(1)).max(1))
         .for_each_init(Vec::new, |tmp, (i, mut row)| match row.as_slice_mut() {
-            Some(r) => src.fill::<B, C>(start + i, as_uninit_mut(r)),
+            Some(r) => src.fill(conv, start + i, as_uninit_mut(r)),
             None => {
                 tmp.clear();
                 tmp.resize(pl, MaybeUninit::uninit());
-                src.fill::<B, C>(start + i, tmp);
+                src.fill(conv, start + i, tmp);
                 for (o, t) in row.iter_mut().zip(tmp.iter()) {
                     // SAFETY: `fill` wrote all `pl` elements of `tmp`.
                     *o = unsafe { t.assume_init() };

@@ -14,9 +14,8 @@ use ndarray::{
 use ndarray::{Axis, RemoveAxis};
 
 use crate::error::{unwrap_or_panic, PatchError};
-use crate::geometry::{axes, extent, ones_like, Geometry};
-use crate::linalg::Real;
-use crate::pad::{Edge, Window};
+use crate::geometry::{axes, extent, ones_like, Edge, Geometry, Window};
+use crate::scalar::Real;
 
 /// How [`Fold::finish`] combines the contributions to each element.
 ///
@@ -114,21 +113,6 @@ pub struct Folded<F, D: Dimension> {
     pub covered: Array<bool, D>,
     /// The number of elements not covered.
     pub uncovered: usize,
-}
-
-/// The accumulator region of patch `r`: its elements in the padded array.
-fn footprint<D: Dimension>(
-    geom: &Geometry<D>,
-    r: usize,
-) -> impl FnMut(ndarray::AxisDescription) -> Slice + '_ {
-    let origin = geom.origin(r);
-    move |ax| {
-        let k = ax.axis.index();
-        let (p, d) = (geom.patch()[k], geom.dilation()[k]);
-        let o = origin[k] as isize;
-        let e = extent(p, d).expect("validated") as isize;
-        Slice::new(o, Some(o + e), if p > 1 { d as isize } else { 1 })
-    }
 }
 
 /// One vector per window placed back on the image by
@@ -280,9 +264,10 @@ impl<D: Dimension> Fold<D> {
     ///
     /// # Errors
     ///
-    /// [`PatchError::ShapeMismatch`] if custom weights do not have the
-    /// patch's number of elements, [`PatchError::InvalidWeight`] for a
-    /// negative or non-finite weight (or a Gaussian's σ).
+    /// [`PatchError::WeightsShape`] if custom weights do not have the
+    /// patch's shape, [`PatchError::InvalidSigma`] for a Gaussian sigma that
+    /// is not finite and positive, [`PatchError::InvalidWindowWeight`] for a
+    /// negative or non-finite weight.
     ///
     /// # Examples
     ///
@@ -311,7 +296,7 @@ impl<D: Dimension> Fold<D> {
             }),
             WindowWeights::Gaussian(sigma) => {
                 if !(sigma.is_finite() && sigma > 0.0) {
-                    return Err(PatchError::InvalidWeight { row: 0 });
+                    return Err(PatchError::InvalidSigma { sigma });
                 }
                 separable(&|j, n| {
                     let c = (n as f64 - 1.0) / 2.0;
@@ -320,14 +305,13 @@ impl<D: Dimension> Fold<D> {
             }
             WindowWeights::Custom(w) => {
                 if w.shape() != axes(&patch) {
-                    return Err(PatchError::ShapeMismatch {
-                        operand: "custom weights (elements)",
-                        expected: self.geom.patch_len(),
-                        found: w.len(),
+                    return Err(PatchError::WeightsShape {
+                        expected: axes(&patch).to_vec(),
+                        found: w.shape().to_vec(),
                     });
                 }
-                if let Some(row) = w.iter().position(|&x| !(x.is_finite() && x >= 0.0)) {
-                    return Err(PatchError::InvalidWeight { row });
+                if let Some(element) = w.iter().position(|&x| !(x.is_finite() && x >= 0.0)) {
+                    return Err(PatchError::InvalidWindowWeight { element });
                 }
                 w
             }
@@ -375,9 +359,9 @@ impl<D: Dimension> Fold<D> {
     /// Adds one patch's contribution (`patch`, of the patch's shape) for
     /// patch `r`: to the sum, times the element weights, and the weights.
     fn accumulate<F: Real>(&mut self, r: usize, patch: &ArrayView<'_, F, D>) {
-        let mut region = footprint(&self.geom, r);
-        let mut sum = self.sum.slice_each_axis_mut(&mut region);
-        let mut weight = self.weight.slice_each_axis_mut(&mut region);
+        let region = self.geom.patch_slices(r);
+        let mut sum = self.sum.slice_each_axis_mut(&region);
+        let mut weight = self.weight.slice_each_axis_mut(&region);
         match &self.patch_weights {
             None => Zip::from(&mut sum)
                 .and(&mut weight)

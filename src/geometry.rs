@@ -8,10 +8,322 @@
 //! Per axis, with array length `n`, patch size `p`, step `s`, dilation `d`:
 //! extent `e = d*(p-1) + 1`, grid `g = (n - e)/s + 1` (requires `n >= e`), and
 //! element `j` of the patch at grid position `i` is source element `i*s + j*d`.
+//!
+//! Also here, because they are the same arithmetic: [`Window`] (a patch
+//! shape, step and dilation independent of any array), [`Edge`] and the
+//! padding an edge policy needs, and [`PerAxis`] (a single number or one
+//! number per axis).
 
-use ndarray::Dimension;
+use ndarray::{AxisDescription, Dim, Dimension, IntoDimension, Ix, IxDyn, Slice};
 
 use crate::error::{Argument, PatchError};
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// A size, step or dilation: one number for every axis (`8` means `8 x 8`
+/// on a 2-D array, as numpy and scikit-image accept), or one per axis (a
+/// tuple, an array, an ndarray `Dim`, or for dynamic-dimensional arrays a
+/// slice or `Vec`). Sealed.
+///
+/// # Examples
+///
+/// ```
+/// use ndarray::{Array2, ArrayD, Dim, IxDyn};
+/// use ndarray_patches::prelude::*;
+///
+/// let img = Array2::<u8>::zeros((32, 48));
+/// assert_eq!(img.patches(8).step(4).grid(), Dim([7, 11]));
+/// assert_eq!(img.patches((8, 8)).step((4, 4)).grid(), Dim([7, 11]));
+/// assert_eq!(img.patches([8, 8]).grid(), Dim([25, 41]));
+///
+/// let vol = ArrayD::<u8>::zeros(IxDyn(&[6, 6, 6]));
+/// assert_eq!(vol.patches(2).len(), 125);
+/// assert_eq!(vol.patches((2, 3, 4)).len(), 5 * 4 * 3);
+/// assert_eq!(vol.patches(vec![2, 3, 4]).len(), 5 * 4 * 3);
+/// ```
+pub trait PerAxis<D: Dimension>: sealed::Sealed {
+    /// The per-axis values for an array of `ndim` axes (a single number is
+    /// repeated `ndim` times; other values keep their own number of axes,
+    /// which is checked where they are used).
+    fn per_axis(self, ndim: usize) -> D;
+}
+
+impl sealed::Sealed for usize {}
+impl<D: Dimension> PerAxis<D> for usize {
+    fn per_axis(self, ndim: usize) -> D {
+        let mut d = D::zeros(D::NDIM.unwrap_or(ndim));
+        d.slice_mut().fill(self);
+        d
+    }
+}
+
+macro_rules! per_axis_fixed {
+    ($($n:literal: $tuple:ty),*) => {$(
+        impl sealed::Sealed for [Ix; $n] {}
+        impl PerAxis<Dim<[Ix; $n]>> for [Ix; $n] {
+            fn per_axis(self, _: usize) -> Dim<[Ix; $n]> {
+                Dim(self)
+            }
+        }
+        impl PerAxis<IxDyn> for [Ix; $n] {
+            fn per_axis(self, _: usize) -> IxDyn {
+                IxDyn(&self)
+            }
+        }
+        impl sealed::Sealed for Dim<[Ix; $n]> {}
+        impl PerAxis<Dim<[Ix; $n]>> for Dim<[Ix; $n]> {
+            fn per_axis(self, _: usize) -> Dim<[Ix; $n]> {
+                self
+            }
+        }
+        impl sealed::Sealed for $tuple {}
+        impl PerAxis<Dim<[Ix; $n]>> for $tuple {
+            fn per_axis(self, _: usize) -> Dim<[Ix; $n]> {
+                self.into_dimension()
+            }
+        }
+        impl PerAxis<IxDyn> for $tuple {
+            fn per_axis(self, _: usize) -> IxDyn {
+                IxDyn(self.into_dimension().slice())
+            }
+        }
+    )*};
+}
+per_axis_fixed!(
+    2: (Ix, Ix),
+    3: (Ix, Ix, Ix),
+    4: (Ix, Ix, Ix, Ix),
+    5: (Ix, Ix, Ix, Ix, Ix),
+    6: (Ix, Ix, Ix, Ix, Ix, Ix)
+);
+
+impl sealed::Sealed for [Ix; 0] {}
+impl PerAxis<Dim<[Ix; 0]>> for [Ix; 0] {
+    fn per_axis(self, _: usize) -> Dim<[Ix; 0]> {
+        Dim(self)
+    }
+}
+impl sealed::Sealed for [Ix; 1] {}
+impl PerAxis<Dim<[Ix; 1]>> for [Ix; 1] {
+    fn per_axis(self, _: usize) -> Dim<[Ix; 1]> {
+        Dim(self)
+    }
+}
+impl PerAxis<IxDyn> for [Ix; 1] {
+    fn per_axis(self, _: usize) -> IxDyn {
+        IxDyn(&self)
+    }
+}
+impl sealed::Sealed for Dim<[Ix; 0]> {}
+impl PerAxis<Dim<[Ix; 0]>> for Dim<[Ix; 0]> {
+    fn per_axis(self, _: usize) -> Dim<[Ix; 0]> {
+        self
+    }
+}
+impl sealed::Sealed for Dim<[Ix; 1]> {}
+impl PerAxis<Dim<[Ix; 1]>> for Dim<[Ix; 1]> {
+    fn per_axis(self, _: usize) -> Dim<[Ix; 1]> {
+        self
+    }
+}
+impl sealed::Sealed for IxDyn {}
+impl PerAxis<IxDyn> for IxDyn {
+    fn per_axis(self, _: usize) -> IxDyn {
+        self
+    }
+}
+impl sealed::Sealed for &[Ix] {}
+impl PerAxis<IxDyn> for &[Ix] {
+    fn per_axis(self, _: usize) -> IxDyn {
+        IxDyn(self)
+    }
+}
+impl sealed::Sealed for Vec<Ix> {}
+impl PerAxis<IxDyn> for Vec<Ix> {
+    fn per_axis(self, _: usize) -> IxDyn {
+        IxDyn(&self)
+    }
+}
+
+/// Which windows exist at the borders of an array; shared by padding
+/// ([`PatchExt::padded`](crate::PatchExt::padded)) and reconstruction
+/// ([`Fold`](crate::Fold)).
+///
+/// # Examples
+///
+/// ```
+/// use ndarray::Array2;
+/// use ndarray_patches::prelude::*;
+/// use ndarray_patches::{Edge, Pad, Window};
+///
+/// let img = Array2::<f32>::zeros((10, 12));
+/// let w = Window::new((3, 3));
+/// assert_eq!(img.padded(&w, Edge::Valid, Pad::Edge).patches().grid(), ndarray::Dim([8, 10]));
+/// assert_eq!(img.padded(&w, Edge::Same, Pad::Edge).patches().grid(), ndarray::Dim([10, 12]));
+/// let w = Window::new((4, 4)).step(3);
+/// assert_eq!(img.padded(&w, Edge::Cover, Pad::Edge).patches().grid(), ndarray::Dim([3, 4]));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Edge {
+    /// Only windows that lie inside the array (no padding), the default.
+    #[default]
+    Valid,
+    /// One window centred on every element (on every `step`-th element
+    /// along each axis): the array is padded by `(e - 1) / 2` before and
+    /// `e - 1 - (e - 1) / 2` after, with `e = dilation * (size - 1) + 1`
+    /// (torch's `padding="same"` split, and TensorFlow's for step 1). For an
+    /// even size the element the window is centred on is its element
+    /// `size / 2 - 1`, left of the middle (with dilation 1).
+    Same,
+    /// The grid covers every element: padding after the end only, as little
+    /// as lets the last window reach the last element.
+    Cover,
+}
+
+/// Patch shape, step and dilation: the windows, independent of any array.
+/// Checked when the window meets an array.
+///
+/// # Examples
+///
+/// ```
+/// use ndarray::Dim;
+/// use ndarray_patches::Window;
+///
+/// let w = Window::new((8, 8)).step(4).dilation((1, 2));
+/// assert_eq!(w.patch, Dim([8, 8]));
+/// assert_eq!(w.step, Dim([4, 4]));
+/// assert_eq!(w.dilation, Dim([1, 2]));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Window<D: Dimension> {
+    /// The patch shape.
+    pub patch: D,
+    /// The distance between neighbouring patch origins, per axis.
+    pub step: D,
+    /// The distance between neighbouring elements of a patch, per axis.
+    pub dilation: D,
+}
+
+impl<D: Dimension> Window<D> {
+    /// Windows of shape `patch`, step 1, dilation 1.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let w = ndarray_patches::Window::new((3, 3));
+    /// assert_eq!(w.step, ndarray::Dim([1, 1]));
+    /// ```
+    pub fn new<Sh: IntoDimension<Dim = D>>(patch: Sh) -> Self {
+        let patch = patch.into_dimension();
+        let ones = ones_like(&patch);
+        Window {
+            patch,
+            step: ones.clone(),
+            dilation: ones,
+        }
+    }
+
+    /// With this step: one number for every axis, or one per axis.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let w = ndarray_patches::Window::new((4, 4)).step(2);
+    /// assert_eq!(w.step, ndarray::Dim([2, 2]));
+    /// ```
+    #[must_use]
+    pub fn step(mut self, step: impl PerAxis<D>) -> Self {
+        self.step = step.per_axis(self.patch.ndim());
+        self
+    }
+
+    /// With this dilation: one number for every axis, or one per axis.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let w = ndarray_patches::Window::new(3).dilation(2);
+    /// assert_eq!(w.dilation, ndarray::Dim(2));
+    /// ```
+    #[must_use]
+    pub fn dilation(mut self, dilation: impl PerAxis<D>) -> Self {
+        self.dilation = dilation.per_axis(self.patch.ndim());
+        self
+    }
+
+    /// The padding `(before, after)` that `edge` needs around an array of
+    /// `shape`, validating the window's arguments (zero sizes, axes).
+    pub(crate) fn padding(&self, shape: &D, edge: Edge) -> Result<(D, D), PatchError> {
+        let ndim = shape.ndim();
+        check_window(ndim, &self.patch, &self.step, &self.dilation)?;
+        let mut before = shape.clone();
+        let mut after = shape.clone();
+        for k in 0..ndim {
+            let (b, a) = edge_padding(
+                edge,
+                shape[k],
+                self.patch[k],
+                self.step[k],
+                self.dilation[k],
+            )
+            .ok_or(PatchError::Overflow {
+                quantity: "padding",
+            })?;
+            before[k] = b;
+            after[k] = a;
+        }
+        Ok((before, after))
+    }
+
+    /// The padding `edge` needs around a non-empty array of `shape`, and
+    /// the validated geometry of this window over the padded array: what
+    /// padding and folding share.
+    pub(crate) fn padded_geometry(
+        &self,
+        shape: &D,
+        edge: Edge,
+    ) -> Result<(D, D, Geometry<D>), PatchError> {
+        let (before, after) = self.padding(shape, edge)?;
+        if let Some(axis) = axes(shape).iter().position(|&n| n == 0) {
+            return Err(PatchError::EmptyArray { axis });
+        }
+        let padded = padded_shape(shape, &before, &after)?;
+        let geom = Geometry::new(
+            padded,
+            self.patch.clone(),
+            self.step.clone(),
+            self.dilation.clone(),
+        )?;
+        Ok((before, after, geom))
+    }
+}
+
+/// `shape + before + after`, checked: every axis and the number of elements
+/// fit in `isize`.
+pub(crate) fn padded_shape<D: Dimension>(
+    shape: &D,
+    before: &D,
+    after: &D,
+) -> Result<D, PatchError> {
+    let overflow = PatchError::Overflow {
+        quantity: "padded shape",
+    };
+    let mut padded = shape.clone();
+    for k in 0..shape.ndim() {
+        padded[k] = shape[k]
+            .checked_add(before[k])
+            .and_then(|x| x.checked_add(after[k]))
+            .filter(|&x| x <= isize::MAX as usize)
+            .ok_or(overflow.clone())?;
+    }
+    match checked_product(axes(&padded), "padded shape") {
+        Ok(n) if n <= isize::MAX as usize => Ok(padded),
+        _ => Err(overflow),
+    }
+}
 
 /// A validated patch geometry over an array of shape `shape`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -192,14 +504,45 @@ impl<D: Dimension> Geometry<D> {
 
     /// Checks that rows `start..start + rows` exist.
     pub(crate) fn check_rows(&self, start: usize, rows: usize) -> Result<(), PatchError> {
-        match start.checked_add(rows) {
-            Some(end) if end <= self.len => Ok(()),
-            _ => Err(PatchError::RowsOutOfRange {
+        let end = start.saturating_add(rows);
+        self.check_range(start, end)
+    }
+
+    /// Checks that rows `start..end` exist (`start <= end <= len`).
+    pub(crate) fn check_range(&self, start: usize, end: usize) -> Result<(), PatchError> {
+        if start <= end && end <= self.len {
+            Ok(())
+        } else {
+            Err(PatchError::RowsOutOfRange {
                 start,
-                rows,
+                end,
                 len: self.len,
-            }),
+            })
         }
+    }
+
+    /// The source elements of patch `r` (`r < len`) as one `Slice` per
+    /// axis, for `slice_each_axis`: from its origin, `patch` elements
+    /// `dilation` apart.
+    pub(crate) fn patch_slices(&self, r: usize) -> impl Fn(AxisDescription) -> Slice + '_ {
+        let origin = self.origin(r);
+        move |ax| {
+            let k = ax.axis.index();
+            let (p, d) = (self.patch[k], self.dilation[k]);
+            // All fit in isize: origin + extent <= n <= isize::MAX, and a
+            // dilation matters (and is <= n) only when the patch size is > 1.
+            let start = origin[k] as isize;
+            let end = start + extent(p, d).expect("validated") as isize;
+            Slice::new(start, Some(end), if p > 1 { d as isize } else { 1 })
+        }
+    }
+
+    /// The number of rows whose `(rows, patch_len)` block of elements of
+    /// `elem_size` bytes takes at most `bytes`: at least 1, at most
+    /// `max_rows` (or 1 if that is 0).
+    pub(crate) fn rows_for_bytes(&self, bytes: usize, elem_size: usize, max_rows: usize) -> usize {
+        let row = self.patch_len.saturating_mul(elem_size).max(1);
+        (bytes / row).clamp(1, max_rows.max(1))
     }
 
     /// Number of elements of a `(rows, patch_len)` block, checked against
@@ -262,14 +605,13 @@ impl<D: Dimension> Geometry<D> {
 ///   last element: the padded length `L >= e` with `(L - e) % step == 0`.
 ///
 /// `None` if a size overflows.
-pub(crate) fn edge_padding(
-    edge: crate::pad::Edge,
+fn edge_padding(
+    edge: Edge,
     n: usize,
     size: usize,
     step: usize,
     dilation: usize,
 ) -> Option<(usize, usize)> {
-    use crate::pad::Edge;
     let e = extent(size, dilation)?;
     Some(match edge {
         Edge::Valid => (0, 0),

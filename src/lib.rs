@@ -113,18 +113,22 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, missing_debug_implementations)]
 
-mod blocks;
+// Layers, bottom to top: a module imports only from modules above it in
+// this list (see the README's "Layout" table).
 mod error;
-mod ext;
-mod flatten;
-mod fold;
+mod scalar;
 mod geometry;
+mod view;
+mod flatten;
+mod rows;
+mod patches;
+#[cfg(feature = "rand")]
+mod sample;
 mod linalg;
 mod pad;
-mod patches;
-mod sample;
-mod stream;
-mod view;
+mod fold;
+mod blocks;
+mod ext;
 
 pub use blocks::BlocksMut;
 pub use error::{Argument, PatchError};
@@ -132,14 +136,22 @@ pub use ext::{IntoPatches, PatchExt};
 pub use fold::{
     reconstruct, try_reconstruct, Anchor, Channels, Fold, Folded, Reduction, WindowWeights,
 };
-pub use linalg::Real;
-pub use pad::{pad, try_pad, Edge, Pad, Padded, Window};
+pub use geometry::{Edge, PerAxis, Window};
+pub use pad::{pad, try_pad, Pad, Padded};
 pub use patches::{Iter, Patches};
+pub use rows::{ChunkResult, Chunks, Position, Positions, Rows, DEFAULT_CHUNK_BYTES};
+#[cfg(feature = "rand")]
 pub use sample::Sampling;
-pub use stream::{Chunks, PatchRange, Position, Positions, DEFAULT_CHUNK_BYTES};
+pub use scalar::{AsIs, Cast, Conversion, MapElems, Real};
 pub use view::PatchDim;
 
-/// The traits needed to call `.patches(..)`, and the common types.
+/// The `rand` this crate's sampling takes generators from (0.9): seed a
+/// generator with it (`ndarray_patches::rand::rngs::StdRng`) and a newer
+/// `rand` in your own dependencies cannot break the trait bound.
+#[cfg(feature = "rand")]
+pub use rand;
+
+/// The traits needed to call `.patches(..)`: traits only.
 ///
 /// # Examples
 ///
@@ -150,5 +162,5 @@ pub use view::PatchDim;
 /// assert_eq!(a.patches(2).len(), 3);
 /// ```
 pub mod prelude {
-    pub use crate::{IntoPatches, PatchError, PatchExt, PatchRange, Patches};
+    pub use crate::{IntoPatches, PatchExt};
 }

@@ -3,7 +3,7 @@
 //! patch and the covariance.
 //!
 //! Every product streams cache-sized chunks of `X` through ndarray's GEMM
-//! (`matrixmultiply`) on all rayon threads ([`Patches::par_for_each_chunk_as`]),
+//! (`matrixmultiply`) on all rayon threads, one accumulator per thread,
 //! so a call costs `O(threads x chunk + result)` memory, however many
 //! patches there are.
 //!
@@ -15,61 +15,14 @@
 //! to its largest entry, where a plain `f32` running sum would lose about
 //! `n * 6e-8`, that is everything.
 
-use std::fmt::Debug;
 use std::mem::size_of;
-use std::sync::Mutex;
 
-use ndarray::{s, Array1, Array2, ArrayRef1, ArrayRef2, ArrayView2, Axis, Dimension, LinalgScalar};
+use ndarray::{s, Array1, Array2, ArrayRef1, ArrayRef2, ArrayView2, Axis, Dimension};
 
 use crate::error::{unwrap_or_panic, PatchError};
 use crate::patches::Patches;
-use crate::stream::DEFAULT_CHUNK_BYTES;
-
-mod sealed {
-    pub trait Sealed {}
-    impl Sealed for f32 {}
-    impl Sealed for f64 {}
-}
-
-/// The floating-point types the linear algebra works in: `f32` and `f64`.
-/// Sealed.
-///
-/// # Examples
-///
-/// ```
-/// use ndarray::{Array1, Array2};
-/// use ndarray_patches::prelude::*;
-///
-/// // A u8 image, f64 arithmetic: F is inferred from the operand.
-/// let img = Array2::from_shape_fn((6, 6), |(i, j)| (i + j) as u8);
-/// let w = Array1::<f64>::ones(4);
-/// let sums = img.patches((2, 2)).dot(&w);
-/// assert_eq!(sums[0], 0.0 + 1.0 + 1.0 + 2.0);
-/// ```
-pub trait Real: LinalgScalar + Debug + Send + Sync + sealed::Sealed {
-    /// Converts to `f64` (exact).
-    fn to_f64(self) -> f64;
-    /// Converts from `f64` (rounding for `f32`).
-    fn from_f64(x: f64) -> Self;
-}
-
-impl Real for f32 {
-    fn to_f64(self) -> f64 {
-        f64::from(self)
-    }
-    fn from_f64(x: f64) -> Self {
-        x as f32
-    }
-}
-
-impl Real for f64 {
-    fn to_f64(self) -> f64 {
-        self
-    }
-    fn from_f64(x: f64) -> Self {
-        x
-    }
-}
+use crate::rows::DEFAULT_CHUNK_BYTES;
+use crate::scalar::Real;
 
 fn check(operand: &'static str, expected: usize, found: usize) -> Result<(), PatchError> {
     if expected == found {
@@ -88,6 +41,22 @@ fn add_into<F: Real, D: Dimension>(acc: &mut ndarray::Array<f64, D>, part: &ndar
     acc.zip_mut_with(part, |a, &b| *a += b.to_f64());
 }
 
+/// Adds two accumulators.
+fn merge<D: Dimension>(a: ndarray::Array<f64, D>, b: ndarray::Array<f64, D>) -> ndarray::Array<f64, D> {
+    a + b
+}
+
+/// Checks that a `(pl, pl + 1)` matrix of `f64` is addressable.
+fn check_square(pl: usize) -> Result<(), PatchError> {
+    pl.checked_mul(pl.saturating_add(1))
+        .and_then(|n| n.checked_mul(size_of::<f64>()))
+        .filter(|&b| b <= isize::MAX as usize)
+        .map(|_| ())
+        .ok_or(PatchError::Overflow {
+            quantity: "size of a patch_len x patch_len matrix",
+        })
+}
+
 fn to_real<F: Real, D: Dimension>(a: ndarray::Array<f64, D>) -> ndarray::Array<F, D> {
     a.mapv(F::from_f64)
 }
@@ -101,25 +70,23 @@ fn to_real<F: Real, D: Dimension>(a: ndarray::Array<f64, D>) -> ndarray::Array<F
 /// (`u8`, `u16`, `i16`, ... images work directly).
 impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
     /// Rows per chunk for products in `F`: [`DEFAULT_CHUNK_BYTES`] of `F`
-    /// rows, but at least 64 rows so that each GEMM is worth its setup.
-    fn linalg_rows<F>(&self) -> usize {
-        let row = self.patch_len().saturating_mul(size_of::<F>()).max(1);
-        (DEFAULT_CHUNK_BYTES / row).max(64)
+    /// rows (at least one), so the working set is one such chunk per
+    /// thread plus the result.
+    fn linalg_rows<F: Real + From<A>>(&self) -> usize {
+        self.cast::<F>().chunk_rows_for(DEFAULT_CHUNK_BYTES)
     }
 
-    /// Calls `f(start, chunk)` on `F` chunks of X on every thread, then
-    /// returns the `f64` accumulator that `f` adds its partial results to.
-    fn reduce<F, T, G>(&self, acc: T, f: G) -> T
+    /// Folds `F` chunks of X into one `f64` accumulator per thread (made by
+    /// `init`), then adds the accumulators.
+    fn reduce<F, D2, I, G>(&self, init: I, f: G) -> ndarray::Array<f64, D2>
     where
         F: Real + From<A>,
-        T: Send,
-        G: Fn(usize, ArrayView2<'_, F>, &Mutex<T>) + Sync + Send,
+        D2: Dimension,
+        I: Fn() -> ndarray::Array<f64, D2> + Sync + Send,
+        G: Fn(&mut ndarray::Array<f64, D2>, usize, ArrayView2<'_, F>) + Sync + Send,
     {
-        let acc = Mutex::new(acc);
-        self.par_for_each_chunk_as::<F, _>(self.linalg_rows::<F>(), |start, chunk| {
-            f(start, chunk, &acc)
-        });
-        acc.into_inner().expect("a worker panicked")
+        self.cast::<F>()
+            .par_fold_chunks(self.linalg_rows::<F>(), init, f, merge)
     }
 
     /// `X·w`: one value per patch, the patch's dot product with `w`
@@ -164,17 +131,9 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
     /// ```
     pub fn try_dot<F: Real + From<A>>(&self, w: &ArrayRef1<F>) -> Result<Array1<F>, PatchError> {
         check("w (length)", self.patch_len(), w.len())?;
-        let out = self.reduce(
-            Array1::<F>::zeros(self.len()),
-            |start, x: ArrayView2<'_, F>, out| {
-                let y = x.dot(w);
-                out.lock()
-                    .unwrap()
-                    .slice_mut(s![start..start + y.len()])
-                    .assign(&y);
-            },
-        );
-        Ok(out)
+        Ok(self
+            .cast::<F>()
+            .par_map_chunks(self.linalg_rows::<F>(), |x| x.dot(w)))
     }
 
     /// `Xᵀ·v`: the sum of every patch weighted by `v` (one weight per
@@ -219,11 +178,12 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
     /// ```
     pub fn try_t_dot<F: Real + From<A>>(&self, v: &ArrayRef1<F>) -> Result<Array1<F>, PatchError> {
         check("v (length)", self.len(), v.len())?;
+        let pl = self.patch_len();
         let acc = self.reduce(
-            Array1::<f64>::zeros(self.patch_len()),
-            |start, x: ArrayView2<'_, F>, acc| {
+            || Array1::<f64>::zeros(pl),
+            |acc, start, x: ArrayView2<'_, F>| {
                 let part = x.t().dot(&v.slice(s![start..start + x.nrows()]));
-                add_into(&mut acc.lock().unwrap(), &part);
+                add_into(acc, &part);
             },
         );
         Ok(to_real(acc))
@@ -231,7 +191,7 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
 
     /// `X·W` for `W` of shape `(patch_len, k)`: every patch through a bank
     /// of `k` linear filters, a `(len, k)` matrix. When that is itself too
-    /// large, stream it with [`for_each_matmul_chunk`](Self::for_each_matmul_chunk).
+    /// large, stream it: `p.cast::<f32>().for_each_chunk(rows, |start, x| ..x.dot(&w)..)`.
     ///
     /// # Panics
     ///
@@ -283,83 +243,15 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
         n.ok_or(PatchError::Overflow {
             quantity: "size of X·W",
         })?;
-        let out = Mutex::new(Array2::<F>::zeros((self.len(), w.ncols())));
-        self.try_for_each_matmul_chunk(w, self.linalg_rows::<F>(), |start, y| {
-            out.lock()
-                .unwrap()
-                .slice_mut(s![start..start + y.nrows(), ..])
-                .assign(&y);
-        })?;
-        Ok(out.into_inner().expect("a worker panicked"))
-    }
-
-    /// Streams `X·W` in row blocks: calls `f(start, block)` with rows
-    /// `start..start + block.nrows()` of the `(len, k)` product, from every
-    /// thread, in no particular order, for chunks of at most `rows` patches.
-    /// Memory: one chunk of X and one block of the product per thread.
-    ///
-    /// # Panics
-    ///
-    /// If `W.nrows() != patch_len` or `rows` is zero; see
-    /// [`try_for_each_matmul_chunk`](Self::try_for_each_matmul_chunk).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::sync::Mutex;
-    /// use ndarray::Array2;
-    /// use ndarray_patches::prelude::*;
-    ///
-    /// let img = Array2::from_shape_fn((100, 100), |(i, j)| (i + j) as f32);
-    /// let p = img.patches((8, 8));
-    /// let bank = Array2::from_elem((64, 4), 1.0f32);
-    /// let best = Mutex::new(f32::MIN);
-    /// p.for_each_matmul_chunk(&bank, 512, |_, y| {
-    ///     let m = y.fold(f32::MIN, |m, &v| m.max(v));
-    ///     let mut b = best.lock().unwrap();
-    ///     *b = b.max(m);
-    /// });
-    /// assert_eq!(best.into_inner().unwrap(), p.get(p.len() - 1).sum());
-    /// ```
-    #[track_caller]
-    pub fn for_each_matmul_chunk<F, G>(&self, w: &ArrayRef2<F>, rows: usize, f: G)
-    where
-        F: Real + From<A>,
-        G: Fn(usize, ArrayView2<'_, F>) + Sync + Send,
-    {
-        unwrap_or_panic(self.try_for_each_matmul_chunk(w, rows, f))
-    }
-
-    /// Like [`for_each_matmul_chunk`](Self::for_each_matmul_chunk),
-    /// returning an error instead of panicking.
-    ///
-    /// # Errors
-    ///
-    /// [`PatchError::ShapeMismatch`] if `W.nrows() != patch_len`,
-    /// [`PatchError::ZeroChunkRows`] if `rows` is zero.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ndarray::Array2;
-    /// use ndarray_patches::prelude::*;
-    ///
-    /// let img = Array2::<f64>::zeros((8, 8));
-    /// let w = Array2::<f64>::zeros((9, 3));
-    /// assert!(img.patches((3, 3)).try_for_each_matmul_chunk(&w, 0, |_, _| {}).is_err());
-    /// ```
-    pub fn try_for_each_matmul_chunk<F, G>(
-        &self,
-        w: &ArrayRef2<F>,
-        rows: usize,
-        f: G,
-    ) -> Result<(), PatchError>
-    where
-        F: Real + From<A>,
-        G: Fn(usize, ArrayView2<'_, F>) + Sync + Send,
-    {
-        check("W (rows)", self.patch_len(), w.nrows())?;
-        self.try_par_for_each_chunk_as::<F, _>(rows, |start, x| f(start, x.dot(w).view()))
+        let y: Array2<F> = self
+            .cast::<F>()
+            .par_map_chunks(self.linalg_rows::<F>(), |x| x.dot(w));
+        // One chunk gives a (len, k) result even for k = 0 columns.
+        Ok(if y.nrows() == self.len() {
+            y
+        } else {
+            Array2::zeros((self.len(), w.ncols()))
+        })
     }
 
     /// `Xᵀ·V` for `V` of shape `(len, k)`: a `(patch_len, k)` matrix (with
@@ -408,11 +300,12 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
         v: &ArrayRef2<F>,
     ) -> Result<Array2<F>, PatchError> {
         check("V (rows)", self.len(), v.nrows())?;
+        let shape = (self.patch_len(), v.ncols());
         let acc = self.reduce(
-            Array2::<f64>::zeros((self.patch_len(), v.ncols())),
-            |start, x: ArrayView2<'_, F>, acc| {
+            || Array2::<f64>::zeros(shape),
+            |acc, start, x: ArrayView2<'_, F>| {
                 let part = x.t().dot(&v.slice(s![start..start + x.nrows(), ..]));
-                add_into(&mut acc.lock().unwrap(), &part);
+                add_into(acc, &part);
             },
         );
         Ok(to_real(acc))
@@ -433,16 +326,43 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
     /// let x = p.to_matrix().mapv(f64::from);
     /// assert!((&g - &x.t().dot(&x)).iter().all(|d| d.abs() < 1e-9));
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `patch_len²` overflows; see [`try_gram`](Self::try_gram).
+    #[track_caller]
     pub fn gram<F: Real + From<A>>(&self) -> Array2<F> {
+        unwrap_or_panic(self.try_gram())
+    }
+
+    /// Like [`gram`](Self::gram), returning an error instead of panicking.
+    ///
+    /// # Errors
+    ///
+    /// [`PatchError::Overflow`] if the `(patch_len, patch_len)` result's
+    /// size overflows.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::Array2;
+    /// use ndarray_patches::prelude::*;
+    ///
+    /// let img = Array2::<f32>::zeros((8, 8));
+    /// assert_eq!(img.patches(3).try_gram::<f32>()?.dim(), (9, 9));
+    /// # Ok::<(), ndarray_patches::PatchError>(())
+    /// ```
+    pub fn try_gram<F: Real + From<A>>(&self) -> Result<Array2<F>, PatchError> {
         let pl = self.patch_len();
+        check_square(pl)?;
         let acc = self.reduce(
-            Array2::<f64>::zeros((pl, pl)),
-            |_, x: ArrayView2<'_, F>, acc| {
+            || Array2::<f64>::zeros((pl, pl)),
+            |acc, _, x: ArrayView2<'_, F>| {
                 let part = x.t().dot(&x);
-                add_into(&mut acc.lock().unwrap(), &part);
+                add_into(acc, &part);
             },
         );
-        to_real(acc)
+        Ok(to_real(acc))
     }
 
     /// The mean patch (column means of X), flattened.
@@ -458,11 +378,12 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
     /// assert_eq!(m.to_vec(), vec![2.0, 3.0, 5.0, 6.0]);
     /// ```
     pub fn mean<F: Real + From<A>>(&self) -> Array1<F> {
+        let pl = self.patch_len();
         let sums = self.reduce(
-            Array1::<f64>::zeros(self.patch_len()),
-            |_, x: ArrayView2<'_, F>, acc| {
+            || Array1::<f64>::zeros(pl),
+            |acc, _, x: ArrayView2<'_, F>| {
                 let part = x.sum_axis(Axis(0));
-                add_into(&mut acc.lock().unwrap(), &part);
+                add_into(acc, &part);
             },
         );
         to_real(sums / self.len() as f64)
@@ -519,17 +440,24 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
             });
         }
         let pl = self.patch_len();
-        let shift: Array1<F> = self.range(..1).to_matrix_as::<F>().row(0).to_owned();
-        let (s, m2) = self.reduce(
-            (Array1::<f64>::zeros(pl), Array2::<f64>::zeros((pl, pl))),
-            |_, x: ArrayView2<'_, F>, acc| {
+        check_square(pl)?;
+        let shift: Array1<F> = self.cast::<F>().select(&[0]).row(0).to_owned();
+        // One accumulator: column 0 holds the sums, columns 1.. the
+        // products (x-K)ᵀ(x-K).
+        let acc = self.reduce(
+            || Array2::<f64>::zeros((pl, pl + 1)),
+            |acc, _, x: ArrayView2<'_, F>| {
                 let c = &x - &shift;
-                let (sum, part) = (c.sum_axis(Axis(0)), c.t().dot(&c));
-                let mut acc = acc.lock().unwrap();
-                add_into(&mut acc.0, &sum);
-                add_into(&mut acc.1, &part);
+                add_into(&mut acc.column_mut(0).to_owned(), &c.sum_axis(Axis(0)));
+                let sum = c.sum_axis(Axis(0));
+                acc.column_mut(0)
+                    .zip_mut_with(&sum, |a, &b| *a += b.to_f64());
+                acc.slice_mut(s![.., 1..])
+                    .zip_mut_with(&c.t().dot(&c), |a, &b| *a += b.to_f64());
             },
         );
+        let s = acc.column(0).to_owned();
+        let m2 = acc.slice(s![.., 1..]).to_owned();
         // Σ(x-K)(x-K)ᵀ - n (μ-K)(μ-K)ᵀ, with μ-K = s/n.
         let d = s.insert_axis(Axis(1));
         let cov = (m2 - d.dot(&d.t()) / n as f64) / (n - 1) as f64;

@@ -1,53 +1,16 @@
-//! Edge policies and padding: [`Window`] (patch shape, step, dilation),
-//! [`Edge`] (which windows exist at the borders), [`Pad`] (numpy.pad's
-//! modes) and [`Padded`] (an array with its borders, whose patches follow
-//! the policy).
+//! Padding: [`Pad`] (numpy.pad's modes), [`pad`], and [`Padded`] (an
+//! array with the borders an [`Edge`] policy needs for a [`Window`], whose
+//! patches follow the policy).
 //!
 //! Padding copies the array once into a larger one (`O(array)` memory, the
 //! borders computed plane by plane as numpy does), after which every patch,
 //! interior or border, goes through the same fast flattener.
 
-use ndarray::{Array, ArrayRef, Axis, Dimension, IntoDimension, Slice};
+use ndarray::{Array, ArrayRef, Axis, Dimension, Slice};
 
-use crate::error::PatchError;
-use crate::geometry::{axes, check_window, edge_padding, ones_like, Geometry};
+use crate::error::{Argument, PatchError};
+use crate::geometry::{padded_shape, Edge, Geometry, PerAxis, Window};
 use crate::patches::Patches;
-use crate::PatchExt;
-
-/// Which windows exist at the borders of an array; shared by padding
-/// ([`PatchExt::padded`]) and reconstruction ([`Fold`](crate::Fold)).
-///
-/// # Examples
-///
-/// ```
-/// use ndarray::Array2;
-/// use ndarray_patches::prelude::*;
-/// use ndarray_patches::{Edge, Pad, Window};
-///
-/// let img = Array2::<f32>::zeros((10, 12));
-/// let w = Window::new((3, 3));
-/// assert_eq!(img.padded(&w, Edge::Valid, Pad::Edge).patches().grid(), ndarray::Dim([8, 10]));
-/// assert_eq!(img.padded(&w, Edge::Same, Pad::Edge).patches().grid(), ndarray::Dim([10, 12]));
-/// let w = Window::new((4, 4)).step((3, 3));
-/// assert_eq!(img.padded(&w, Edge::Cover, Pad::Edge).patches().grid(), ndarray::Dim([3, 4]));
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-#[non_exhaustive]
-pub enum Edge {
-    /// Only windows that lie inside the array (no padding), the default.
-    #[default]
-    Valid,
-    /// One window centred on every element (on every `step`-th element
-    /// along each axis): the array is padded by `(e - 1) / 2` before and
-    /// `e - 1 - (e - 1) / 2` after, with `e = dilation * (size - 1) + 1`, as
-    /// in TensorFlow's and torch's `"same"`. For an even size the element
-    /// the window is centred on is its element `size / 2 - 1`, left of the
-    /// middle (with dilation 1).
-    Same,
-    /// The grid covers every element: padding after the end only, as little
-    /// as lets the last window reach the last element.
-    Cover,
-}
 
 /// How padded elements are filled, with numpy.pad's names and meanings
 /// (for `[a b c d]` padded by 2 on both sides).
@@ -110,154 +73,6 @@ fn source_index<A>(mode: &Pad<A>, x: isize, n: usize) -> Option<usize> {
     } as usize)
 }
 
-/// Patch shape, step and dilation: the windows, independent of any array.
-///
-/// # Examples
-///
-/// ```
-/// use ndarray_patches::Window;
-///
-/// let w = Window::new((8, 8)).step((4, 4)).dilation((1, 2));
-/// assert_eq!(w.patch(), &ndarray::Dim([8, 8]));
-/// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Window<D: Dimension> {
-    patch: D,
-    step: D,
-    dilation: D,
-}
-
-impl<D: Dimension> Window<D> {
-    /// Windows of shape `patch`, step 1, dilation 1.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let w = ndarray_patches::Window::new((3, 3));
-    /// assert_eq!(w.step_shape(), &ndarray::Dim([1, 1]));
-    /// ```
-    pub fn new<Sh: IntoDimension<Dim = D>>(patch: Sh) -> Self {
-        let patch = patch.into_dimension();
-        let ones = ones_like(&patch);
-        Window {
-            patch,
-            step: ones.clone(),
-            dilation: ones,
-        }
-    }
-
-    /// With this step (checked when the window meets an array).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let w = ndarray_patches::Window::new(4).step(2);
-    /// assert_eq!(w.step_shape(), &ndarray::Dim(2));
-    /// ```
-    #[must_use]
-    pub fn step<Sh: IntoDimension<Dim = D>>(mut self, step: Sh) -> Self {
-        self.step = step.into_dimension();
-        self
-    }
-
-    /// With this dilation (checked when the window meets an array).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let w = ndarray_patches::Window::new(3).dilation(2);
-    /// assert_eq!(w.dilation_shape(), &ndarray::Dim(2));
-    /// ```
-    #[must_use]
-    pub fn dilation<Sh: IntoDimension<Dim = D>>(mut self, dilation: Sh) -> Self {
-        self.dilation = dilation.into_dimension();
-        self
-    }
-
-    /// The patch shape.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(ndarray_patches::Window::new((2, 5)).patch(), &ndarray::Dim([2, 5]));
-    /// ```
-    pub fn patch(&self) -> &D {
-        &self.patch
-    }
-
-    /// The step.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(ndarray_patches::Window::new(3).step_shape(), &ndarray::Dim(1));
-    /// ```
-    pub fn step_shape(&self) -> &D {
-        &self.step
-    }
-
-    /// The dilation.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(ndarray_patches::Window::new(3).dilation_shape(), &ndarray::Dim(1));
-    /// ```
-    pub fn dilation_shape(&self) -> &D {
-        &self.dilation
-    }
-
-    /// The padding `(before, after)` that `edge` needs around an array of
-    /// `shape`, validating the window's arguments (zero sizes, axes).
-    pub(crate) fn padding(&self, shape: &D, edge: Edge) -> Result<(D, D), PatchError> {
-        let ndim = shape.ndim();
-        check_window(ndim, &self.patch, &self.step, &self.dilation)?;
-        let mut before = shape.clone();
-        let mut after = shape.clone();
-        for k in 0..ndim {
-            let (b, a) = edge_padding(
-                edge,
-                shape[k],
-                self.patch[k],
-                self.step[k],
-                self.dilation[k],
-            )
-            .ok_or(PatchError::Overflow {
-                quantity: "padding",
-            })?;
-            before[k] = b;
-            after[k] = a;
-        }
-        Ok((before, after))
-    }
-
-    /// The padding `edge` needs around a non-empty array of `shape`, and
-    /// the validated geometry of this window over the padded array: what
-    /// padding and folding share.
-    pub(crate) fn padded_geometry(
-        &self,
-        shape: &D,
-        edge: Edge,
-    ) -> Result<(D, D, Geometry<D>), PatchError> {
-        let (before, after) = self.padding(shape, edge)?;
-        if let Some(axis) = axes(shape).iter().position(|&n| n == 0) {
-            return Err(PatchError::PatchTooLarge {
-                axis,
-                extent: 1,
-                len: 0,
-            });
-        }
-        let padded = padded_shape(shape, &before, &after)?;
-        let geom = Geometry::new(
-            padded,
-            self.patch.clone(),
-            self.step.clone(),
-            self.dilation.clone(),
-        )?;
-        Ok((before, after, geom))
-    }
-}
-
 /// An array with the borders an [`Edge`] policy needs, filled as a [`Pad`]
 /// mode says, and the window it was padded for. Made by
 /// [`PatchExt::padded`].
@@ -273,14 +88,14 @@ impl<D: Dimension> Window<D> {
 /// let padded = img.padded(&Window::new((3, 3)), Edge::Same, Pad::Reflect);
 /// let p = padded.patches();
 /// assert_eq!(p.len(), 25);                      // one patch per pixel
-/// assert_eq!(p.get(6)[[1, 1]], img[[1, 1]]);     // centred on it
+/// assert_eq!(p.get(6).unwrap()[[1, 1]], img[[1, 1]]); // centred on it
 /// ```
 #[derive(Clone, Debug)]
 pub struct Padded<A, D: Dimension> {
     array: Array<A, D>,
     before: D,
-    source_shape: D,
-    window: Window<D>,
+    /// The window's geometry over `array`, validated when it was padded.
+    geom: Geometry<D>,
 }
 
 impl<A, D: Dimension> Padded<A, D> {
@@ -318,22 +133,6 @@ impl<A, D: Dimension> Padded<A, D> {
         &self.before
     }
 
-    /// The shape of the array before padding.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ndarray::Array2;
-    /// use ndarray_patches::prelude::*;
-    /// use ndarray_patches::{Edge, Pad, Window};
-    ///
-    /// let a = Array2::<u8>::zeros((4, 6));
-    /// assert_eq!(a.padded(&Window::new((3, 3)), Edge::Same, Pad::Edge).source_shape(), &ndarray::Dim([4, 6]));
-    /// ```
-    pub fn source_shape(&self) -> &D {
-        &self.source_shape
-    }
-
     /// The patches of the padded array, with the window's step and dilation:
     /// exactly the windows the edge policy asks for.
     ///
@@ -345,33 +144,12 @@ impl<A, D: Dimension> Padded<A, D> {
     /// use ndarray_patches::{Edge, Pad, Window};
     ///
     /// let img = Array2::<f32>::ones((9, 9));
-    /// let padded = img.padded(&Window::new((4, 4)).step((4, 4)), Edge::Cover, Pad::Constant(0.0));
+    /// let padded = img.padded(&Window::new((4, 4)).step(4), Edge::Cover, Pad::Constant(0.0));
     /// assert_eq!(padded.patches().len(), 9);          // 3 x 3 blocks cover 9 x 9
     /// ```
     pub fn patches(&self) -> Patches<'_, A, D> {
-        let w = &self.window;
-        // Valid by construction: the padding was computed for this window.
-        self.array
-            .try_patches(w.patch.clone())
-            .and_then(|p| p.try_step(w.step.clone()))
-            .and_then(|p| p.try_dilation(w.dilation.clone()))
-            .expect("a padded array fits its window")
+        Patches::from_parts(self.array.view(), self.geom.clone())
     }
-}
-
-/// `shape + before + after`, checked against `isize::MAX` elements per axis.
-fn padded_shape<D: Dimension>(shape: &D, before: &D, after: &D) -> Result<D, PatchError> {
-    let mut padded = shape.clone();
-    for k in 0..shape.ndim() {
-        padded[k] = shape[k]
-            .checked_add(before[k])
-            .and_then(|x| x.checked_add(after[k]))
-            .filter(|&x| x <= isize::MAX as usize)
-            .ok_or(PatchError::Overflow {
-                quantity: "padded shape",
-            })?;
-    }
-    Ok(padded)
 }
 
 /// numpy's `np.pad(a, list(zip(before, after)), mode)`: a copy of `a` with
@@ -391,10 +169,10 @@ fn padded_shape<D: Dimension>(shape: &D, before: &D, after: &D) -> Result<D, Pat
 /// assert_eq!(pad(&a, (1, 0), (0, 2), Pad::Wrap), array![[3, 4, 3, 4], [1, 2, 1, 2], [3, 4, 3, 4]]);
 /// ```
 #[track_caller]
-pub fn pad<A: Clone, D: Dimension, Sh: IntoDimension<Dim = D>>(
+pub fn pad<A: Clone, D: Dimension>(
     a: &ArrayRef<A, D>,
-    before: Sh,
-    after: Sh,
+    before: impl PerAxis<D>,
+    after: impl PerAxis<D>,
     mode: Pad<A>,
 ) -> Array<A, D> {
     crate::error::unwrap_or_panic(try_pad(a, before, after, mode))
@@ -404,9 +182,9 @@ pub fn pad<A: Clone, D: Dimension, Sh: IntoDimension<Dim = D>>(
 ///
 /// # Errors
 ///
-/// [`PatchError::ShapeMismatch`] if `before` or `after` has the wrong number of
-/// axes, [`PatchError::Overflow`] if a padded length overflows, and
-/// [`PatchError::PatchTooLarge`] for an empty array padded with a mode that
+/// [`PatchError::WrongNdim`] if `before` or `after` has the wrong number of
+/// axes, [`PatchError::Overflow`] if the padded shape overflows, and
+/// [`PatchError::EmptyArray`] for an empty array padded with a mode that
 /// reads from it (anything but [`Pad::Constant`]).
 ///
 /// # Examples
@@ -420,17 +198,17 @@ pub fn pad<A: Clone, D: Dimension, Sh: IntoDimension<Dim = D>>(
 /// assert_eq!(try_pad(&empty, (1, 1), (1, 1), Pad::Constant(0.0))?.dim(), (2, 5));
 /// # Ok::<(), ndarray_patches::PatchError>(())
 /// ```
-pub fn try_pad<A: Clone, D: Dimension, Sh: IntoDimension<Dim = D>>(
+pub fn try_pad<A: Clone, D: Dimension>(
     a: &ArrayRef<A, D>,
-    before: Sh,
-    after: Sh,
+    before: impl PerAxis<D>,
+    after: impl PerAxis<D>,
     mode: Pad<A>,
 ) -> Result<Array<A, D>, PatchError> {
-    let (before, after) = (before.into_dimension(), after.into_dimension());
-    for (argument, d) in [("before", &before), ("after", &after)] {
+    let (before, after) = (before.per_axis(a.ndim()), after.per_axis(a.ndim()));
+    for (argument, d) in [(Argument::PadBefore, &before), (Argument::PadAfter, &after)] {
         if d.ndim() != a.ndim() {
-            return Err(PatchError::ShapeMismatch {
-                operand: argument,
+            return Err(PatchError::WrongNdim {
+                argument,
                 expected: a.ndim(),
                 found: d.ndim(),
             });
@@ -441,10 +219,8 @@ pub fn try_pad<A: Clone, D: Dimension, Sh: IntoDimension<Dim = D>>(
         if let Pad::Constant(c) = mode {
             return Ok(Array::from_elem(shape, c));
         }
-        return Err(PatchError::PatchTooLarge {
+        return Err(PatchError::EmptyArray {
             axis: a.shape().iter().position(|&n| n == 0).unwrap_or(0),
-            extent: 1,
-            len: 0,
         });
     }
     Ok(pad_nonempty(a, &before, &after, &mode))
@@ -506,41 +282,16 @@ fn pad_nonempty<A: Clone, D: Dimension>(
     out
 }
 
-/// # Edges
-impl<'a, A, D: Dimension> Patches<'a, A, D> {
-    /// The window (patch shape, step, dilation) of these patches.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ndarray::Array2;
-    /// use ndarray_patches::prelude::*;
-    /// use ndarray_patches::Window;
-    ///
-    /// let img = Array2::<u8>::zeros((9, 9));
-    /// assert_eq!(img.patches((3, 3)).step((2, 2)).window(), Window::new((3, 3)).step((2, 2)));
-    /// ```
-    pub fn window(&self) -> Window<D> {
-        Window {
-            patch: self.patch_shape(),
-            step: self.steps(),
-            dilation: self.dilations(),
-        }
-    }
-}
-
 pub(crate) fn padded_impl<A: Clone, D: Dimension>(
     a: &ArrayRef<A, D>,
     window: &Window<D>,
     edge: Edge,
     mode: Pad<A>,
 ) -> Result<Padded<A, D>, PatchError> {
-    let shape = a.raw_dim();
-    let (before, after, _) = window.padded_geometry(&shape, edge)?;
+    let (before, after, geom) = window.padded_geometry(&a.raw_dim(), edge)?;
     Ok(Padded {
         array: pad_nonempty(a, &before, &after, &mode),
         before,
-        source_shape: shape,
-        window: window.clone(),
+        geom,
     })
 }

@@ -2,12 +2,14 @@
 
 use std::fmt;
 use std::iter::FusedIterator;
+use std::ops::{Deref, RangeBounds};
 
-use ndarray::{ArrayView, Dimension, IntoDimension, Slice};
+use ndarray::{ArrayView, Dimension};
 use rayon::prelude::*;
 
 use crate::error::{unwrap_or_panic, PatchError};
-use crate::geometry::{axes, extent, ones_like, Geometry};
+use crate::geometry::{axes, ones_like, Geometry, PerAxis, Window};
+use crate::rows::{resolve, Position, Rows};
 use crate::view::{window_view, PatchDim};
 
 /// Every patch (sliding window) of an array: a source view and a validated
@@ -18,6 +20,23 @@ use crate::view::{window_view, PatchDim};
 /// view's own lifetime). Patches are numbered row-major over the
 /// [`grid`](Self::grid); patch 0 is the one at the array's origin.
 ///
+/// What you do with them, in the order you are likely to need it:
+///
+/// 1. look: [`view`](Self::view) (every window as one zero-copy view),
+///    [`get`](Self::get), [`iter`](Self::iter), [`par_iter`](Self::par_iter);
+/// 2. flatten: a `Patches` dereferences to its [`Rows`] (all of them), so
+///    [`to_matrix`](Rows::to_matrix), [`write_rows`](Rows::write_rows) and
+///    the streaming methods ([`for_each_chunk`](Rows::for_each_chunk),
+///    [`par_for_each_chunk`](Rows::par_for_each_chunk),
+///    [`par_map_chunks`](Rows::par_map_chunks),
+///    [`map_windows`](Rows::map_windows), [`chunks`](Rows::chunks)) are
+///    called on it directly; [`rows`](Self::rows) restricts them to a range,
+///    [`cast`](Rows::cast) and [`map_elems`](Rows::map_elems) convert the
+///    elements during the copy;
+/// 3. sample ([`sample`](Self::sample)), compute on the virtual matrix
+///    ([`dot`](Self::dot), [`gram`](Self::gram), ...), and fold results back
+///    onto the image ([`Fold`](crate::Fold)).
+///
 /// # Examples
 ///
 /// ```
@@ -25,35 +44,45 @@ use crate::view::{window_view, PatchDim};
 /// use ndarray_patches::prelude::*;
 ///
 /// let img = Array2::<f32>::zeros((100, 100));
-/// let p = img.patches((39, 39));
+/// let p = img.patches(39);
 /// assert_eq!(p.grid(), ndarray::Dim([62, 62]));
 /// assert_eq!((p.len(), p.patch_len()), (3844, 1521));
 /// assert_eq!(p.view().shape(), &[62, 62, 39, 39]);
+/// assert_eq!(p.to_matrix().dim(), (3844, 1521));
 /// ```
 pub struct Patches<'a, A, D: Dimension> {
-    source: ArrayView<'a, A, D>,
-    geom: Geometry<D>,
+    rows: Rows<'a, A, D>,
 }
 
 impl<A, D: Dimension> Clone for Patches<'_, A, D> {
     fn clone(&self) -> Self {
         Patches {
-            source: self.source.clone(),
-            geom: self.geom.clone(),
+            rows: self.rows.clone(),
         }
     }
 }
 
 impl<A, D: Dimension> fmt::Debug for Patches<'_, A, D> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (source, geom) = (self.source(), self.geometry());
         f.debug_struct("Patches")
-            .field("source_shape", &self.source.shape())
-            .field("source_strides", &self.source.strides())
-            .field("patch", &axes(self.geom.patch()))
-            .field("step", &axes(self.geom.step()))
-            .field("dilation", &axes(self.geom.dilation()))
-            .field("grid", &axes(self.geom.grid()))
+            .field("source_shape", &source.shape())
+            .field("source_strides", &source.strides())
+            .field("patch", &axes(geom.patch()))
+            .field("step", &axes(geom.step()))
+            .field("dilation", &axes(geom.dilation()))
+            .field("grid", &axes(geom.grid()))
             .finish()
+    }
+}
+
+/// All rows: every [`Rows`] method works on a `Patches` directly, as
+/// ndarray's arrays dereference to `ArrayRef`.
+impl<'a, A, D: Dimension> Deref for Patches<'a, A, D> {
+    type Target = Rows<'a, A, D>;
+
+    fn deref(&self) -> &Rows<'a, A, D> {
+        &self.rows
     }
 }
 
@@ -62,19 +91,81 @@ impl<'a, A, D: Dimension> Patches<'a, A, D> {
     pub(crate) fn new(source: ArrayView<'a, A, D>, patch: D) -> Result<Self, PatchError> {
         let ones = ones_like(&patch);
         let geom = Geometry::new(source.raw_dim(), patch, ones.clone(), ones)?;
-        Ok(Patches { source, geom })
+        Ok(Self::from_parts(source, geom))
+    }
+
+    /// Patches of a geometry already validated for `source`'s shape.
+    pub(crate) fn from_parts(source: ArrayView<'a, A, D>, geom: Geometry<D>) -> Self {
+        debug_assert_eq!(source.shape(), axes(geom.shape()));
+        Patches {
+            rows: Rows::new(source, geom),
+        }
     }
 
     pub(crate) fn source(&self) -> &ArrayView<'a, A, D> {
-        &self.source
+        self.rows.source()
     }
 
     pub(crate) fn geometry(&self) -> &Geometry<D> {
-        &self.geom
+        self.rows.geometry()
+    }
+
+    fn with_geometry(self, geom: Geometry<D>) -> Self {
+        Self::from_parts(self.source().clone(), geom)
+    }
+
+    /// The rows `range` of the patch matrix (patches in row order): every
+    /// delivery method of [`Rows`] on those rows only, for splitting the
+    /// work on one image between threads, processes or machines.
+    ///
+    /// # Panics
+    ///
+    /// If the range is decreasing or reaches past the last patch, with the
+    /// numbers in the message.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::Array1;
+    /// use ndarray_patches::prelude::*;
+    ///
+    /// let a = Array1::from_iter(0..10);
+    /// let p = a.patches(3);              // 8 patches
+    /// let second_half = p.rows(4..);
+    /// assert_eq!(second_half.range(), 4..8);
+    /// assert_eq!(second_half.to_matrix().row(0).to_vec(), vec![4, 5, 6]);
+    /// ```
+    #[track_caller]
+    pub fn rows(&self, range: impl RangeBounds<usize>) -> Rows<'a, A, D> {
+        let (start, end) = unwrap_or_panic(resolve(range, self.geometry().len()));
+        self.rows.with_range(start, end)
+    }
+
+    /// Where patch `r` is: its grid index and its origin in the source, or
+    /// `None` if `r >= len`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::{Array2, Dim};
+    /// use ndarray_patches::prelude::*;
+    ///
+    /// let img = Array2::<u8>::zeros((100, 100));
+    /// let p = img.patches(39);
+    /// assert_eq!(p.position(63).unwrap().origin, Dim([1, 1]));
+    /// assert_eq!(p.position(p.len()), None);
+    /// ```
+    pub fn position(&self, r: usize) -> Option<Position<D>> {
+        let geom = self.geometry();
+        (r < geom.len()).then(|| Position {
+            row: r,
+            grid: geom.grid_index(r),
+            origin: geom.origin(r),
+        })
     }
 
     /// Sets the step: the distance between neighbouring patch origins on
-    /// each axis (default 1).
+    /// each axis (default 1); one number for every axis, or one per axis.
     ///
     /// # Panics
     ///
@@ -88,12 +179,12 @@ impl<'a, A, D: Dimension> Patches<'a, A, D> {
     /// use ndarray_patches::prelude::*;
     ///
     /// let img = Array2::<u8>::zeros((32, 48));
-    /// let p = img.patches((8, 8)).step((4, 8));
-    /// assert_eq!(p.grid(), ndarray::Dim([7, 6]));
+    /// assert_eq!(img.patches(8).step((4, 8)).grid(), ndarray::Dim([7, 6]));
+    /// assert_eq!(img.patches(8).step(8).grid(), ndarray::Dim([4, 6]));
     /// ```
     #[track_caller]
     #[must_use]
-    pub fn step<S: IntoDimension<Dim = D>>(self, step: S) -> Self {
+    pub fn step(self, step: impl PerAxis<D>) -> Self {
         unwrap_or_panic(self.try_step(step))
     }
 
@@ -111,15 +202,18 @@ impl<'a, A, D: Dimension> Patches<'a, A, D> {
     /// use ndarray_patches::prelude::*;
     ///
     /// let img = Array2::<u8>::zeros((32, 48)).into_dyn();
-    /// assert!(img.patches(IxDyn(&[8, 8])).try_step(IxDyn(&[4])).is_err());
+    /// assert!(img.patches(8).try_step(IxDyn(&[4])).is_err());
+    /// assert!(img.patches(8).try_step(0).is_err());
     /// ```
-    pub fn try_step<S: IntoDimension<Dim = D>>(self, step: S) -> Result<Self, PatchError> {
-        let geom = self.geom.with_step(step.into_dimension())?;
-        Ok(Patches { geom, ..self })
+    pub fn try_step(self, step: impl PerAxis<D>) -> Result<Self, PatchError> {
+        let geom = self.geometry();
+        let geom = geom.with_step(step.per_axis(geom.ndim()))?;
+        Ok(self.with_geometry(geom))
     }
 
     /// Sets the dilation: the distance between neighbouring elements inside
-    /// a patch on each axis (default 1), like torch's `unfold(dilation=..)`.
+    /// a patch on each axis (default 1), like torch's `unfold(dilation=..)`;
+    /// one number for every axis, or one per axis.
     ///
     /// # Panics
     ///
@@ -138,7 +232,7 @@ impl<'a, A, D: Dimension> Patches<'a, A, D> {
     /// ```
     #[track_caller]
     #[must_use]
-    pub fn dilation<S: IntoDimension<Dim = D>>(self, dilation: S) -> Self {
+    pub fn dilation(self, dilation: impl PerAxis<D>) -> Self {
         unwrap_or_panic(self.try_dilation(dilation))
     }
 
@@ -154,8 +248,8 @@ impl<'a, A, D: Dimension> Patches<'a, A, D> {
     ///
     /// ```
     /// use ndarray::Array1;
-    /// use ndarray_patches::prelude::*;
     /// use ndarray_patches::PatchError;
+    /// use ndarray_patches::prelude::*;
     ///
     /// let a = Array1::<f64>::zeros(6);
     /// assert_eq!(
@@ -163,15 +257,17 @@ impl<'a, A, D: Dimension> Patches<'a, A, D> {
     ///     PatchError::PatchTooLarge { axis: 0, extent: 7, len: 6 }
     /// );
     /// ```
-    pub fn try_dilation<S: IntoDimension<Dim = D>>(self, dilation: S) -> Result<Self, PatchError> {
-        let geom = self.geom.with_dilation(dilation.into_dimension())?;
-        Ok(Patches { geom, ..self })
+    pub fn try_dilation(self, dilation: impl PerAxis<D>) -> Result<Self, PatchError> {
+        let geom = self.geometry();
+        let geom = geom.with_dilation(dilation.per_axis(geom.ndim()))?;
+        Ok(self.with_geometry(geom))
     }
 
     /// Number of patch positions along each axis.
     ///
     /// On each axis, `(n - extent) / step + 1` with
-    /// `extent = dilation * (patch - 1) + 1`.
+    /// `extent = dilation * (patch - 1) + 1`. The number of patches,
+    /// [`len`](Rows::len), is its product.
     ///
     /// # Examples
     ///
@@ -180,42 +276,12 @@ impl<'a, A, D: Dimension> Patches<'a, A, D> {
     /// use ndarray_patches::prelude::*;
     ///
     /// let img = Array3::<u8>::zeros((10, 12, 3));
-    /// assert_eq!(img.patches((3, 3, 3)).grid(), Dim([8, 10, 1]));
+    /// let p = img.patches(3);
+    /// assert_eq!(p.grid(), Dim([8, 10, 1]));
+    /// assert_eq!(p.len(), 80);
     /// ```
     pub fn grid(&self) -> D {
-        self.geom.grid().clone()
-    }
-
-    /// Number of patches: the product of [`grid`](Self::grid), the number
-    /// of rows of the patch matrix.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ndarray::Array2;
-    /// use ndarray_patches::prelude::*;
-    ///
-    /// assert_eq!(Array2::<u8>::zeros((10, 12)).patches((3, 4)).len(), 8 * 9);
-    /// ```
-    pub fn len(&self) -> usize {
-        self.geom.len()
-    }
-
-    /// `true` if there are no patches. A valid request always has at least
-    /// one patch (a patch that does not fit is an error, not an empty
-    /// result), so this is `false`; it exists for symmetry with
-    /// [`len`](Self::len).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ndarray::Array2;
-    /// use ndarray_patches::prelude::*;
-    ///
-    /// assert!(!Array2::<u8>::zeros((3, 3)).patches((3, 3)).is_empty());
-    /// ```
-    pub fn is_empty(&self) -> bool {
-        self.geom.len() == 0
+        self.geometry().grid().clone()
     }
 
     /// Elements per patch: the product of [`patch_shape`](Self::patch_shape),
@@ -231,7 +297,7 @@ impl<'a, A, D: Dimension> Patches<'a, A, D> {
     /// assert_eq!(img.patches((8, 8, 3)).patch_len(), 192);
     /// ```
     pub fn patch_len(&self) -> usize {
-        self.geom.patch_len()
+        self.geometry().patch_len()
     }
 
     /// The shape of one patch.
@@ -246,45 +312,34 @@ impl<'a, A, D: Dimension> Patches<'a, A, D> {
     /// assert_eq!(img.patches((3, 2)).patch_shape(), Dim([3, 2]));
     /// ```
     pub fn patch_shape(&self) -> D {
-        self.geom.patch().clone()
+        self.geometry().patch().clone()
     }
 
-    /// The step on each axis.
+    /// The window (patch shape, step, dilation) of these patches.
     ///
     /// # Examples
     ///
     /// ```
     /// use ndarray::{Array2, Dim};
     /// use ndarray_patches::prelude::*;
+    /// use ndarray_patches::Window;
     ///
     /// let img = Array2::<u8>::zeros((9, 9));
-    /// assert_eq!(img.patches((3, 3)).steps(), Dim([1, 1]));
-    /// assert_eq!(img.patches((3, 3)).step((2, 3)).steps(), Dim([2, 3]));
+    /// let w = img.patches(3).step((2, 1)).window();
+    /// assert_eq!(w, Window::new((3, 3)).step((2, 1)));
+    /// assert_eq!(w.dilation, Dim([1, 1]));
     /// ```
-    pub fn steps(&self) -> D {
-        self.geom.step().clone()
+    pub fn window(&self) -> Window<D> {
+        let geom = self.geometry();
+        Window {
+            patch: geom.patch().clone(),
+            step: geom.step().clone(),
+            dilation: geom.dilation().clone(),
+        }
     }
 
-    /// The dilation on each axis.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ndarray::{Array2, Dim};
-    /// use ndarray_patches::prelude::*;
-    ///
-    /// let img = Array2::<u8>::zeros((9, 9));
-    /// assert_eq!(img.patches((3, 3)).dilation((2, 1)).dilations(), Dim([2, 1]));
-    /// ```
-    pub fn dilations(&self) -> D {
-        self.geom.dilation().clone()
-    }
-
-    /// Patch `r` (row-major over the grid) as a view into the source.
-    ///
-    /// # Panics
-    ///
-    /// If `r >= self.len()`; see [`try_get`](Self::try_get).
+    /// Patch `r` (row-major over the grid) as a view into the source, or
+    /// `None` if `r >= len`.
     ///
     /// # Examples
     ///
@@ -293,54 +348,19 @@ impl<'a, A, D: Dimension> Patches<'a, A, D> {
     /// use ndarray_patches::prelude::*;
     ///
     /// let a = Array2::from_shape_fn((3, 4), |(i, j)| 10 * i + j);
-    /// let p = a.patches((2, 2));       // grid (2, 3)
-    /// assert_eq!(p.get(4), array![[11, 12], [21, 22]]);
+    /// let p = a.patches(2);       // grid (2, 3)
+    /// assert_eq!(p.get(4).unwrap(), array![[11, 12], [21, 22]]);
+    /// assert!(p.get(6).is_none());
     /// ```
-    #[track_caller]
-    pub fn get(&self, r: usize) -> ArrayView<'a, A, D> {
-        unwrap_or_panic(self.try_get(r))
-    }
-
-    /// Like [`get`](Self::get), returning an error instead of panicking.
-    ///
-    /// # Errors
-    ///
-    /// [`PatchError::RowsOutOfRange`] if `r >= self.len()`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ndarray::Array1;
-    /// use ndarray_patches::prelude::*;
-    ///
-    /// let a = Array1::<u8>::zeros(5);
-    /// assert!(a.patches(2).try_get(3).is_ok());
-    /// assert!(a.patches(2).try_get(4).is_err());
-    /// ```
-    pub fn try_get(&self, r: usize) -> Result<ArrayView<'a, A, D>, PatchError> {
-        self.geom.check_rows(r, 1)?;
-        Ok(self.patch_at(r))
+    pub fn get(&self, r: usize) -> Option<ArrayView<'a, A, D>> {
+        (r < self.geometry().len()).then(|| self.patch_at(r))
     }
 
     /// Patch `r`, `r < len`: a slice of the source (safe code: the slice's
     /// bounds are checked by ndarray).
     fn patch_at(&self, r: usize) -> ArrayView<'a, A, D> {
-        let origin = self.geom.origin(r);
-        let (patch, dilation) = (self.geom.patch(), self.geom.dilation());
-        let mut v = self.source.clone();
-        v.slice_each_axis_inplace(|ax| {
-            let k = ax.axis.index();
-            // All fit in isize: origin + extent <= n <= isize::MAX, and a
-            // dilation matters (and is <= n) only when the patch size is > 1.
-            let start = origin[k] as isize;
-            let end = start + extent(patch[k], dilation[k]).expect("validated") as isize;
-            let step = if patch[k] > 1 {
-                dilation[k] as isize
-            } else {
-                1
-            };
-            Slice::new(start, Some(end), step)
-        });
+        let mut v = self.source().clone();
+        v.slice_each_axis_inplace(self.geometry().patch_slices(r));
         v
     }
 
@@ -361,7 +381,7 @@ impl<'a, A, D: Dimension> Patches<'a, A, D> {
     pub fn iter(&self) -> Iter<'a, A, D> {
         Iter {
             front: 0,
-            back: self.len(),
+            back: self.geometry().len(),
             patches: self.clone(),
         }
     }
@@ -420,7 +440,7 @@ impl<'a, A, D: Dimension> Patches<'a, A, D> {
     where
         D: PatchDim,
     {
-        window_view(&self.source, &self.geom)
+        window_view(self.source(), self.geometry())
     }
 }
 
@@ -444,7 +464,9 @@ impl<'a, A: Sync, D: Dimension> Patches<'a, A, D> {
     /// assert_eq!(maxima[0], 49.0);
     /// ```
     pub fn par_iter(&self) -> impl IndexedParallelIterator<Item = ArrayView<'a, A, D>> + '_ {
-        (0..self.len()).into_par_iter().map(|r| self.patch_at(r))
+        (0..self.geometry().len())
+            .into_par_iter()
+            .map(|r| self.patch_at(r))
     }
 }
 

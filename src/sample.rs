@@ -1,5 +1,9 @@
 //! Seeded random sampling of patches: indices, or the rows of the sampled
-//! patches, never the full matrix.
+//! patches, never the full matrix. Behind the default `rand` feature.
+//!
+//! The random generator is the caller's, a `rand` 0.9 [`Rng`]; the crate
+//! re-exports that `rand` as [`ndarray_patches::rand`](crate::rand) so a
+//! newer `rand` in your own `Cargo.toml` cannot break the trait bound.
 
 use ndarray::{Array2, ArrayView1, Dimension};
 use rand::distr::weighted::WeightedIndex;
@@ -7,12 +11,12 @@ use rand::distr::Distribution;
 use rand::Rng;
 
 use crate::error::{unwrap_or_panic, PatchError};
-use crate::flatten::{gather_new, Same};
 use crate::patches::Patches;
 
-/// How patches are drawn by [`Patches::sample_indices_by`] and
-/// [`Patches::sample_by`]. The default draws distinct patches uniformly and
-/// fails when asked for more than exist.
+/// How many patches to draw and how: a strategy for
+/// [`Patches::sample_indices`] and [`Patches::sample`]. A plain number
+/// converts into one: `n` distinct patches, uniformly, an error when asked
+/// for more than exist.
 ///
 /// # Examples
 ///
@@ -23,34 +27,43 @@ use crate::patches::Patches;
 /// use rand::SeedableRng;
 ///
 /// let img = Array2::<u8>::zeros((10, 10));
-/// let p = img.patches((3, 3));                      // 64 patches
+/// let p = img.patches(3);                           // 64 patches
 /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
 /// // Only patches of the top row may be drawn (a mask), as many as there are.
 /// let mask = Array1::from_shape_fn(p.len(), |r| f64::from(u8::from(r < 8)));
-/// let spec = Sampling::new().weights(mask.view()).clamped();
-/// let idx = p.sample_indices_by(100, &spec, &mut rng);
+/// let idx = p.sample_indices(Sampling::new(100).weights(mask.view()).clamped(), &mut rng);
 /// assert_eq!(idx.len(), 8);
 /// assert!(idx.iter().all(|&r| r < 8));
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct Sampling<'w> {
+    n: usize,
     replace: bool,
     clamp: bool,
     weights: Option<ArrayView1<'w, f64>>,
 }
 
+impl From<usize> for Sampling<'_> {
+    fn from(n: usize) -> Self {
+        Sampling::new(n)
+    }
+}
+
 impl<'w> Sampling<'w> {
-    /// Distinct patches, uniformly, no clamping.
+    /// `n` distinct patches, uniformly, no clamping.
     ///
     /// # Examples
     ///
     /// ```
     /// use ndarray_patches::Sampling;
-    /// let spec = Sampling::new();
-    /// # let _ = spec;
+    /// let how = Sampling::new(10);
+    /// # let _ = how;
     /// ```
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(n: usize) -> Self {
+        Sampling {
+            n,
+            ..Self::default()
+        }
     }
 
     /// Draw with replacement: a patch may come more than once, and any
@@ -64,11 +77,10 @@ impl<'w> Sampling<'w> {
     /// use ndarray_patches::Sampling;
     /// use rand::SeedableRng;
     ///
-    /// let a = Array1::<f32>::zeros(4);
+    /// let a = Array1::<f32>::zeros(5);                   // 3 patches of 3
     /// let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-    /// let idx = a.patches(2).sample_indices_by(10, &Sampling::new().with_replacement(), &mut rng);
+    /// let idx = a.patches(3).sample_indices(Sampling::new(10).with_replacement(), &mut rng);
     /// assert_eq!(idx.len(), 10);
-    /// assert!(idx.iter().all(|&r| r < 3));
     /// ```
     #[must_use]
     pub fn with_replacement(mut self) -> Self {
@@ -76,9 +88,8 @@ impl<'w> Sampling<'w> {
         self
     }
 
-    /// Without replacement, draw at most as many patches as can be drawn
-    /// (all patches, or all with a positive weight) instead of failing:
-    /// for batches of images of different sizes.
+    /// Without replacement, draw as many as there are (with a positive
+    /// weight) instead of failing when more are asked for.
     ///
     /// # Examples
     ///
@@ -88,9 +99,9 @@ impl<'w> Sampling<'w> {
     /// use ndarray_patches::Sampling;
     /// use rand::SeedableRng;
     ///
-    /// let a = Array1::<f32>::zeros(4);
+    /// let a = Array1::<f32>::zeros(5);                   // 3 patches of 3
     /// let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-    /// assert_eq!(a.patches(2).sample_indices_by(10, &Sampling::new().clamped(), &mut rng).len(), 3);
+    /// assert_eq!(a.patches(3).sample_indices(Sampling::new(10).clamped(), &mut rng).len(), 3);
     /// ```
     #[must_use]
     pub fn clamped(mut self) -> Self {
@@ -98,93 +109,8 @@ impl<'w> Sampling<'w> {
         self
     }
 
-    /// One weight per patch (row order): a patch is drawn with probability
-    /// proportional to its weight, and never if its weight is 0 (so 0/1
-    /// weights are a mask).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ndarray::{array, Array1};
-    /// use ndarray_patches::prelude::*;
-    /// use ndarray_patches::Sampling;
-    /// use rand::SeedableRng;
-    ///
-    /// let a = Array1::<f32>::zeros(4);                 // 3 patches of 2
-    /// let w = array![0.0, 1.0, 0.0];
-    /// let mut rng = rand::rngs::StdRng::seed_from_u64(3);
-    /// let spec = Sampling::new().weights(w.view()).with_replacement();
-    /// assert_eq!(a.patches(2).sample_indices_by(5, &spec, &mut rng), vec![1; 5]);
-    /// ```
-    #[must_use]
-    pub fn weights(mut self, weights: ArrayView1<'w, f64>) -> Self {
-        self.weights = Some(weights);
-        self
-    }
-}
-
-/// # Random sampling
-impl<A, D: Dimension> Patches<'_, A, D> {
-    /// `n` distinct patch indices drawn uniformly, in the order drawn.
-    ///
-    /// # Panics
-    ///
-    /// If `n > len`; see [`try_sample_indices`](Self::try_sample_indices)
-    /// and [`Sampling::clamped`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ndarray::Array2;
-    /// use ndarray_patches::prelude::*;
-    /// use rand::SeedableRng;
-    ///
-    /// let img = Array2::<f32>::zeros((32, 32));
-    /// let p = img.patches((8, 8));
-    /// let mut rng = rand::rngs::StdRng::seed_from_u64(42);
-    /// let idx = p.sample_indices(10, &mut rng);
-    /// assert_eq!(idx.len(), 10);
-    /// let again = p.sample_indices(10, &mut rand::rngs::StdRng::seed_from_u64(42));
-    /// assert_eq!(idx, again);                           // seeded: reproducible
-    /// ```
-    #[track_caller]
-    pub fn sample_indices<R: Rng + ?Sized>(&self, n: usize, rng: &mut R) -> Vec<usize> {
-        unwrap_or_panic(self.try_sample_indices(n, rng))
-    }
-
-    /// Like [`sample_indices`](Self::sample_indices), returning an error
-    /// instead of panicking.
-    ///
-    /// # Errors
-    ///
-    /// [`PatchError::NotEnoughPatches`] if `n > len`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ndarray::Array1;
-    /// use ndarray_patches::prelude::*;
-    /// use rand::SeedableRng;
-    ///
-    /// let a = Array1::<f32>::zeros(4);
-    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
-    /// assert!(a.patches(2).try_sample_indices(4, &mut rng).is_err());
-    /// ```
-    pub fn try_sample_indices<R: Rng + ?Sized>(
-        &self,
-        n: usize,
-        rng: &mut R,
-    ) -> Result<Vec<usize>, PatchError> {
-        self.try_sample_indices_by(n, &Sampling::new(), rng)
-    }
-
-    /// `n` patch indices drawn as `spec` says (with or without replacement,
-    /// uniformly or by weight, clamped or not), in the order drawn.
-    ///
-    /// # Panics
-    ///
-    /// In the cases listed under
-    /// [`try_sample_indices_by`](Self::try_sample_indices_by).
+    /// Draw patch `r` with probability proportional to `weights[r]` (one
+    /// non-negative, finite weight per patch; a weight of 0 is a mask).
     ///
     /// # Examples
     ///
@@ -196,31 +122,63 @@ impl<A, D: Dimension> Patches<'_, A, D> {
     ///
     /// // Favour bright windows: weight = the window's mean.
     /// let img = Array2::from_shape_fn((16, 16), |(i, j)| (i * j) as f32);
-    /// let p = img.patches((4, 4));
+    /// let p = img.patches(4);
     /// let w: Array1<f64> = p.iter().map(|x| f64::from(x.mean().unwrap())).collect();
     /// let mut rng = rand::rngs::StdRng::seed_from_u64(9);
-    /// let idx = p.sample_indices_by(20, &Sampling::new().weights(w.view()), &mut rng);
+    /// let idx = p.sample_indices(Sampling::new(20).weights(w.view()), &mut rng);
     /// assert!(!idx.contains(&0));                        // the all-zero window
     /// ```
+    #[must_use]
+    pub fn weights(mut self, weights: ArrayView1<'w, f64>) -> Self {
+        self.weights = Some(weights);
+        self
+    }
+}
+
+/// # Random sampling
+impl<A, D: Dimension> Patches<'_, A, D> {
+    /// Patch indices drawn as `how` says (a number `n`: `n` distinct
+    /// patches uniformly; or a [`Sampling`]), in the order drawn.
+    ///
+    /// # Panics
+    ///
+    /// In the cases listed under
+    /// [`try_sample_indices`](Self::try_sample_indices).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::Array2;
+    /// use ndarray_patches::prelude::*;
+    /// use rand::SeedableRng;
+    ///
+    /// let img = Array2::<f32>::zeros((32, 32));
+    /// let p = img.patches(8);
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(42);
+    /// let idx = p.sample_indices(10, &mut rng);
+    /// assert_eq!(idx.len(), 10);
+    /// let again = p.sample_indices(10, &mut rand::rngs::StdRng::seed_from_u64(42));
+    /// assert_eq!(idx, again);                           // seeded: reproducible
+    /// ```
     #[track_caller]
-    pub fn sample_indices_by<R: Rng + ?Sized>(
+    pub fn sample_indices<'w, R: Rng + ?Sized>(
         &self,
-        n: usize,
-        spec: &Sampling<'_>,
+        how: impl Into<Sampling<'w>>,
         rng: &mut R,
     ) -> Vec<usize> {
-        unwrap_or_panic(self.try_sample_indices_by(n, spec, rng))
+        unwrap_or_panic(self.try_sample_indices(how, rng))
     }
 
-    /// Like [`sample_indices_by`](Self::sample_indices_by), returning an
-    /// error instead of panicking.
+    /// Like [`sample_indices`](Self::sample_indices), returning an error
+    /// instead of panicking.
     ///
     /// # Errors
     ///
     /// - [`PatchError::ShapeMismatch`] if the weights are not one per patch;
-    /// - [`PatchError::InvalidWeight`] for a negative, infinite or NaN weight;
+    /// - [`PatchError::InvalidSamplingWeight`] for a negative, infinite or
+    ///   NaN weight;
     /// - [`PatchError::NotEnoughPatches`] without replacement, when `n`
-    ///   exceeds the patches (with a positive weight) and `spec` is not
+    ///   exceeds the patches (with a positive weight) and `how` is not
     ///   clamped; with replacement, when `n > 0` and no weight is positive.
     ///
     /// # Examples
@@ -235,18 +193,20 @@ impl<A, D: Dimension> Patches<'_, A, D> {
     /// let w = array![1.0, -1.0, 1.0];
     /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
     /// assert_eq!(
-    ///     a.patches(2).try_sample_indices_by(1, &Sampling::new().weights(w.view()), &mut rng),
-    ///     Err(PatchError::InvalidWeight { row: 1 })
+    ///     a.patches(2).try_sample_indices(Sampling::new(1).weights(w.view()), &mut rng),
+    ///     Err(PatchError::InvalidSamplingWeight { row: 1 })
     /// );
+    /// assert!(a.patches(2).try_sample_indices(4, &mut rng).is_err());
     /// ```
-    pub fn try_sample_indices_by<R: Rng + ?Sized>(
+    pub fn try_sample_indices<'w, R: Rng + ?Sized>(
         &self,
-        n: usize,
-        spec: &Sampling<'_>,
+        how: impl Into<Sampling<'w>>,
         rng: &mut R,
     ) -> Result<Vec<usize>, PatchError> {
+        let how = how.into();
+        let n = how.n;
         let len = self.len();
-        let weights = match &spec.weights {
+        let weights = match &how.weights {
             None => None,
             Some(w) => {
                 if w.len() != len {
@@ -257,7 +217,7 @@ impl<A, D: Dimension> Patches<'_, A, D> {
                     });
                 }
                 if let Some(row) = w.iter().position(|&x| !(x.is_finite() && x >= 0.0)) {
-                    return Err(PatchError::InvalidWeight { row });
+                    return Err(PatchError::InvalidSamplingWeight { row });
                 }
                 Some(w)
             }
@@ -267,7 +227,7 @@ impl<A, D: Dimension> Patches<'_, A, D> {
             needed: n,
             found: positive,
         };
-        if spec.replace {
+        if how.replace {
             if n == 0 {
                 return Ok(Vec::new());
             }
@@ -279,7 +239,7 @@ impl<A, D: Dimension> Patches<'_, A, D> {
                 }
             };
         }
-        let n = match (n > positive, spec.clamp) {
+        let n = match (n > positive, how.clamp) {
             (true, true) => positive,
             (true, false) => return Err(not_enough),
             (false, _) => n,
@@ -301,64 +261,17 @@ impl<A, D: Dimension> Patches<'_, A, D> {
     }
 }
 
+/// # Random sampling, with the rows
 impl<A: Copy + Send + Sync, D: Dimension> Patches<'_, A, D> {
-    /// The rows of the patches `indices`, in that order: a
-    /// `(indices.len(), patch_len)` matrix, gathered in parallel.
+    /// Patch indices drawn as `how` says, and their rows (in the same
+    /// order) as a new matrix: [`sample_indices`](Self::sample_indices)
+    /// then [`select`](crate::Rows::select). For converted rows, call
+    /// `p.cast::<f32>().select(&idx)`.
     ///
     /// # Panics
     ///
-    /// If an index is `>= len`; see [`try_select`](Self::try_select).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ndarray::{array, Array1};
-    /// use ndarray_patches::prelude::*;
-    ///
-    /// let a = Array1::from_iter(0..6);
-    /// assert_eq!(a.patches(3).select(&[3, 0]), array![[3, 4, 5], [0, 1, 2]]);
-    /// ```
-    #[track_caller]
-    pub fn select(&self, indices: &[usize]) -> Array2<A> {
-        unwrap_or_panic(self.try_select(indices))
-    }
-
-    /// Like [`select`](Self::select), returning an error instead of
-    /// panicking.
-    ///
-    /// # Errors
-    ///
-    /// [`PatchError::RowsOutOfRange`] for an index `>= len`,
-    /// [`PatchError::Overflow`] if the result's size overflows.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ndarray::Array1;
-    /// use ndarray_patches::prelude::*;
-    ///
-    /// let a = Array1::<u8>::zeros(6);
-    /// assert!(a.patches(3).try_select(&[4]).is_err());
-    /// ```
-    pub fn try_select(&self, indices: &[usize]) -> Result<Array2<A>, PatchError> {
-        if let Some(&r) = indices.iter().find(|&&r| r >= self.len()) {
-            return Err(PatchError::RowsOutOfRange {
-                start: r,
-                rows: 1,
-                len: self.len(),
-            });
-        }
-        self.geometry()
-            .block_elements(indices.len(), std::mem::size_of::<A>())?;
-        Ok(gather_new::<A, A, Same>(&self.row_source()?, indices))
-    }
-
-    /// `n` distinct patches drawn uniformly: their indices and their rows
-    /// (`(n, patch_len)`, same order). Only the sampled rows are copied.
-    ///
-    /// # Panics
-    ///
-    /// If `n > len`; see [`try_sample`](Self::try_sample).
+    /// As [`sample_indices`](Self::sample_indices); see
+    /// [`try_sample`](Self::try_sample).
     ///
     /// # Examples
     ///
@@ -367,15 +280,20 @@ impl<A: Copy + Send + Sync, D: Dimension> Patches<'_, A, D> {
     /// use ndarray_patches::prelude::*;
     /// use rand::SeedableRng;
     ///
-    /// let img = Array2::from_shape_fn((64, 64), |(i, j)| (i * 64 + j) as u32);
-    /// let p = img.patches((8, 8));
-    /// let (idx, rows) = p.sample(5, &mut rand::rngs::StdRng::seed_from_u64(7));
-    /// assert_eq!(rows.dim(), (5, 64));
-    /// assert_eq!(rows.row(2).to_vec(), p.get(idx[2]).iter().copied().collect::<Vec<_>>());
+    /// let img = Array2::from_shape_fn((64, 64), |(i, j)| (i * 64 + j) as u16);
+    /// let p = img.patches(8);
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+    /// let (idx, rows) = p.sample(16, &mut rng);
+    /// assert_eq!(rows.dim(), (16, 64));
+    /// assert_eq!(rows.row(5).to_vec(), p.get(idx[5]).unwrap().iter().copied().collect::<Vec<_>>());
     /// ```
     #[track_caller]
-    pub fn sample<R: Rng + ?Sized>(&self, n: usize, rng: &mut R) -> (Vec<usize>, Array2<A>) {
-        unwrap_or_panic(self.try_sample(n, rng))
+    pub fn sample<'w, R: Rng + ?Sized>(
+        &self,
+        how: impl Into<Sampling<'w>>,
+        rng: &mut R,
+    ) -> (Vec<usize>, Array2<A>) {
+        unwrap_or_panic(self.try_sample(how, rng))
     }
 
     /// Like [`sample`](Self::sample), returning an error instead of
@@ -383,7 +301,8 @@ impl<A: Copy + Send + Sync, D: Dimension> Patches<'_, A, D> {
     ///
     /// # Errors
     ///
-    /// As [`try_sample_indices`](Self::try_sample_indices).
+    /// As [`try_sample_indices`](Self::try_sample_indices), and
+    /// [`PatchError::Overflow`] if the rows' size overflows.
     ///
     /// # Examples
     ///
@@ -393,74 +312,15 @@ impl<A: Copy + Send + Sync, D: Dimension> Patches<'_, A, D> {
     /// use rand::SeedableRng;
     ///
     /// let a = Array1::<f32>::zeros(4);
-    /// assert!(a.patches(2).try_sample(5, &mut rand::rngs::StdRng::seed_from_u64(0)).is_err());
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+    /// assert!(a.patches(2).try_sample(4, &mut rng).is_err());
     /// ```
-    pub fn try_sample<R: Rng + ?Sized>(
+    pub fn try_sample<'w, R: Rng + ?Sized>(
         &self,
-        n: usize,
+        how: impl Into<Sampling<'w>>,
         rng: &mut R,
     ) -> Result<(Vec<usize>, Array2<A>), PatchError> {
-        self.try_sample_by(n, &Sampling::new(), rng)
-    }
-
-    /// Patches drawn as `spec` says: their indices and their rows.
-    ///
-    /// # Panics
-    ///
-    /// As [`sample_indices_by`](Self::sample_indices_by); see
-    /// [`try_sample_by`](Self::try_sample_by).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ndarray::Array2;
-    /// use ndarray_patches::prelude::*;
-    /// use ndarray_patches::Sampling;
-    /// use rand::SeedableRng;
-    ///
-    /// let img = Array2::<u8>::zeros((6, 6));
-    /// let spec = Sampling::new().with_replacement();
-    /// let (idx, rows) = img.patches((3, 3)).sample_by(40, &spec, &mut rand::rngs::StdRng::seed_from_u64(0));
-    /// assert_eq!((idx.len(), rows.nrows()), (40, 40));
-    /// ```
-    #[track_caller]
-    pub fn sample_by<R: Rng + ?Sized>(
-        &self,
-        n: usize,
-        spec: &Sampling<'_>,
-        rng: &mut R,
-    ) -> (Vec<usize>, Array2<A>) {
-        unwrap_or_panic(self.try_sample_by(n, spec, rng))
-    }
-
-    /// Like [`sample_by`](Self::sample_by), returning an error instead of
-    /// panicking.
-    ///
-    /// # Errors
-    ///
-    /// As [`try_sample_indices_by`](Self::try_sample_indices_by).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ndarray::Array1;
-    /// use ndarray_patches::prelude::*;
-    /// use ndarray_patches::Sampling;
-    /// use rand::SeedableRng;
-    ///
-    /// let a = Array1::<f32>::zeros(4);
-    /// let spec = Sampling::new().clamped();
-    /// let (idx, _) = a.patches(2).try_sample_by(9, &spec, &mut rand::rngs::StdRng::seed_from_u64(0))?;
-    /// assert_eq!(idx.len(), 3);
-    /// # Ok::<(), ndarray_patches::PatchError>(())
-    /// ```
-    pub fn try_sample_by<R: Rng + ?Sized>(
-        &self,
-        n: usize,
-        spec: &Sampling<'_>,
-        rng: &mut R,
-    ) -> Result<(Vec<usize>, Array2<A>), PatchError> {
-        let idx = self.try_sample_indices_by(n, spec, rng)?;
+        let idx = self.try_sample_indices(how, rng)?;
         let rows = self.try_select(&idx)?;
         Ok((idx, rows))
     }
