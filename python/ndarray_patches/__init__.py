@@ -312,13 +312,7 @@ class Patches:
         """
         dt = self._out_dtype(dtype)
         start, stop = self._range(start, stop)
-        src = self._a
-        if not _core.converts_during_copy(src, dt.name):
-            # No conversion during the copy for this pair (int32 or float64
-            # to float32): convert once here; this is the snapshot too.
-            src = src.astype(dt)
-        elif self._copy:
-            src = src.copy()
+        src = self._a.copy() if self._copy else self._a
         if rows is None:
             rows = _core.default_chunk_rows(src, *self._g, dt.name)
         else:

@@ -12,8 +12,7 @@ use ndarray::{
 };
 use ndarray_patches::prelude::*;
 use ndarray_patches::{
-    try_reconstruct, Edge, Fold, Pad, PatchError, Real, Reduction, Sampling, Window,
-    DEFAULT_CHUNK_BYTES,
+    try_reconstruct, Edge, Fold, Pad, PatchError, Patches, Real, Reduction, Sampling, Window,
 };
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -57,7 +56,7 @@ fn check_range<A>(p: &P<'_, A>, start: usize, stop: usize) -> Result<(), PatchEr
     } else {
         Err(PatchError::RowsOutOfRange {
             start,
-            rows: stop.saturating_sub(start),
+            end: stop,
             len: p.len(),
         })
     }
@@ -74,9 +73,9 @@ impl Elem for f64 {}
 
 /// Rows of `Self` delivered as rows of `B`.
 pub trait Conv<B>: Elem {
-    /// Whether the crate converts during the copy (`false`: the binding
-    /// converts the source first, one image-sized copy).
-    const DURING_COPY: bool;
+    /// Rows of `B` per default chunk: the crate's `default_chunk_rows`,
+    /// counted in bytes of `B`.
+    fn default_chunk_rows(src: ArrayViewD<'_, Self>, g: &Geom) -> Result<usize, PatchError>;
     /// Rows `start..start + out.nrows()` into `out`.
     fn write_rows(
         src: ArrayViewD<'_, Self>,
@@ -86,73 +85,40 @@ pub trait Conv<B>: Elem {
     ) -> Result<(), PatchError>;
 }
 
-/// No conversion: the crate's memcpy paths.
-macro_rules! conv_same {
-    ($($a:ty),*) => {$(
-        impl Conv<$a> for $a {
-            const DURING_COPY: bool = true;
-            fn write_rows(
-                src: ArrayViewD<'_, $a>,
-                g: &Geom,
-                start: usize,
-                out: ArrayViewMut2<'_, $a>,
-            ) -> Result<(), PatchError> {
-                patches(src, g)?.try_write_rows(start, out)
-            }
-        }
-    )*};
-}
-
-/// `B: From<A>`: the crate converts during the copy.
-macro_rules! conv_from {
-    ($($a:ty => $b:ty),*) => {$(
+/// `conv!(A => B, |rows| rows_of_B)`: how rows of `A` become rows of `B`.
+macro_rules! conv {
+    ($($a:ty => $b:ty, |$r:ident| $adapt:expr);* $(;)?) => {$(
         impl Conv<$b> for $a {
-            const DURING_COPY: bool = true;
+            fn default_chunk_rows(src: ArrayViewD<'_, $a>, g: &Geom) -> Result<usize, PatchError> {
+                let $r = patches(src, g)?;
+                Ok($adapt.default_chunk_rows())
+            }
             fn write_rows(
                 src: ArrayViewD<'_, $a>,
                 g: &Geom,
                 start: usize,
                 out: ArrayViewMut2<'_, $b>,
             ) -> Result<(), PatchError> {
-                patches(src, g)?.try_write_rows_as::<$b>(start, out)
+                let $r = patches(src, g)?;
+                $adapt.try_write_rows(start, out)
             }
         }
     )*};
 }
 
-/// No `From` (i32 -> f32, f64 -> f32: numpy's `astype` rounding): the
-/// source is converted first, then copied without conversion.
-macro_rules! conv_cast {
-    ($($a:ty => $b:ty),*) => {$(
-        impl Conv<$b> for $a {
-            const DURING_COPY: bool = false;
-            fn write_rows(
-                src: ArrayViewD<'_, $a>,
-                g: &Geom,
-                start: usize,
-                out: ArrayViewMut2<'_, $b>,
-            ) -> Result<(), PatchError> {
-                patches(src.view(), g)?;
-                let c = src.mapv(|x| x as $b);
-                <$b as Conv<$b>>::write_rows(c.view(), g, start, out)
-            }
-        }
-    )*};
-}
-
-conv_same!(u8, u16, i16, i32, f32, f64);
-conv_from!(
-    u8 => f32, u8 => f64, u16 => f32, u16 => f64, i16 => f32, i16 => f64,
-    i32 => f64, f32 => f64
+conv!(
+    // No conversion: the crate's memcpy paths.
+    u8 => u8, |p| p; u16 => u16, |p| p; i16 => i16, |p| p;
+    i32 => i32, |p| p; f32 => f32, |p| p; f64 => f64, |p| p;
+    // `B: From<A>`.
+    u8 => f32, |p| p.cast::<f32>(); u8 => f64, |p| p.cast::<f64>();
+    u16 => f32, |p| p.cast::<f32>(); u16 => f64, |p| p.cast::<f64>();
+    i16 => f32, |p| p.cast::<f32>(); i16 => f64, |p| p.cast::<f64>();
+    i32 => f64, |p| p.cast::<f64>(); f32 => f64, |p| p.cast::<f64>();
+    // No `From`: numpy's `astype` rounding, during the copy.
+    i32 => f32, |p| p.map_elems(|x: i32| x as f32);
+    f64 => f32, |p| p.map_elems(|x: f64| x as f32);
 );
-conv_cast!(i32 => f32, f64 => f32);
-
-/// Rows of `B` that fill the crate's default chunk (1 MiB of output).
-pub fn default_chunk_rows<A, B>(src: ArrayViewD<'_, A>, g: &Geom) -> Result<usize, PatchError> {
-    let p = patches(src, g)?;
-    let row = p.patch_len().saturating_mul(std::mem::size_of::<B>()).max(1);
-    Ok((DEFAULT_CHUNK_BYTES / row).clamp(1, p.len().max(1)))
-}
 
 /// The origins of the windows of rows `start..stop`, `(stop - start, ndim)`.
 pub fn positions<A>(
@@ -165,7 +131,11 @@ pub fn positions<A>(
     check_range(&p, start, stop)?;
     let ndim = p.grid().ndim();
     let mut out = Array2::<i64>::zeros((stop - start, ndim));
-    for (mut row, pos) in out.rows_mut().into_iter().zip(p.positions(start..stop)) {
+    for (mut row, pos) in out
+        .rows_mut()
+        .into_iter()
+        .zip(p.rows(start..stop).positions())
+    {
         for (o, &x) in row.iter_mut().zip(pos.origin.slice()) {
             *o = x as i64;
         }
@@ -183,7 +153,7 @@ pub fn sample<A: Elem>(
     weights: Option<ArrayView1<'_, f64>>,
 ) -> Result<(Vec<usize>, Array2<A>), PatchError> {
     let p = patches(src, g)?;
-    let mut spec = Sampling::new();
+    let mut spec = Sampling::new(n);
     if replace {
         spec = spec.with_replacement();
     }
@@ -191,13 +161,16 @@ pub fn sample<A: Elem>(
         spec = spec.weights(w);
     }
     let mut rng = StdRng::seed_from_u64(seed);
-    p.try_sample_by(n, &spec, &mut rng)
+    p.try_sample(spec, &mut rng)
 }
 
 /// Linear algebra on the virtual patch matrix of a `Self` source in `F`.
 pub trait Lin<F: Real>: Elem {
-    fn dot(src: ArrayViewD<'_, Self>, g: &Geom, w: ArrayView1<'_, F>)
-        -> Result<Array1<F>, PatchError>;
+    fn dot(
+        src: ArrayViewD<'_, Self>,
+        g: &Geom,
+        w: ArrayView1<'_, F>,
+    ) -> Result<Array1<F>, PatchError>;
     fn matmul(
         src: ArrayViewD<'_, Self>,
         g: &Geom,
@@ -229,7 +202,7 @@ macro_rules! lin_from {
                 patches(src, g)?.try_t_dot(&v)
             }
             fn gram(src: ArrayViewD<'_, $a>, g: &Geom) -> Result<Array2<$f>, PatchError> {
-                Ok(patches(src, g)?.gram::<$f>())
+                patches(src, g)?.try_gram::<$f>()
             }
             fn mean(src: ArrayViewD<'_, $a>, g: &Geom) -> Result<Array1<$f>, PatchError> {
                 Ok(patches(src, g)?.mean::<$f>())
@@ -336,7 +309,11 @@ pub fn fold_add_rows<F: Real>(
 
 /// The image so far (the fold itself is kept: more rows may follow).
 pub fn fold_finish(f: &Fold<IxDyn>, mean: bool) -> ArrayD<f64> {
-    let r = if mean { Reduction::Mean } else { Reduction::Sum };
+    let r = if mean {
+        Reduction::Mean
+    } else {
+        Reduction::Sum
+    };
     f.clone().finish::<f64>(r).image
 }
 

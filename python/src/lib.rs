@@ -267,12 +267,6 @@ fn shape(
     dispatch!(a, |A, v| run(py, || core::shape(v, &g)))
 }
 
-/// Whether the crate converts `a`'s elements to `dtype` during the copy.
-#[pyfunction]
-fn converts_during_copy(a: &Bound<'_, PyAny>, dtype: &str) -> PyResult<bool> {
-    dispatch!(a, |A, _v| with_out!(A, dtype, |B| Ok(<A as Conv<B>>::DURING_COPY)))
-}
-
 /// Rows `start..start + len(out)` into the 2-D array `out`.
 #[pyfunction]
 fn write_rows(
@@ -315,7 +309,7 @@ fn default_chunk_rows(
 ) -> PyResult<usize> {
     let g = geom(patch, step, dilation);
     dispatch!(a, |A, v| with_out!(A, dtype, |B| run(py, || {
-        core::default_chunk_rows::<A, B>(v, &g)
+        <A as Conv<B>>::default_chunk_rows(v, &g)
     })))
 }
 
@@ -442,7 +436,10 @@ fn padded<'py>(
     })?;
     dispatch!(a, |A, v| {
         let c: PyReadonlyArray1<'py, A> = cval.extract()?;
-        let c = *c.as_array().first().ok_or_else(|| patch_error("empty cval"))?;
+        let c = *c
+            .as_array()
+            .first()
+            .ok_or_else(|| patch_error("empty cval"))?;
         let m = core::pad_mode(mode, c).ok_or_else(|| {
             patch_error(format!(
                 "unknown mode {mode:?}: use \"constant\", \"edge\", \"reflect\", \
@@ -569,7 +566,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("PatchOverflowError", overflow.bind(py))?;
     m.add_class::<PyFold>()?;
     m.add_function(wrap_pyfunction!(shape, m)?)?;
-    m.add_function(wrap_pyfunction!(converts_during_copy, m)?)?;
     m.add_function(wrap_pyfunction!(write_rows, m)?)?;
     m.add_function(wrap_pyfunction!(default_chunk_rows, m)?)?;
     m.add_function(wrap_pyfunction!(positions, m)?)?;
