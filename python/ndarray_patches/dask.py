@@ -157,7 +157,7 @@ def patch_dot(x, patch: Shape, w, step: Shape = 1, dilation: Shape = 1, dtype=No
     w = np.asarray(w)
     if w.shape != (plan.patch_len,):
         raise PatchError(
-            f"w (length) has shape {w.shape}, but the patch matrix needs ({plan.patch_len},)"
+            f"w has shape {w.shape}, but ({plan.patch_len},) is needed (one weight per patch element)"
         )
     if dtype is None:
         dtype = np.result_type(plan.x.dtype, np.float32, w.dtype)
