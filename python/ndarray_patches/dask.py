@@ -100,7 +100,7 @@ class _Plan:
 def _min_chunks(chunks: Tuple[int, ...], m: int) -> Tuple[int, ...]:
     """Merges neighbouring chunks until each is at least ``m`` long (or
     there is one chunk)."""
-    out = []
+    out: list = []
     for c in chunks:
         if out and out[-1] < m:
             out[-1] += c
