@@ -254,7 +254,8 @@ impl<'a, A: Copy> RowSource<'a, A> {
         let plan = &self.plan;
         let pl = plan.patch_len;
         let rows = out.len() / pl;
-        let tile = (TILE_BYTES / pl.saturating_mul(size_of::<C::Output>()).max(1)).clamp(1, MAX_TILE_ROWS);
+        let tile =
+            (TILE_BYTES / pl.saturating_mul(size_of::<C::Output>()).max(1)).clamp(1, MAX_TILE_ROWS);
         let tiled =
             plan.rows_conflict && total_bytes <= TILED_MAX_OUTPUT_BYTES && tile >= MIN_TILE_ROWS;
         with_index(plan.grid.len(), |idx| {
@@ -414,6 +415,7 @@ unsafe fn copy_fixed<const BYTES: usize>(
 /// element written a valid place for a `C::Output` that nothing else
 /// accesses during the call.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)] // the conversion and two strided sides
 unsafe fn copy_runs<A: Copy, C: Conversion<A>>(
     conv: &C,
     src: *const A,
@@ -447,11 +449,7 @@ unsafe fn copy_runs<A: Copy, C: Conversion<A>>(
                 192 => copy_fixed::<192>(s, ss, n, d, ds),
                 bytes => {
                     for o in 0..n {
-                        ptr::copy_nonoverlapping(
-                            s.offset(o as isize * ss),
-                            d.add(o * ds),
-                            bytes,
-                        );
+                        ptr::copy_nonoverlapping(s.offset(o as isize * ss), d.add(o * ds), bytes);
                     }
                 }
             }

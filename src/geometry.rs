@@ -797,7 +797,6 @@ mod tests {
 
     #[test]
     fn edge_padding_amounts() {
-        use crate::pad::Edge;
         // Same: one patch per element, centred; even sizes lean left.
         assert_eq!(edge_padding(Edge::Same, 10, 3, 1, 1), Some((1, 1)));
         assert_eq!(edge_padding(Edge::Same, 10, 4, 1, 1), Some((1, 2)));

@@ -42,7 +42,10 @@ fn add_into<F: Real, D: Dimension>(acc: &mut ndarray::Array<f64, D>, part: &ndar
 }
 
 /// Adds two accumulators.
-fn merge<D: Dimension>(a: ndarray::Array<f64, D>, b: ndarray::Array<f64, D>) -> ndarray::Array<f64, D> {
+fn merge<D: Dimension>(
+    a: ndarray::Array<f64, D>,
+    b: ndarray::Array<f64, D>,
+) -> ndarray::Array<f64, D> {
     a + b
 }
 
@@ -107,7 +110,7 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
     /// let w = Array1::from_elem(25, 1.0 / 25.0);    // a box filter
     /// let y = p.dot(&w);
     /// assert_eq!(y.len(), 60 * 60);
-    /// assert!((y[0] - p.get(0).mean().unwrap()).abs() < 1e-5);
+    /// assert!((y[0] - p.get(0).unwrap().mean().unwrap()).abs() < 1e-5);
     /// ```
     #[track_caller]
     pub fn dot<F: Real + From<A>>(&self, w: &ArrayRef1<F>) -> Array1<F> {
