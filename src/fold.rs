@@ -14,7 +14,7 @@ use ndarray::{
 use ndarray::{Axis, RemoveAxis};
 
 use crate::error::{unwrap_or_panic, PatchError};
-use crate::geometry::{axes, extent, ones_like, Edge, Geometry, Window};
+use crate::geometry::{axes, ones_like, Edge, Geometry, Window};
 use crate::scalar::Real;
 
 /// How [`Fold::finish`] combines the contributions to each element.
@@ -612,10 +612,7 @@ impl<D: Dimension> Fold<D> {
         let offset: Array1<usize> = (0..ndim)
             .map(|k| match anchor {
                 Anchor::Origin => 0,
-                Anchor::Centre => {
-                    (extent(self.geom.patch()[k], self.geom.dilation()[k]).expect("validated") - 1)
-                        / 2
-                }
+                Anchor::Centre => (self.geom.extent()[k] - 1) / 2,
             })
             .collect();
         'patches: for (r, &v) in values.iter().enumerate() {

@@ -67,7 +67,7 @@ fn to_real<F: Real, D: Dimension>(a: ndarray::Array<f64, D>) -> ndarray::Array<F
 /// # Linear algebra on the virtual patch matrix
 ///
 /// `X` is the `(len, patch_len)` patch matrix that
-/// [`to_matrix`](Patches::to_matrix) would build; these methods compute with
+/// [`to_matrix`](crate::Rows::to_matrix) would build; these methods compute with
 /// it chunk by chunk and never build it. `F` (`f32` or `f64`) is the
 /// arithmetic type; the image's elements are converted to it during the copy
 /// (`u8`, `u16`, `i16`, ... images work directly).

@@ -75,7 +75,7 @@ fn source_index<A>(mode: &Pad<A>, x: isize, n: usize) -> Option<usize> {
 
 /// An array with the borders an [`Edge`] policy needs, filled as a [`Pad`]
 /// mode says, and the window it was padded for. Made by
-/// [`PatchExt::padded`].
+/// [`PatchExt::padded`](crate::PatchExt::padded).
 ///
 /// # Examples
 ///
