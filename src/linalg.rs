@@ -246,15 +246,9 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
         n.ok_or(PatchError::Overflow {
             quantity: "size of X·W",
         })?;
-        let y: Array2<F> = self
+        Ok(self
             .cast::<F>()
-            .par_map_chunks(self.linalg_rows::<F>(), |x| x.dot(w));
-        // One chunk gives a (len, k) result even for k = 0 columns.
-        Ok(if y.nrows() == self.len() {
-            y
-        } else {
-            Array2::zeros((self.len(), w.ncols()))
-        })
+            .par_map_chunks(self.linalg_rows::<F>(), |x| x.dot(w)))
     }
 
     /// `Xᵀ·V` for `V` of shape `(len, k)`: a `(patch_len, k)` matrix (with
@@ -451,7 +445,6 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
             || Array2::<f64>::zeros((pl, pl + 1)),
             |acc, _, x: ArrayView2<'_, F>| {
                 let c = &x - &shift;
-                add_into(&mut acc.column_mut(0).to_owned(), &c.sum_axis(Axis(0)));
                 let sum = c.sum_axis(Axis(0));
                 acc.column_mut(0)
                     .zip_mut_with(&sum, |a, &b| *a += b.to_f64());
