@@ -104,6 +104,13 @@ pub enum PatchError {
         /// What overflowed.
         quantity: &'static str,
     },
+    /// The memory for a result could not be allocated.
+    OutOfMemory {
+        /// The bytes asked for.
+        bytes: usize,
+        /// What they were for.
+        what: &'static str,
+    },
     /// Rows `start..end` are not rows of the patch matrix (`end` past the
     /// last patch, or `start > end`).
     RowsOutOfRange {
@@ -194,6 +201,12 @@ impl fmt::Display for PatchError {
             PatchError::Overflow { quantity } => {
                 write!(f, "{quantity} overflows the machine's address range")
             }
+            PatchError::OutOfMemory { bytes, what } => write!(
+                f,
+                "could not allocate {bytes} bytes ({:.1} GiB) for {what}; stream the rows \
+                 instead (for_each_chunk, par_for_each_chunk, par_map_chunks, write_rows)",
+                *bytes as f64 / (1u64 << 30) as f64
+            ),
             PatchError::RowsOutOfRange { start, end, len } if start > end => write!(
                 f,
                 "row range {start}..{end} is decreasing"

@@ -14,6 +14,7 @@ use ndarray::{
 use ndarray::{Axis, RemoveAxis};
 
 use crate::error::{unwrap_or_panic, PatchError};
+use crate::flatten::try_filled;
 use crate::geometry::{axes, ones_like, Edge, Geometry, Window};
 use crate::scalar::Real;
 
@@ -230,8 +231,8 @@ impl<D: Dimension> Fold<D> {
             geom,
             before,
             source_shape: shape,
-            sum: Array::zeros(padded.clone()),
-            weight: Array::zeros(padded),
+            sum: try_filled(padded.clone(), 0.0, "the fold's sums")?,
+            weight: try_filled(padded, 0.0, "the fold's weights")?,
             patch_weights: None,
         })
     }
@@ -606,8 +607,8 @@ impl<D: Dimension> Fold<D> {
                 found: values.len(),
             });
         }
-        let mut image = Array::from_elem(self.source_shape.clone(), F::zero());
-        let mut covered = Array::from_elem(self.source_shape.clone(), false);
+        let mut image = try_filled(self.source_shape.clone(), F::zero(), "the placed image")?;
+        let mut covered = try_filled(self.source_shape.clone(), false, "the placed mask")?;
         let ndim = self.source_shape.ndim();
         let offset: Array1<usize> = (0..ndim)
             .map(|k| match anchor {

@@ -462,7 +462,7 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
         self.geom
             .block_elements(self.len(), size_of::<C::Output>())?;
         let src = self.row_source()?;
-        Ok(fill_new(&src, &self.conv, self.start, self.len(), true))
+        fill_new(&src, &self.conv, self.start, self.len(), true)
     }
 
     /// Writes rows `start..start + out.nrows()` into `out`, a buffer of
@@ -601,7 +601,7 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
         }
         let src = unwrap_or_panic(self.row_source());
         // The first chunk allocates the one buffer; the others refill it.
-        let mut buf = fill_new(&src, &self.conv, self.start, rows, true);
+        let mut buf = unwrap_or_panic(fill_new(&src, &self.conv, self.start, rows, true));
         f(self.start, buf.view());
         for start in (self.start + rows..self.end).step_by(rows) {
             let n = rows.min(self.end - start);
@@ -689,7 +689,9 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
                             fold(&mut acc, start, block.view());
                         }
                         _ => {
-                            let b = buf.insert(fill_new(&src, &self.conv, start, n, false));
+                            let b = buf.insert(unwrap_or_panic(fill_new(
+                                &src, &self.conv, start, n, false,
+                            )));
                             fold(&mut acc, start, b.view());
                         }
                     }
@@ -756,7 +758,7 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
                             f(block.view())
                         }
                         _ => f(buf
-                            .insert(fill_new(&src, &self.conv, start, n, false))
+                            .insert(unwrap_or_panic(fill_new(&src, &self.conv, start, n, false)))
                             .view()),
                     }
                 },
@@ -859,7 +861,7 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
         }
         self.geom
             .block_elements(indices.len(), size_of::<C::Output>())?;
-        Ok(gather_new(&self.row_source()?, &self.conv, indices))
+        gather_new(&self.row_source()?, &self.conv, indices)
     }
 }
 
@@ -960,7 +962,7 @@ impl<A: Copy + Sync, C: Conversion<A>> Iterator for Chunks<'_, A, C> {
         }
         let start = self.next;
         let rows = self.rows.min(self.end - start);
-        let block = fill_new(&self.source, &self.conv, start, rows, true);
+        let block = unwrap_or_panic(fill_new(&self.source, &self.conv, start, rows, true));
         self.next += rows;
         Some((start, block))
     }
@@ -1052,3 +1054,26 @@ impl<D: Dimension> Iterator for Positions<D> {
 
 impl<D: Dimension> ExactSizeIterator for Positions<D> {}
 impl<D: Dimension> FusedIterator for Positions<D> {}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::Array2;
+
+    use crate::error::PatchError;
+    use crate::PatchExt;
+
+    /// The README's case: a 100 GB matrix is an error, not an abort.
+    #[test]
+    #[cfg_attr(miri, ignore = "allocates a large image")]
+    fn huge_matrix_is_an_error() {
+        let img = Array2::<f32>::zeros((4096, 4096));
+        let p = img.patches(39);
+        match p.try_to_matrix() {
+            Err(PatchError::OutOfMemory { bytes, .. }) => {
+                assert_eq!(bytes, 4058 * 4058 * 1521 * 4)
+            }
+            Ok(m) => assert!(m.len() > 0, "this machine holds 100 GB"),
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+}
