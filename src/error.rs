@@ -157,6 +157,10 @@ pub enum PatchError {
         /// The element of the window (row-major) whose weight it is.
         element: usize,
     },
+    /// Window weights that are all zero (for example a Gaussian whose sigma
+    /// is so small that every weight underflows), which would fold to an
+    /// all-zero image.
+    ZeroWindowWeights,
     /// A Gaussian window's sigma is not finite and positive.
     InvalidSigma {
         /// The sigma given.
@@ -239,6 +243,10 @@ impl fmt::Display for PatchError {
             PatchError::InvalidWindowWeight { element } => write!(
                 f,
                 "window weight {element} (row-major) is negative, infinite or NaN"
+            ),
+            PatchError::ZeroWindowWeights => f.write_str(
+                "every window weight is 0 (a Gaussian's sigma too small for its window?); \
+                 nothing would be folded",
             ),
             PatchError::InvalidSigma { sigma } => write!(
                 f,

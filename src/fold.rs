@@ -268,7 +268,8 @@ impl<D: Dimension> Fold<D> {
     /// [`PatchError::WeightsShape`] if custom weights do not have the
     /// patch's shape, [`PatchError::InvalidSigma`] for a Gaussian sigma that
     /// is not finite and positive, [`PatchError::InvalidWindowWeight`] for a
-    /// negative or non-finite weight.
+    /// negative or non-finite weight, [`PatchError::ZeroWindowWeights`] if
+    /// every weight is 0.
     ///
     /// # Examples
     ///
@@ -317,6 +318,9 @@ impl<D: Dimension> Fold<D> {
                 w
             }
         };
+        if w.iter().all(|&x| x == 0.0) {
+            return Err(PatchError::ZeroWindowWeights);
+        }
         self.patch_weights = Some(w);
         Ok(self)
     }

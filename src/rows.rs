@@ -645,35 +645,39 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
     where
         F: Fn(usize, ArrayView2<'_, C::Output>) + Sync + Send,
     {
-        self.par_fold_chunks(rows, || (), |(), start, chunk| f(start, chunk), |(), ()| ());
+        let workers = rayon::current_num_threads().min(self.len().max(1));
+        self.par_fold_chunks(
+            rows,
+            vec![(); workers],
+            |(), start, chunk| f(start, chunk),
+            |(), ()| (),
+        );
     }
 
-    /// The engine of the parallel visitors: one accumulator (from `init`)
-    /// and one buffer per worker, at most one worker per thread; workers
+    /// The engine of the parallel visitors: one buffer per accumulator in
+    /// `accs` (give at most one per thread), each worker folding chunks
+    /// into its accumulator with `fold(&mut acc, start, chunk)`; workers
     /// pull chunk numbers from a shared counter, which balances the load
-    /// without ever holding more than `threads` buffers. Each worker calls
-    /// `fold(&mut acc, start, chunk)`; the accumulators are merged with
-    /// `merge` (in no particular order).
+    /// without ever holding more than `accs.len()` buffers. The
+    /// accumulators are then merged with `merge`, in no particular order.
+    ///
+    /// # Panics
+    ///
+    /// If `accs` is empty, `rows` is zero, or a chunk's size overflows.
     #[track_caller]
-    pub(crate) fn par_fold_chunks<T, I, G, M>(&self, rows: usize, init: I, fold: G, merge: M) -> T
+    pub(crate) fn par_fold_chunks<T, G, M>(&self, rows: usize, accs: Vec<T>, fold: G, merge: M) -> T
     where
         T: Send,
-        I: Fn() -> T + Sync + Send,
         G: Fn(&mut T, usize, ArrayView2<'_, C::Output>) + Sync + Send,
         M: Fn(T, T) -> T + Sync + Send,
     {
         let rows = chunk_rows::<C::Output>(&self.geom, rows, self.len());
         let n_chunks = self.len().div_ceil(rows);
-        if n_chunks == 0 {
-            return init();
-        }
         let src = unwrap_or_panic(self.row_source());
         let next = AtomicUsize::new(0);
-        let workers = rayon::current_num_threads().min(n_chunks);
-        (0..workers)
-            .into_par_iter()
-            .map(|_| {
-                let mut acc = init();
+        accs.into_par_iter()
+            .with_max_len(1)
+            .map(|mut acc| {
                 let mut buf: Option<Array2<C::Output>> = None;
                 loop {
                     let c = next.fetch_add(1, Ordering::Relaxed);
@@ -698,7 +702,8 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
                 }
                 acc
             })
-            .reduce(&init, &merge)
+            .reduce_with(merge)
+            .expect("at least one accumulator")
     }
 
     /// Calls `f(chunk)` for chunks of at most `rows` rows on every rayon
