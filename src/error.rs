@@ -211,7 +211,7 @@ impl fmt::Display for PatchError {
                  instead (for_each_chunk, par_for_each_chunk, par_map_chunks, write_rows)",
                 *bytes as f64 / (1u64 << 30) as f64
             ),
-            PatchError::RowsOutOfRange { start, end, len } if start > end => write!(
+            PatchError::RowsOutOfRange { start, end, .. } if start > end => write!(
                 f,
                 "row range {start}..{end} is decreasing"
             ),
