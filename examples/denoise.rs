@@ -8,7 +8,7 @@
 //! Adds Gaussian noise (default sigma 0.1) to the bundled `camera.png`,
 //! learns the principal components of its 8x8 patches from `covariance()`
 //! (never building the patch matrix), keeps the components whose variance
-//! stands above the noise, projects every patch on them (`for_each_matmul_chunk`
+//! stands above the noise, projects every patch on them (`for_each_chunk`
 //! with the projector), and averages the overlapping projected patches back
 //! into an image with a `Fold`. Writes `target/denoise/noisy.png` and
 //! `target/denoise/denoised.png`, prints the PSNR of both and the peak memory.
@@ -16,7 +16,6 @@
 mod common;
 
 use std::path::Path;
-use std::sync::Mutex;
 
 use ndarray::{Array1, Array2};
 use ndarray_patches::prelude::*;
@@ -59,16 +58,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // Project every patch and average the overlapping reconstructions.
-    let fold = Mutex::new(Fold::new(noisy.raw_dim(), &p.window(), Edge::Valid));
-    p.for_each_matmul_chunk(&proj, p.default_chunk_rows(), |start, y| {
-        let rows = &y + &offset;
-        fold.lock().unwrap().add_rows(start, &rows);
+    // Chunks in order from one buffer: the fold is updated on this thread.
+    let mut fold = Fold::new(noisy.raw_dim(), &p.window(), Edge::Valid);
+    let rows = p.cast::<f32>();
+    rows.for_each_chunk(rows.default_chunk_rows(), |start, x| {
+        fold.add_rows(start, &(x.dot(&proj) + &offset));
     });
-    let denoised = fold
-        .into_inner()
-        .unwrap()
-        .finish::<f32>(Reduction::Mean)
-        .image;
+    let denoised = fold.finish::<f32>(Reduction::Mean).image;
 
     let (before, after) = (
         common::psnr(&noisy.view(), &clean.view()),

@@ -13,7 +13,6 @@
 mod common;
 
 use std::path::Path;
-use std::sync::Mutex;
 
 use ndarray::{Array1, Axis};
 use ndarray_patches::prelude::*;
@@ -30,15 +29,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let padded = img.try_padded(&window, Edge::Same, Pad::Reflect)?;
     let p = padded.patches();
 
-    let sd = Mutex::new(Array1::<f32>::zeros(p.len()));
-    p.par_for_each_chunk_as::<f32, _>(p.default_chunk_rows(), |start, rows| {
-        let s = rows.std_axis(Axis(1), 0.0);
-        sd.lock()
-            .unwrap()
-            .slice_mut(ndarray::s![start..start + s.len()])
-            .assign(&s);
+    // One standard deviation per window, in row order, on every core.
+    let rows = p.cast::<f32>();
+    let sd: Array1<f32> = rows.par_map_chunks(rows.default_chunk_rows(), |chunk| {
+        chunk.std_axis(Axis(1), 0.0)
     });
-    let sd = sd.into_inner().unwrap();
     let map = Fold::try_new(img.raw_dim(), &window, Edge::Same)?.try_place(&sd, Anchor::Centre)?;
     assert_eq!(map.uncovered, 0, "same windows cover every pixel");
 

@@ -44,7 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (y, x) = (gap + ti * (k + gap), gap + tj * (k + gap));
         let tile = row.into_shape_with_order((k, k, 3))?;
         mosaic.slice_mut(s![y..y + k, x..x + k, ..]).assign(&tile);
-        let o = p.position(idx[t]).origin;
+        let o = p.position(idx[t]).expect("a sampled row").origin;
         if t < 3 {
             println!("tile {t}   patch {} at ({}, {})", idx[t], o[0], o[1]);
         }

@@ -58,7 +58,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Row 0 is the top-left window, row-major.
     assert_eq!(
         m.row(0).to_vec(),
-        p.get(0).iter().copied().collect::<Vec<_>>()
+        p.get(0).unwrap().iter().copied().collect::<Vec<_>>()
     );
     Ok(())
 }

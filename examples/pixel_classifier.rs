@@ -95,7 +95,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let lr = 0.5;
     for epoch in 0..epochs {
         let mut loss = (0.0f64, 0.0f64);
-        p.for_each_chunk_as::<f32, _>(rows, |start, raw| {
+        p.cast::<f32>().for_each_chunk(rows, |start, raw| {
             let y = labels(&raw, centre);
             let x = features(&raw);
             let x = x.view();
@@ -113,7 +113,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     let (mut right, mut total, mut positives) = (0usize, 0usize, 0usize);
-    p.for_each_chunk_as::<f32, _>(rows, |start, raw| {
+    p.cast::<f32>().for_each_chunk(rows, |start, raw| {
         let y = labels(&raw, centre);
         let x = features(&raw);
         let m = mask(start, x.nrows(), true);

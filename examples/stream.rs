@@ -14,7 +14,6 @@
 
 mod common;
 
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -90,7 +89,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let img = common::tile_mirrored(&camera, size, size);
     let p = img.try_patches((patch, patch))?;
     let w = centre_surround(patch);
-    let rows = p.chunk_rows_for(ndarray_patches::DEFAULT_CHUNK_BYTES / 4); // u8 -> f32 rows
+    let rows = p.cast::<f32>().default_chunk_rows(); // 1 MiB of f32 rows
     let full = p.len() as f64 * p.patch_len() as f64 * 4.0;
     println!(
         "image          {size}x{size} u8 (camera.png tiled), {}",
@@ -116,12 +115,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "{bar:40} {percent:>3}% {human_pos}/{human_len} windows, eta {eta}",
     )?);
     let shown = std::sync::atomic::AtomicBool::new(false);
-    let total = Mutex::new(Stats::default());
     let t = Instant::now();
-    p.par_for_each_chunk_as::<f32, _>(rows, |start, chunk| {
+    // One Stats per chunk, in row order, computed on every core: no lock.
+    let parts: Array1<Stats> = p.cast::<f32>().par_map_chunks(rows, |chunk| {
         let scores = chunk.dot(&w);
-        let s = Stats::of(start, scores.as_slice().expect("a new vector"));
-        total.lock().unwrap().merge(&s);
+        let s = Stats::of(0, scores.as_slice().expect("a new vector"));
         // A progress bar only for runs longer than a second.
         if t.elapsed() > Duration::from_secs(1)
             && !shown.swap(true, std::sync::atomic::Ordering::Relaxed)
@@ -129,12 +127,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             bar.set_draw_target(ProgressDrawTarget::stderr());
         }
         bar.inc(chunk.nrows() as u64);
+        Array1::from_elem(1, s)
     });
+    let mut s = Stats::default();
+    for (c, part) in parts.iter().enumerate() {
+        let mut part = part.clone();
+        part.max.1 += c * rows; // chunk c holds rows c * rows..
+        s.merge(&part);
+    }
     let dt = t.elapsed().as_secs_f64();
     bar.finish_and_clear();
 
-    let s = total.into_inner().unwrap();
-    let best = p.position(s.max.1);
+    let best = p.position(s.max.1).expect("a row");
     println!(
         "scores         mean {:.4}, std {:.4}, strongest {:.4} at row {} (window origin {:?})",
         s.mean,

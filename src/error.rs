@@ -104,6 +104,13 @@ pub enum PatchError {
         /// What overflowed.
         quantity: &'static str,
     },
+    /// The memory for a result could not be allocated.
+    OutOfMemory {
+        /// The bytes asked for.
+        bytes: usize,
+        /// What they were for.
+        what: &'static str,
+    },
     /// Rows `start..end` are not rows of the patch matrix (`end` past the
     /// last patch, or `start > end`).
     RowsOutOfRange {
@@ -150,6 +157,10 @@ pub enum PatchError {
         /// The element of the window (row-major) whose weight it is.
         element: usize,
     },
+    /// Window weights that are all zero (for example a Gaussian whose sigma
+    /// is so small that every weight underflows), which would fold to an
+    /// all-zero image.
+    ZeroWindowWeights,
     /// A Gaussian window's sigma is not finite and positive.
     InvalidSigma {
         /// The sigma given.
@@ -194,7 +205,13 @@ impl fmt::Display for PatchError {
             PatchError::Overflow { quantity } => {
                 write!(f, "{quantity} overflows the machine's address range")
             }
-            PatchError::RowsOutOfRange { start, end, len } if start > end => write!(
+            PatchError::OutOfMemory { bytes, what } => write!(
+                f,
+                "could not allocate {bytes} bytes ({:.1} GiB) for {what}; stream the rows \
+                 instead (for_each_chunk, par_for_each_chunk, par_map_chunks, write_rows)",
+                *bytes as f64 / (1u64 << 30) as f64
+            ),
+            PatchError::RowsOutOfRange { start, end, .. } if start > end => write!(
                 f,
                 "row range {start}..{end} is decreasing"
             ),
@@ -226,6 +243,10 @@ impl fmt::Display for PatchError {
             PatchError::InvalidWindowWeight { element } => write!(
                 f,
                 "window weight {element} (row-major) is negative, infinite or NaN"
+            ),
+            PatchError::ZeroWindowWeights => f.write_str(
+                "every window weight is 0 (a Gaussian's sigma too small for its window?); \
+                 nothing would be folded",
             ),
             PatchError::InvalidSigma { sigma } => write!(
                 f,

@@ -84,10 +84,7 @@ pub trait PatchExt<A, D: Dimension>: sealed::Sealed {
     /// assert_eq!(vol.try_patches(IxDyn(&[2, 2, 2]))?.len(), 27);
     /// # Ok::<(), PatchError>(())
     /// ```
-    fn try_patches<Sh: PerAxis<D>>(
-        &self,
-        patch: Sh,
-    ) -> Result<Patches<'_, A, D>, PatchError>;
+    fn try_patches<Sh: PerAxis<D>>(&self, patch: Sh) -> Result<Patches<'_, A, D>, PatchError>;
 
     /// Non-overlapping blocks of shape `block` (scikit-image's
     /// `view_as_blocks`): the patches whose step is their shape. A remainder
@@ -131,8 +128,7 @@ pub trait PatchExt<A, D: Dimension>: sealed::Sealed {
     /// let a = Array2::<u8>::zeros((4, 4));
     /// assert!(a.try_blocks((5, 1)).is_err());
     /// ```
-    fn try_blocks<Sh: PerAxis<D>>(&self, block: Sh)
-        -> Result<Patches<'_, A, D>, PatchError>;
+    fn try_blocks<Sh: PerAxis<D>>(&self, block: Sh) -> Result<Patches<'_, A, D>, PatchError>;
 
     /// Mutable views of the non-overlapping blocks of shape `block`, in
     /// row-major order, with a rayon-parallel
@@ -254,19 +250,18 @@ impl<A, D: Dimension> PatchExt<A, D> for ArrayRef<A, D> {
         padded_impl(self, window, edge, mode)
     }
 
-    fn try_patches<Sh: PerAxis<D>>(
-        &self,
-        patch: Sh,
-    ) -> Result<Patches<'_, A, D>, PatchError> {
+    fn try_patches<Sh: PerAxis<D>>(&self, patch: Sh) -> Result<Patches<'_, A, D>, PatchError> {
         Patches::new(self.view(), patch.per_axis(self.ndim()))
     }
 
-    fn try_blocks<Sh: PerAxis<D>>(
-        &self,
-        block: Sh,
-    ) -> Result<Patches<'_, A, D>, PatchError> {
+    fn try_blocks<Sh: PerAxis<D>>(&self, block: Sh) -> Result<Patches<'_, A, D>, PatchError> {
         let block: D = block.per_axis(self.ndim());
-        let geom = Geometry::new(self.raw_dim(), block.clone(), block.clone(), ones_like(&block))?;
+        let geom = Geometry::new(
+            self.raw_dim(),
+            block.clone(),
+            block.clone(),
+            ones_like(&block),
+        )?;
         Ok(Patches::from_parts(self.view(), geom))
     }
 
@@ -277,9 +272,14 @@ impl<A, D: Dimension> PatchExt<A, D> for ArrayRef<A, D> {
         let block: D = block.per_axis(self.ndim());
         // The same validation as read-only blocks: zero sizes, blocks larger
         // than the array and wrong numbers of axes are errors.
-        let grid = Geometry::new(self.raw_dim(), block.clone(), block.clone(), ones_like(&block))?
-            .grid()
-            .clone();
+        let grid = Geometry::new(
+            self.raw_dim(),
+            block.clone(),
+            block.clone(),
+            ones_like(&block),
+        )?
+        .grid()
+        .clone();
         Ok(BlocksMut::new(self.view_mut(), &block, grid))
     }
 }
@@ -344,17 +344,11 @@ pub trait IntoPatches<'a, A, D: Dimension>: sealed::Sealed {
     /// let a = Array1::<u8>::zeros(4);
     /// assert!(a.view().try_into_patches(5).is_err());
     /// ```
-    fn try_into_patches<Sh: PerAxis<D>>(
-        self,
-        patch: Sh,
-    ) -> Result<Patches<'a, A, D>, PatchError>;
+    fn try_into_patches<Sh: PerAxis<D>>(self, patch: Sh) -> Result<Patches<'a, A, D>, PatchError>;
 }
 
 impl<'a, A, D: Dimension> IntoPatches<'a, A, D> for ArrayView<'a, A, D> {
-    fn try_into_patches<Sh: PerAxis<D>>(
-        self,
-        patch: Sh,
-    ) -> Result<Patches<'a, A, D>, PatchError> {
+    fn try_into_patches<Sh: PerAxis<D>>(self, patch: Sh) -> Result<Patches<'a, A, D>, PatchError> {
         let patch = patch.per_axis(self.ndim());
         Patches::new(self, patch)
     }

@@ -14,7 +14,8 @@ use ndarray::{
 use ndarray::{Axis, RemoveAxis};
 
 use crate::error::{unwrap_or_panic, PatchError};
-use crate::geometry::{axes, extent, ones_like, Edge, Geometry, Window};
+use crate::flatten::try_filled;
+use crate::geometry::{axes, ones_like, Edge, Geometry, Window};
 use crate::scalar::Real;
 
 /// How [`Fold::finish`] combines the contributions to each element.
@@ -230,8 +231,8 @@ impl<D: Dimension> Fold<D> {
             geom,
             before,
             source_shape: shape,
-            sum: Array::zeros(padded.clone()),
-            weight: Array::zeros(padded),
+            sum: try_filled(padded.clone(), 0.0, "the fold's sums")?,
+            weight: try_filled(padded, 0.0, "the fold's weights")?,
             patch_weights: None,
         })
     }
@@ -267,7 +268,8 @@ impl<D: Dimension> Fold<D> {
     /// [`PatchError::WeightsShape`] if custom weights do not have the
     /// patch's shape, [`PatchError::InvalidSigma`] for a Gaussian sigma that
     /// is not finite and positive, [`PatchError::InvalidWindowWeight`] for a
-    /// negative or non-finite weight.
+    /// negative or non-finite weight, [`PatchError::ZeroWindowWeights`] if
+    /// every weight is 0.
     ///
     /// # Examples
     ///
@@ -316,6 +318,9 @@ impl<D: Dimension> Fold<D> {
                 w
             }
         };
+        if w.iter().all(|&x| x == 0.0) {
+            return Err(PatchError::ZeroWindowWeights);
+        }
         self.patch_weights = Some(w);
         Ok(self)
     }
@@ -606,16 +611,13 @@ impl<D: Dimension> Fold<D> {
                 found: values.len(),
             });
         }
-        let mut image = Array::from_elem(self.source_shape.clone(), F::zero());
-        let mut covered = Array::from_elem(self.source_shape.clone(), false);
+        let mut image = try_filled(self.source_shape.clone(), F::zero(), "the placed image")?;
+        let mut covered = try_filled(self.source_shape.clone(), false, "the placed mask")?;
         let ndim = self.source_shape.ndim();
         let offset: Array1<usize> = (0..ndim)
             .map(|k| match anchor {
                 Anchor::Origin => 0,
-                Anchor::Centre => {
-                    (extent(self.geom.patch()[k], self.geom.dilation()[k]).expect("validated") - 1)
-                        / 2
-                }
+                Anchor::Centre => (self.geom.extent()[k] - 1) / 2,
             })
             .collect();
         'patches: for (r, &v) in values.iter().enumerate() {

@@ -333,6 +333,8 @@ pub(crate) struct Geometry<D: Dimension> {
     step: D,
     dilation: D,
     grid: D,
+    /// `dilation * (patch - 1) + 1` per axis, checked.
+    extent: D,
     len: usize,
     patch_len: usize,
 }
@@ -413,12 +415,16 @@ impl<D: Dimension> Geometry<D> {
     pub(crate) fn new(shape: D, patch: D, step: D, dilation: D) -> Result<Self, PatchError> {
         let extents = check_window(shape.ndim(), &patch, &step, &dilation)?;
         let mut grid = shape.clone();
+        let mut extent = shape.clone();
         for (axis, &extent) in extents.iter().enumerate() {
             let len = shape[axis];
             if extent > len {
                 return Err(PatchError::PatchTooLarge { axis, extent, len });
             }
             grid[axis] = (len - extent) / step[axis] + 1;
+        }
+        for (axis, &e) in extents.iter().enumerate() {
+            extent[axis] = e;
         }
         let len = checked_product(axes(&grid), "number of patches")?;
         let patch_len = checked_product(axes(&patch), "patch length")?;
@@ -428,6 +434,7 @@ impl<D: Dimension> Geometry<D> {
             step,
             dilation,
             grid,
+            extent,
             len,
             patch_len,
         })
@@ -470,6 +477,10 @@ impl<D: Dimension> Geometry<D> {
     }
     pub(crate) fn grid(&self) -> &D {
         &self.grid
+    }
+    /// The extent of a patch on each axis (checked when validated).
+    pub(crate) fn extent(&self) -> &D {
+        &self.extent
     }
     /// Number of patches.
     pub(crate) fn len(&self) -> usize {
@@ -532,7 +543,7 @@ impl<D: Dimension> Geometry<D> {
             // All fit in isize: origin + extent <= n <= isize::MAX, and a
             // dilation matters (and is <= n) only when the patch size is > 1.
             let start = origin[k] as isize;
-            let end = start + extent(p, d).expect("validated") as isize;
+            let end = start + self.extent[k] as isize;
             Slice::new(start, Some(end), if p > 1 { d as isize } else { 1 })
         }
     }
@@ -797,7 +808,6 @@ mod tests {
 
     #[test]
     fn edge_padding_amounts() {
-        use crate::pad::Edge;
         // Same: one patch per element, centred; even sizes lean left.
         assert_eq!(edge_padding(Edge::Same, 10, 3, 1, 1), Some((1, 1)));
         assert_eq!(edge_padding(Edge::Same, 10, 4, 1, 1), Some((1, 2)));

@@ -1,79 +1,98 @@
 //! Zero-copy N-D patch (sliding-window) views of [`ndarray`] arrays, and fast
 //! parallel, bounded-memory flattening into `(n_patches, patch_len)` rows.
 //!
-//! # Patchify an image
+//! # 1. Patches and their view
 //!
 //! [`PatchExt::patches`] describes every window of an array at no cost;
 //! [`Patches::view`] shows them as one strided view of shape
-//! `grid ++ patch`, and [`Patches::to_matrix`] copies them, in parallel,
-//! into the matrix a model wants, one row per patch, numpy's row order:
+//! `grid ++ patch`. Sizes, steps and dilations are one number for every
+//! axis or one per axis, in any number of dimensions.
 //!
 //! ```
 //! use ndarray::Array2;
 //! use ndarray_patches::prelude::*;
 //!
 //! let img = Array2::from_shape_fn((100, 100), |(i, j)| (i * 100 + j) as f32);
-//! let p = img.patches((39, 39));
+//! let p = img.patches(39);                            // every 39x39 window
 //! assert_eq!(p.view().shape(), &[62, 62, 39, 39]);   // zero copy
-//! let x = p.to_matrix();
-//! assert_eq!(x.dim(), (3844, 1521));
-//! // Row 63 is the patch at grid position (1, 1): its first element is img[1, 1].
-//! assert_eq!(x[[63, 0]], img[[1, 1]]);
-//!
-//! // Steps and dilations per axis; any number of axes.
-//! let tiles = img.patches((10, 10)).step((10, 10));
+//! let tiles = img.patches(10).step(10);              // non-overlapping tiles
 //! assert_eq!(tiles.len(), 100);
+//! let sparse = img.patches((3, 5)).dilation((2, 1)); // per axis
+//! assert_eq!(sparse.grid(), ndarray::Dim([96, 96]));
 //! ```
 //!
-//! # Stream every window of a big image, without the full matrix
+//! # 2. The patch matrix
+//!
+//! [`to_matrix`](Rows::to_matrix) copies the patches, on every core, into
+//! the matrix a model wants, one row per patch, numpy's row order.
+//! [`cast`](Rows::cast) and [`map_elems`](Rows::map_elems) convert the
+//! elements during the same copy:
+//!
+//! ```
+//! use ndarray::Array2;
+//! use ndarray_patches::prelude::*;
+//!
+//! let img = Array2::from_shape_fn((100, 100), |(i, j)| ((i * 100 + j) % 256) as u8);
+//! let p = img.patches(39);
+//! let x = p.to_matrix();                          // (3844, 1521) of u8
+//! // Row 63 is the patch at grid position (1, 1): its first element is img[1, 1].
+//! assert_eq!(x[[63, 0]], img[[1, 1]]);
+//! let xf = p.map_elems(|v: u8| f32::from(v) / 255.0).to_matrix(); // normalised f32
+//! assert_eq!(xf[[63, 0]], f32::from(img[[1, 1]]) / 255.0);
+//! ```
+//!
+//! # 3. Stream every window of a big image, without the matrix
 //!
 //! The patch matrix is `patch_len` times larger than the image (a 4096 x 4096
 //! `f32` image is 64 MiB; its 39 x 39 patch matrix is about 100 GB). Stream it
-//! instead: [`Patches::par_for_each_chunk`] fills one cache-sized buffer per
-//! thread and hands it to your code on that thread, so memory stays at the
-//! image plus a few chunks however many patches there are:
+//! instead: every delivery method of [`Rows`] fills cache-sized chunks and
+//! hands them to your code, so memory stays at the image plus a few chunks
+//! however many patches there are. [`par_map_chunks`](Rows::par_map_chunks)
+//! and [`map_windows`](Rows::map_windows) collect one result per chunk or
+//! per window on every core, in row order, with no locks in your code:
 //!
 //! ```
-//! use std::sync::Mutex;
 //! use ndarray::{Array1, Array2};
 //! use ndarray_patches::prelude::*;
 //!
 //! let img = Array2::from_shape_fn((512, 512), |(i, j)| ((i * 7 + j * 3) % 256) as u8);
-//! let p = img.patches((39, 39));
+//! let p = img.patches(39);
 //! let filter = Array1::from_elem(p.patch_len(), 1.0 / p.patch_len() as f32); // a box filter
 //!
 //! // One score per window, aligned with the rows; u8 pixels become f32 during the copy.
-//! let scores = Mutex::new(vec![0.0f32; p.len()]);
-//! p.par_for_each_chunk_as::<f32, _>(p.default_chunk_rows(), |start, chunk| {
-//!     let s = chunk.dot(&filter);
-//!     scores.lock().unwrap()[start..start + s.len()].copy_from_slice(s.as_slice().unwrap());
-//! });
-//! let scores = scores.into_inner().unwrap();
+//! let rows = p.cast::<f32>();
+//! let scores = rows.par_map_chunks(rows.default_chunk_rows(), |chunk| chunk.dot(&filter));
 //! assert_eq!(scores.len(), 474 * 474);
 //!
 //! // Where a row's window is in the image:
 //! let best = (0..p.len()).max_by(|&a, &b| scores[a].total_cmp(&scores[b])).unwrap();
-//! let origin = p.position(best).origin;
+//! let origin = p.position(best).unwrap().origin;
 //! assert!(origin[0] <= 512 - 39 && origin[1] <= 512 - 39);
+//!
+//! // The same scores as an image you can look at.
+//! let map = rows.map_windows(|w| w.dot(&filter));
+//! assert_eq!(map.dim(), (474, 474));
 //! ```
 //!
-//! [`Patches::for_each_chunk`] does the same in order with one buffer,
-//! [`Patches::write_rows`] fills a buffer of yours (to shard rows across
-//! processes or machines), and [`Patches::range`] restricts any of them to a
-//! range of rows.
+//! [`for_each_chunk`](Rows::for_each_chunk) hands chunks to your code in
+//! order from one reused buffer, [`par_for_each_chunk`](Rows::par_for_each_chunk)
+//! on every thread, [`chunks`](Rows::chunks) as an iterator of owned
+//! chunks, and [`write_rows`](Rows::write_rows) fills a buffer of yours
+//! (to shard rows across processes or machines); [`Patches::rows`]
+//! restricts any of them to a range of rows.
 //!
-//! # Around the patches
+//! # 4. Around the patches
 //!
-//! - Linear algebra on the virtual patch matrix X, never built:
-//!   [`Patches::dot`], [`Patches::matmul`], [`Patches::gram`],
-//!   [`Patches::covariance`], ... (see [`Real`]).
 //! - Seeded sampling: [`Patches::sample`], [`Sampling`] (with replacement,
-//!   weighted, masked, clamped).
+//!   weighted, masked, clamped) and [`Rows::select`].
 //! - Borders: [`Window`], [`Edge`] (`Valid`, `Same`, `Cover`) and [`Pad`]
 //!   (numpy.pad's modes) through [`PatchExt::padded`].
 //! - Back to the image: [`Fold`] (sum, mean, window-weighted) and
 //!   [`Fold::place`] for one prediction per window; [`reconstruct`].
 //! - Tiles: [`PatchExt::blocks`] and [`PatchExt::blocks_mut`].
+//! - Linear algebra on the virtual patch matrix X, never built:
+//!   [`Patches::dot`], [`Patches::matmul`], [`Patches::gram`],
+//!   [`Patches::covariance`], ... (see [`Real`]).
 //!
 //! ```
 //! use ndarray::{Array1, Array2};
@@ -107,28 +126,46 @@
 //!                       row 2:              a4 a5 a6
 //! ```
 //!
-//! A patch that does not fit, a zero size, step or dilation, and arithmetic
-//! that would overflow are [`PatchError`]s: every panicking method has a
-//! `try_` twin.
+//! # Errors and panics
+//!
+//! Where failure depends on the data (sizes that do not fit, overflow,
+//! operands of the wrong shape), a method has a `try_` twin returning a
+//! [`PatchError`] with the offending numbers; the plain method panics with
+//! the same message. Misuse the caller controls directly (a chunk of zero
+//! rows, a row range past the end) is a documented panic.
+//!
+//! # Features
+//!
+//! - `rand` (default): seeded sampling ([`Sampling`]); re-exports the
+//!   [`rand`] it takes generators from.
+//!
+//! # Architecture
+//!
+//! Modules, bottom to top; each imports only from those below it:
+//! `error` -> `scalar` (element types) -> `geometry` (validated shapes,
+//! windows, edges, padding arithmetic) -> `view` (the one `from_shape_ptr`)
+//! -> `flatten` (copy plans and the hot loops) -> `rows` ([`Rows`]) ->
+//! `patches` ([`Patches`]) -> `sample`, `linalg` -> `pad`, `fold`, `blocks`
+//! -> `ext` ([`PatchExt`]). All unsafe code is in `view` and `flatten`.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, missing_debug_implementations)]
 
 // Layers, bottom to top: a module imports only from modules above it in
 // this list (see the README's "Layout" table).
+mod blocks;
 mod error;
-mod scalar;
-mod geometry;
-mod view;
+mod ext;
 mod flatten;
-mod rows;
-mod patches;
-#[cfg(feature = "rand")]
-mod sample;
+mod fold;
+mod geometry;
 mod linalg;
 mod pad;
-mod fold;
-mod blocks;
-mod ext;
+mod patches;
+mod rows;
+#[cfg(feature = "rand")]
+mod sample;
+mod scalar;
+mod view;
 
 pub use blocks::BlocksMut;
 pub use error::{Argument, PatchError};

@@ -17,9 +17,10 @@
 
 use std::mem::size_of;
 
-use ndarray::{s, Array1, Array2, ArrayRef1, ArrayRef2, ArrayView2, Axis, Dimension};
+use ndarray::{s, Array1, Array2, ArrayRef1, ArrayRef2, ArrayView2, Axis, Dim, Dimension};
 
 use crate::error::{unwrap_or_panic, PatchError};
+use crate::flatten::try_filled;
 use crate::patches::Patches;
 use crate::rows::DEFAULT_CHUNK_BYTES;
 use crate::scalar::Real;
@@ -42,7 +43,10 @@ fn add_into<F: Real, D: Dimension>(acc: &mut ndarray::Array<f64, D>, part: &ndar
 }
 
 /// Adds two accumulators.
-fn merge<D: Dimension>(a: ndarray::Array<f64, D>, b: ndarray::Array<f64, D>) -> ndarray::Array<f64, D> {
+fn merge<D: Dimension>(
+    a: ndarray::Array<f64, D>,
+    b: ndarray::Array<f64, D>,
+) -> ndarray::Array<f64, D> {
     a + b
 }
 
@@ -64,7 +68,7 @@ fn to_real<F: Real, D: Dimension>(a: ndarray::Array<f64, D>) -> ndarray::Array<F
 /// # Linear algebra on the virtual patch matrix
 ///
 /// `X` is the `(len, patch_len)` patch matrix that
-/// [`to_matrix`](Patches::to_matrix) would build; these methods compute with
+/// [`to_matrix`](crate::Rows::to_matrix) would build; these methods compute with
 /// it chunk by chunk and never build it. `F` (`f32` or `f64`) is the
 /// arithmetic type; the image's elements are converted to it during the copy
 /// (`u8`, `u16`, `i16`, ... images work directly).
@@ -78,15 +82,23 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
 
     /// Folds `F` chunks of X into one `f64` accumulator per thread (made by
     /// `init`), then adds the accumulators.
-    fn reduce<F, D2, I, G>(&self, init: I, f: G) -> ndarray::Array<f64, D2>
+    ///
+    /// # Errors
+    ///
+    /// [`PatchError::OutOfMemory`] if the accumulators cannot be allocated.
+    fn reduce<F, D2, G>(&self, shape: D2, f: G) -> Result<ndarray::Array<f64, D2>, PatchError>
     where
         F: Real + From<A>,
         D2: Dimension,
-        I: Fn() -> ndarray::Array<f64, D2> + Sync + Send,
         G: Fn(&mut ndarray::Array<f64, D2>, usize, ArrayView2<'_, F>) + Sync + Send,
     {
-        self.cast::<F>()
-            .par_fold_chunks(self.linalg_rows::<F>(), init, f, merge)
+        let rows = self.cast::<F>();
+        let chunk = self.linalg_rows::<F>();
+        let workers = rayon::current_num_threads().min(self.len().div_ceil(chunk).max(1));
+        let accs = (0..workers)
+            .map(|_| try_filled(shape.clone(), 0.0, "the per-thread accumulators"))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows.par_fold_chunks(chunk, accs, f, merge))
     }
 
     /// `X·w`: one value per patch, the patch's dot product with `w`
@@ -107,7 +119,7 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
     /// let w = Array1::from_elem(25, 1.0 / 25.0);    // a box filter
     /// let y = p.dot(&w);
     /// assert_eq!(y.len(), 60 * 60);
-    /// assert!((y[0] - p.get(0).mean().unwrap()).abs() < 1e-5);
+    /// assert!((y[0] - p.get(0).unwrap().mean().unwrap()).abs() < 1e-5);
     /// ```
     #[track_caller]
     pub fn dot<F: Real + From<A>>(&self, w: &ArrayRef1<F>) -> Array1<F> {
@@ -179,13 +191,10 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
     pub fn try_t_dot<F: Real + From<A>>(&self, v: &ArrayRef1<F>) -> Result<Array1<F>, PatchError> {
         check("v (length)", self.len(), v.len())?;
         let pl = self.patch_len();
-        let acc = self.reduce(
-            || Array1::<f64>::zeros(pl),
-            |acc, start, x: ArrayView2<'_, F>| {
-                let part = x.t().dot(&v.slice(s![start..start + x.nrows()]));
-                add_into(acc, &part);
-            },
-        );
+        let acc = self.reduce(Dim(pl), |acc, start, x: ArrayView2<'_, F>| {
+            let part = x.t().dot(&v.slice(s![start..start + x.nrows()]));
+            add_into(acc, &part);
+        })?;
         Ok(to_real(acc))
     }
 
@@ -243,15 +252,9 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
         n.ok_or(PatchError::Overflow {
             quantity: "size of X·W",
         })?;
-        let y: Array2<F> = self
+        Ok(self
             .cast::<F>()
-            .par_map_chunks(self.linalg_rows::<F>(), |x| x.dot(w));
-        // One chunk gives a (len, k) result even for k = 0 columns.
-        Ok(if y.nrows() == self.len() {
-            y
-        } else {
-            Array2::zeros((self.len(), w.ncols()))
-        })
+            .par_map_chunks(self.linalg_rows::<F>(), |x| x.dot(w)))
     }
 
     /// `Xᵀ·V` for `V` of shape `(len, k)`: a `(patch_len, k)` matrix (with
@@ -302,12 +305,12 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
         check("V (rows)", self.len(), v.nrows())?;
         let shape = (self.patch_len(), v.ncols());
         let acc = self.reduce(
-            || Array2::<f64>::zeros(shape),
+            Dim([shape.0, shape.1]),
             |acc, start, x: ArrayView2<'_, F>| {
                 let part = x.t().dot(&v.slice(s![start..start + x.nrows(), ..]));
                 add_into(acc, &part);
             },
-        );
+        )?;
         Ok(to_real(acc))
     }
 
@@ -329,7 +332,8 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
     ///
     /// # Panics
     ///
-    /// If `patch_len²` overflows; see [`try_gram`](Self::try_gram).
+    /// If `patch_len²` overflows or the accumulators (one `patch_len²` of
+    /// `f64` per thread) cannot be allocated; see [`try_gram`](Self::try_gram).
     #[track_caller]
     pub fn gram<F: Real + From<A>>(&self) -> Array2<F> {
         unwrap_or_panic(self.try_gram())
@@ -340,7 +344,8 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
     /// # Errors
     ///
     /// [`PatchError::Overflow`] if the `(patch_len, patch_len)` result's
-    /// size overflows.
+    /// size overflows, [`PatchError::OutOfMemory`] if the accumulators
+    /// cannot be allocated.
     ///
     /// # Examples
     ///
@@ -355,17 +360,19 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
     pub fn try_gram<F: Real + From<A>>(&self) -> Result<Array2<F>, PatchError> {
         let pl = self.patch_len();
         check_square(pl)?;
-        let acc = self.reduce(
-            || Array2::<f64>::zeros((pl, pl)),
-            |acc, _, x: ArrayView2<'_, F>| {
-                let part = x.t().dot(&x);
-                add_into(acc, &part);
-            },
-        );
+        let acc = self.reduce(Dim([pl, pl]), |acc, _, x: ArrayView2<'_, F>| {
+            let part = x.t().dot(&x);
+            add_into(acc, &part);
+        })?;
         Ok(to_real(acc))
     }
 
     /// The mean patch (column means of X), flattened.
+    ///
+    /// # Panics
+    ///
+    /// If the per-thread accumulators (`patch_len` `f64` each) cannot be
+    /// allocated.
     ///
     /// # Examples
     ///
@@ -377,15 +384,13 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
     /// let m: Array1<f64> = img.patches((2, 2)).mean();
     /// assert_eq!(m.to_vec(), vec![2.0, 3.0, 5.0, 6.0]);
     /// ```
+    #[track_caller]
     pub fn mean<F: Real + From<A>>(&self) -> Array1<F> {
         let pl = self.patch_len();
-        let sums = self.reduce(
-            || Array1::<f64>::zeros(pl),
-            |acc, _, x: ArrayView2<'_, F>| {
-                let part = x.sum_axis(Axis(0));
-                add_into(acc, &part);
-            },
-        );
+        let sums = unwrap_or_panic(self.reduce(Dim(pl), |acc, _, x: ArrayView2<'_, F>| {
+            let part = x.sum_axis(Axis(0));
+            add_into(acc, &part);
+        }));
         to_real(sums / self.len() as f64)
     }
 
@@ -444,18 +449,14 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
         let shift: Array1<F> = self.cast::<F>().select(&[0]).row(0).to_owned();
         // One accumulator: column 0 holds the sums, columns 1.. the
         // products (x-K)ᵀ(x-K).
-        let acc = self.reduce(
-            || Array2::<f64>::zeros((pl, pl + 1)),
-            |acc, _, x: ArrayView2<'_, F>| {
-                let c = &x - &shift;
-                add_into(&mut acc.column_mut(0).to_owned(), &c.sum_axis(Axis(0)));
-                let sum = c.sum_axis(Axis(0));
-                acc.column_mut(0)
-                    .zip_mut_with(&sum, |a, &b| *a += b.to_f64());
-                acc.slice_mut(s![.., 1..])
-                    .zip_mut_with(&c.t().dot(&c), |a, &b| *a += b.to_f64());
-            },
-        );
+        let acc = self.reduce(Dim([pl, pl + 1]), |acc, _, x: ArrayView2<'_, F>| {
+            let c = &x - &shift;
+            let sum = c.sum_axis(Axis(0));
+            acc.column_mut(0)
+                .zip_mut_with(&sum, |a, &b| *a += b.to_f64());
+            acc.slice_mut(s![.., 1..])
+                .zip_mut_with(&c.t().dot(&c), |a, &b| *a += b.to_f64());
+        })?;
         let s = acc.column(0).to_owned();
         let m2 = acc.slice(s![.., 1..]).to_owned();
         // Σ(x-K)(x-K)ᵀ - n (μ-K)(μ-K)ᵀ, with μ-K = s/n.

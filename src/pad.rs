@@ -9,6 +9,7 @@
 use ndarray::{Array, ArrayRef, Axis, Dimension, Slice};
 
 use crate::error::{Argument, PatchError};
+use crate::flatten::try_filled;
 use crate::geometry::{padded_shape, Edge, Geometry, PerAxis, Window};
 use crate::patches::Patches;
 
@@ -75,7 +76,7 @@ fn source_index<A>(mode: &Pad<A>, x: isize, n: usize) -> Option<usize> {
 
 /// An array with the borders an [`Edge`] policy needs, filled as a [`Pad`]
 /// mode says, and the window it was padded for. Made by
-/// [`PatchExt::padded`].
+/// [`PatchExt::padded`](crate::PatchExt::padded).
 ///
 /// # Examples
 ///
@@ -217,13 +218,13 @@ pub fn try_pad<A: Clone, D: Dimension>(
     let shape = padded_shape(&a.raw_dim(), &before, &after)?;
     if a.is_empty() {
         if let Pad::Constant(c) = mode {
-            return Ok(Array::from_elem(shape, c));
+            return try_filled(shape, c, "the padded array");
         }
         return Err(PatchError::EmptyArray {
             axis: a.shape().iter().position(|&n| n == 0).unwrap_or(0),
         });
     }
-    Ok(pad_nonempty(a, &before, &after, &mode))
+    pad_nonempty(a, &before, &after, &mode)
 }
 
 /// Pads `a` by `before`/`after` per axis, numpy.pad's algorithm: the
@@ -237,7 +238,7 @@ fn pad_nonempty<A: Clone, D: Dimension>(
     before: &D,
     after: &D,
     mode: &Pad<A>,
-) -> Array<A, D> {
+) -> Result<Array<A, D>, PatchError> {
     let ndim = a.ndim();
     let mut shape = a.raw_dim();
     for k in 0..ndim {
@@ -248,14 +249,14 @@ fn pad_nonempty<A: Clone, D: Dimension>(
         // Any element; every padded element is overwritten below.
         _ => a.first().expect("padded arrays are not empty").clone(),
     };
-    let mut out = Array::from_elem(shape.clone(), fill);
+    let mut out = try_filled(shape.clone(), fill, "the padded array")?;
     out.slice_each_axis_mut(|ax| {
         let k = ax.axis.index();
         Slice::from(before[k]..before[k] + a.shape()[k])
     })
     .assign(a);
     if matches!(mode, Pad::Constant(_)) {
-        return out;
+        return Ok(out);
     }
     for k in 0..ndim {
         let n = a.shape()[k];
@@ -279,7 +280,7 @@ fn pad_nonempty<A: Clone, D: Dimension>(
                 .assign(&plane);
         }
     }
-    out
+    Ok(out)
 }
 
 pub(crate) fn padded_impl<A: Clone, D: Dimension>(
@@ -290,7 +291,7 @@ pub(crate) fn padded_impl<A: Clone, D: Dimension>(
 ) -> Result<Padded<A, D>, PatchError> {
     let (before, after, geom) = window.padded_geometry(&a.raw_dim(), edge)?;
     Ok(Padded {
-        array: pad_nonempty(a, &before, &after, &mode),
+        array: pad_nonempty(a, &before, &after, &mode)?,
         before,
         geom,
     })

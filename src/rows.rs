@@ -462,7 +462,7 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
         self.geom
             .block_elements(self.len(), size_of::<C::Output>())?;
         let src = self.row_source()?;
-        Ok(fill_new(&src, &self.conv, self.start, self.len(), true))
+        fill_new(&src, &self.conv, self.start, self.len(), true)
     }
 
     /// Writes rows `start..start + out.nrows()` into `out`, a buffer of
@@ -601,7 +601,7 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
         }
         let src = unwrap_or_panic(self.row_source());
         // The first chunk allocates the one buffer; the others refill it.
-        let mut buf = fill_new(&src, &self.conv, self.start, rows, true);
+        let mut buf = unwrap_or_panic(fill_new(&src, &self.conv, self.start, rows, true));
         f(self.start, buf.view());
         for start in (self.start + rows..self.end).step_by(rows) {
             let n = rows.min(self.end - start);
@@ -645,35 +645,39 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
     where
         F: Fn(usize, ArrayView2<'_, C::Output>) + Sync + Send,
     {
-        self.par_fold_chunks(rows, || (), |(), start, chunk| f(start, chunk), |(), ()| ());
+        let workers = rayon::current_num_threads().min(self.len().max(1));
+        self.par_fold_chunks(
+            rows,
+            vec![(); workers],
+            |(), start, chunk| f(start, chunk),
+            |(), ()| (),
+        );
     }
 
-    /// The engine of the parallel visitors: one accumulator (from `init`)
-    /// and one buffer per worker, at most one worker per thread; workers
+    /// The engine of the parallel visitors: one buffer per accumulator in
+    /// `accs` (give at most one per thread), each worker folding chunks
+    /// into its accumulator with `fold(&mut acc, start, chunk)`; workers
     /// pull chunk numbers from a shared counter, which balances the load
-    /// without ever holding more than `threads` buffers. Each worker calls
-    /// `fold(&mut acc, start, chunk)`; the accumulators are merged with
-    /// `merge` (in no particular order).
+    /// without ever holding more than `accs.len()` buffers. The
+    /// accumulators are then merged with `merge`, in no particular order.
+    ///
+    /// # Panics
+    ///
+    /// If `accs` is empty, `rows` is zero, or a chunk's size overflows.
     #[track_caller]
-    pub(crate) fn par_fold_chunks<T, I, G, M>(&self, rows: usize, init: I, fold: G, merge: M) -> T
+    pub(crate) fn par_fold_chunks<T, G, M>(&self, rows: usize, accs: Vec<T>, fold: G, merge: M) -> T
     where
         T: Send,
-        I: Fn() -> T + Sync + Send,
         G: Fn(&mut T, usize, ArrayView2<'_, C::Output>) + Sync + Send,
         M: Fn(T, T) -> T + Sync + Send,
     {
         let rows = chunk_rows::<C::Output>(&self.geom, rows, self.len());
         let n_chunks = self.len().div_ceil(rows);
-        if n_chunks == 0 {
-            return init();
-        }
         let src = unwrap_or_panic(self.row_source());
         let next = AtomicUsize::new(0);
-        let workers = rayon::current_num_threads().min(n_chunks);
-        (0..workers)
-            .into_par_iter()
-            .map(|_| {
-                let mut acc = init();
+        accs.into_par_iter()
+            .with_max_len(1)
+            .map(|mut acc| {
                 let mut buf: Option<Array2<C::Output>> = None;
                 loop {
                     let c = next.fetch_add(1, Ordering::Relaxed);
@@ -689,14 +693,17 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
                             fold(&mut acc, start, block.view());
                         }
                         _ => {
-                            let b = buf.insert(fill_new(&src, &self.conv, start, n, false));
+                            let b = buf.insert(unwrap_or_panic(fill_new(
+                                &src, &self.conv, start, n, false,
+                            )));
                             fold(&mut acc, start, b.view());
                         }
                     }
                 }
                 acc
             })
-            .reduce(&init, &merge)
+            .reduce_with(merge)
+            .expect("at least one accumulator")
     }
 
     /// Calls `f(chunk)` for chunks of at most `rows` rows on every rayon
@@ -756,7 +763,7 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
                             f(block.view())
                         }
                         _ => f(buf
-                            .insert(fill_new(&src, &self.conv, start, n, false))
+                            .insert(unwrap_or_panic(fill_new(&src, &self.conv, start, n, false)))
                             .view()),
                     }
                 },
@@ -859,7 +866,7 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
         }
         self.geom
             .block_elements(indices.len(), size_of::<C::Output>())?;
-        Ok(gather_new(&self.row_source()?, &self.conv, indices))
+        gather_new(&self.row_source()?, &self.conv, indices)
     }
 }
 
@@ -960,7 +967,7 @@ impl<A: Copy + Sync, C: Conversion<A>> Iterator for Chunks<'_, A, C> {
         }
         let start = self.next;
         let rows = self.rows.min(self.end - start);
-        let block = fill_new(&self.source, &self.conv, start, rows, true);
+        let block = unwrap_or_panic(fill_new(&self.source, &self.conv, start, rows, true));
         self.next += rows;
         Some((start, block))
     }
@@ -1052,3 +1059,26 @@ impl<D: Dimension> Iterator for Positions<D> {
 
 impl<D: Dimension> ExactSizeIterator for Positions<D> {}
 impl<D: Dimension> FusedIterator for Positions<D> {}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::Array2;
+
+    use crate::error::PatchError;
+    use crate::PatchExt;
+
+    /// The README's case: a 100 GB matrix is an error, not an abort.
+    #[test]
+    #[cfg_attr(miri, ignore = "allocates a large image")]
+    fn huge_matrix_is_an_error() {
+        let img = Array2::<f32>::zeros((4096, 4096));
+        let p = img.patches(39);
+        match p.try_to_matrix() {
+            Err(PatchError::OutOfMemory { bytes, .. }) => {
+                assert_eq!(bytes, 4058 * 4058 * 1521 * 4)
+            }
+            Ok(m) => assert!(m.len() > 0, "this machine holds 100 GB"),
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+}

@@ -227,17 +227,28 @@ impl<A, D: Dimension> Patches<'_, A, D> {
             needed: n,
             found: positive,
         };
+        // Weights divided by the largest: the same distribution, and a sum
+        // of at most `len` (finite weights can sum to infinity otherwise).
+        let scale = weights.map_or(1.0, |w| w.fold(0.0f64, |m, &x| m.max(x)));
+        let weight = |i: usize| weights.map_or(1.0, |w| w[i] / scale);
         if how.replace {
             if n == 0 {
                 return Ok(Vec::new());
             }
-            return match weights {
-                None => Ok((0..n).map(|_| rng.random_range(0..len)).collect()),
-                Some(w) => {
-                    let dist = WeightedIndex::new(w.iter().copied()).map_err(|_| not_enough)?;
-                    Ok((0..n).map(|_| dist.sample(rng)).collect())
+            let mut out = Vec::new();
+            out.try_reserve_exact(n)
+                .map_err(|_| PatchError::OutOfMemory {
+                    bytes: n.saturating_mul(std::mem::size_of::<usize>()),
+                    what: "the sampled indices",
+                })?;
+            match weights {
+                None => out.extend((0..n).map(|_| rng.random_range(0..len))),
+                Some(_) => {
+                    let dist = WeightedIndex::new((0..len).map(weight)).map_err(|_| not_enough)?;
+                    out.extend((0..n).map(|_| dist.sample(rng)));
                 }
-            };
+            }
+            return Ok(out);
         }
         let n = match (n > positive, how.clamp) {
             (true, true) => positive,
@@ -246,8 +257,8 @@ impl<A, D: Dimension> Patches<'_, A, D> {
         };
         match weights {
             None => Ok(rand::seq::index::sample(rng, len, n).into_vec()),
-            Some(w) => {
-                let idx = rand::seq::index::sample_weighted(rng, len, |i| w[i], n)
+            Some(_) => {
+                let idx = rand::seq::index::sample_weighted(rng, len, weight, n)
                     .map_err(|_| not_enough.clone())?
                     .into_vec();
                 // Every positive weight can be drawn, so this holds; keep
