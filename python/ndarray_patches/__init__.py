@@ -32,12 +32,13 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+import sys
 from typing import Iterator, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from . import _core
-from ._core import PatchError, PatchIndexError, PatchOverflowError
+from ._core import PatchError, PatchIndexError, PatchMemoryError, PatchOverflowError
 
 __version__ = "0.1.0"
 
@@ -51,6 +52,7 @@ __all__ = [
     "PatchError",
     "PatchIndexError",
     "PatchOverflowError",
+    "PatchMemoryError",
 ]
 
 _SUPPORTED = tuple(
@@ -312,7 +314,7 @@ class Patches:
         """
         dt = self._out_dtype(dtype)
         start, stop = self._range(start, stop)
-        src = self._a.copy() if self._copy else self._a
+        src = _snapshot(self._a) if self._copy else self._a
         if rows is None:
             rows = _core.default_chunk_rows(src, *self._g, dt.name)
         else:
@@ -470,11 +472,32 @@ class Patches:
         return _core.stat(self._a, *self._g, "covariance", dt.name)
 
 
+def _snapshot(a: np.ndarray) -> np.ndarray:
+    """A private copy of ``a``; broadcast (stride-0) axes stay broadcast."""
+    if 0 not in a.strides or a.size == 0:
+        return a.copy()
+    core = a[tuple(slice(0, 1) if st == 0 else slice(None) for st in a.strides)]
+    return np.broadcast_to(core.copy(), a.shape)
+
+
 def _fill(src, g, start, stop, dtype) -> np.ndarray:
     # numpy allocates the output (it asks the kernel for huge pages on large
     # arrays, which a fresh Rust Vec does not get: a first touch about twice
     # as fast), the crate fills it in parallel with the GIL released.
-    out = np.empty((stop - start, math.prod(g[0])), dtype)
+    shape = (stop - start, math.prod(g[0]))
+    nbytes = shape[0] * shape[1] * np.dtype(dtype).itemsize
+    if nbytes > sys.maxsize:
+        raise PatchOverflowError(
+            f"a matrix of {shape[0]} rows of {shape[1]} {np.dtype(dtype)} overflows the "
+            "machine's address range; stream the rows instead (chunks, write_rows)"
+        )
+    try:
+        out = np.empty(shape, dtype)
+    except MemoryError:
+        raise PatchMemoryError(
+            f"could not allocate {nbytes} bytes ({nbytes / 2**30:.1f} GiB) for the patch "
+            "matrix; stream the rows instead (chunks, write_rows)"
+        ) from None
     _core.write_rows(src, *g, start, out)
     return out
 

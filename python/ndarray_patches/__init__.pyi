@@ -8,6 +8,7 @@ import numpy.typing as npt
 from ._core import PatchError as PatchError
 from ._core import PatchIndexError as PatchIndexError
 from ._core import PatchOverflowError as PatchOverflowError
+from ._core import PatchMemoryError as PatchMemoryError
 
 __version__: str
 

@@ -12,7 +12,9 @@ use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyArrayDyn, PyArrayMethods, PyReadonlyArray1,
     PyReadonlyArray2, PyUntypedArray, PyUntypedArrayMethods,
 };
-use pyo3::exceptions::{PyIndexError, PyOverflowError, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{
+    PyIndexError, PyMemoryError, PyOverflowError, PyRuntimeError, PyValueError,
+};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
@@ -32,6 +34,7 @@ pyo3::create_exception!(
 
 static INDEX_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static OVERFLOW_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static MEMORY_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 /// `class name(PatchError, base)`: caught by `except PatchError` and by
 /// `except base` alike.
@@ -53,12 +56,14 @@ fn subclass<'py>(
 }
 
 /// The Python exception for a crate error: out-of-range rows are also an
-/// `IndexError`, sizes that overflow also an `OverflowError`.
+/// `IndexError`, sizes that overflow also an `OverflowError`, a failed
+/// allocation also a `MemoryError`.
 fn py_err(py: Python<'_>, e: RustPatchError) -> PyErr {
     let msg = e.to_string();
     let cls = match e {
         RustPatchError::RowsOutOfRange { .. } => INDEX_ERROR.get(py),
         RustPatchError::Overflow { .. } => OVERFLOW_ERROR.get(py),
+        RustPatchError::OutOfMemory { .. } => MEMORY_ERROR.get(py),
         _ => None,
     };
     match cls {
@@ -564,6 +569,15 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         )
     })?;
     m.add("PatchOverflowError", overflow.bind(py))?;
+    let memory = MEMORY_ERROR.get_or_try_init(py, || {
+        subclass(
+            py,
+            "PatchMemoryError",
+            py.get_type::<PyMemoryError>(),
+            "An allocation that failed (stream the rows instead): both a PatchError and a MemoryError.",
+        )
+    })?;
+    m.add("PatchMemoryError", memory.bind(py))?;
     m.add_class::<PyFold>()?;
     m.add_function(wrap_pyfunction!(shape, m)?)?;
     m.add_function(wrap_pyfunction!(write_rows, m)?)?;

@@ -17,6 +17,7 @@ def test_patch_error_is_a_value_error():
     assert issubclass(nd.PatchError, ValueError)
     assert issubclass(nd.PatchIndexError, nd.PatchError) and issubclass(nd.PatchIndexError, IndexError)
     assert issubclass(nd.PatchOverflowError, nd.PatchError) and issubclass(nd.PatchOverflowError, OverflowError)
+    assert issubclass(nd.PatchMemoryError, nd.PatchError) and issubclass(nd.PatchMemoryError, MemoryError)
 
 
 @pytest.mark.parametrize(
@@ -149,3 +150,21 @@ def test_pad_fold_reconstruct_errors():
         nd.reconstruct(np.ones((5, 2, 2)), (3, 3))
     with pytest.raises(nd.PatchError):
         nd.reconstruct(np.ones((4, 4)), (3, 3))
+
+
+def test_matrices_that_cannot_exist():
+    # Broadcast sources: no memory behind them, and no allocation is tried
+    # that could succeed (2 PiB is past any address space).
+    img = np.broadcast_to(np.float64(1.0), (2**16, 2**16))
+    p = nd.Patches(img, 256)
+    with pytest.raises(MemoryError, match="stream the rows instead") as e:
+        p.to_matrix()
+    assert isinstance(e.value, nd.PatchError)
+    huge = nd.Patches(np.broadcast_to(np.uint8(0), (2**31, 2**31)), 2**16)
+    with pytest.raises(OverflowError) as e:
+        huge.to_matrix()
+    assert isinstance(e.value, nd.PatchError)
+    assert huge.matrix_bytes() > 2**63  # Python ints do not overflow
+    # and the streaming path works on the same geometry
+    start, chunk = next(p.chunks(rows=2))
+    assert start == 0 and chunk.shape == (2, 65536) and (chunk == 1).all()

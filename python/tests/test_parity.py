@@ -167,3 +167,13 @@ def test_matrix_bytes_and_repr():
     assert p.matrix_bytes() == 4058 * 4058 * 1521
     assert p.matrix_bytes(np.float32) == 4 * p.matrix_bytes()
     assert "grid=(4058, 4058)" in repr(p)
+
+
+def test_snapshot_of_a_broadcast_source_stays_small():
+    img = np.broadcast_to(np.arange(2**14, dtype=np.float64), (2**14, 2**14))  # 2 GiB if copied
+    snap = nd._snapshot(img)
+    assert snap.strides == (0, 8) and not np.shares_memory(snap, img)
+    assert snap.shape == img.shape and (snap[5] == img[5]).all()
+    p = nd.Patches(img, 4)
+    start, chunk = next(p.chunks(rows=3))
+    np.testing.assert_array_equal(chunk[0], np.tile(np.arange(4.0), 4))
