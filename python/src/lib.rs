@@ -296,7 +296,11 @@ fn write_rows(
     };
     dispatch!(a, |A, v| with_out!(A, &out_dtype, |B| {
         let o = out.cast::<PyArray2<B>>()?;
-        let mut rw = o.try_readwrite()?;
+        let mut rw = o.try_readwrite().map_err(|e| {
+            patch_error(format!(
+                "out cannot be written ({e}): does it overlap the source?"
+            ))
+        })?;
         let view = rw.as_array_mut();
         run(py, || <A as Conv<B>>::write_rows(v, &g, start, view))
     }))

@@ -168,3 +168,12 @@ def test_matrices_that_cannot_exist():
     # and the streaming path works on the same geometry
     start, chunk = next(p.chunks(rows=2))
     assert start == 0 and chunk.shape == (2, 65536) and (chunk == 1).all()
+
+
+def test_out_that_overlaps_the_source_is_refused():
+    img = np.arange(16, dtype=np.float32).reshape(4, 4)
+    p = nd.Patches(img, (1, 4), copy=False)  # 4 rows of 4: img itself has that shape
+    with pytest.raises(nd.PatchError, match="overlap the source") as e:
+        p.write_rows(0, img)
+    no_panic(e)
+    np.testing.assert_array_equal(img, np.arange(16, dtype=np.float32).reshape(4, 4))
