@@ -24,10 +24,15 @@ import subprocess
 import sys
 import time
 
-import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+# This file sits beside the package's sources (python/ndarray_patches, with
+# no compiled _core): import the installed package, not those.
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != HERE]
 
-import ndarray_patches as nd
+import numpy as np  # noqa: E402
+from numpy.lib.stride_tricks import sliding_window_view  # noqa: E402
+
+import ndarray_patches as nd  # noqa: E402
 
 
 def peak_rss_mib():

@@ -301,7 +301,9 @@ class Patches:
         Arguments are checked here, not at the first ``next()``.
 
         With ``copy=True`` (see :class:`Patches`) the source is copied once,
-        here, and the chunks come from that snapshot.
+        here, and the chunks come from that snapshot; the next chunk is then
+        filled on the extension's threads while your loop body runs on the
+        current one. ``copy=False`` fills each chunk when it is asked for.
 
         >>> import numpy as np, ndarray_patches as nd
         >>> img = np.random.default_rng(0).random((64, 64))
@@ -314,14 +316,20 @@ class Patches:
         """
         dt = self._out_dtype(dtype)
         start, stop = self._range(start, stop)
-        src = _snapshot(self._a) if self._copy else self._a
         if rows is None:
-            rows = _core.default_chunk_rows(src, *self._g, dt.name)
+            rows = _core.default_chunk_rows(self._a, *self._g, dt.name)
         else:
             rows = _index(rows, "rows")
             if rows < 1:
                 raise PatchError("chunk size is zero rows; it must be at least 1")
-        return _chunk_iter(src, self._g, start, stop, rows, dt)
+        if self._copy:
+            # The extension copies the source (broadcast axes stay
+            # broadcast) and fills the next chunk on its thread pool while
+            # the caller works on the current one.
+            return _core._ChunkIter(
+                _broadcast_core(self._a), list(self._a.shape), *self._g, start, stop, rows, dt.name
+            )
+        return _chunk_iter(self._a, self._g, start, stop, rows, dt)
 
     def positions(self, start: int = 0, stop: Optional[int] = None) -> np.ndarray:
         """The origins (first element's index in the source) of the windows
@@ -472,12 +480,12 @@ class Patches:
         return _core.stat(self._a, *self._g, "covariance", dt.name)
 
 
-def _snapshot(a: np.ndarray) -> np.ndarray:
-    """A private copy of ``a``; broadcast (stride-0) axes stay broadcast."""
-    if 0 not in a.strides or a.size == 0:
-        return a.copy()
-    core = a[tuple(slice(0, 1) if st == 0 else slice(None) for st in a.strides)]
-    return np.broadcast_to(core.copy(), a.shape)
+def _broadcast_core(a: np.ndarray) -> np.ndarray:
+    """``a`` with its broadcast (stride-0) axes cut to length 1 (a view):
+    what a snapshot of ``a`` needs to copy."""
+    if a.size == 0:
+        return a
+    return a[tuple(slice(0, 1) if st == 0 else slice(None) for st in a.strides)]
 
 
 def _fill(src, g, start, stop, dtype) -> np.ndarray:

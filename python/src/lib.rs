@@ -7,7 +7,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 
-use ndarray::ArrayViewD;
+use ndarray::{Array2, ArrayViewD};
 use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyArrayDyn, PyArrayMethods, PyReadonlyArray1,
     PyReadonlyArray2, PyUntypedArray, PyUntypedArrayMethods,
@@ -538,6 +538,208 @@ impl PyFold {
     }
 }
 
+// ---------------------------------------------------------------------------
+// Chunks with the next one filled in the background: `ChunkIter` owns a copy
+// of the source (Rust memory, so that a job on the pool can read it without
+// the GIL and without borrowing from Python), and while Python consumes
+// chunk k, a pool thread fills chunk k + 1. At most two chunks exist at once
+// besides those the caller keeps.
+
+/// A filled chunk, of one of the output element types.
+enum Chunk {
+    U8(Array2<u8>),
+    U16(Array2<u16>),
+    I16(Array2<i16>),
+    I32(Array2<i32>),
+    F32(Array2<f32>),
+    F64(Array2<f64>),
+}
+
+trait IntoChunk: Sized {
+    fn chunk(m: Array2<Self>) -> Chunk;
+}
+
+macro_rules! into_chunk {
+    ($($t:ty => $v:ident),*) => {$(
+        impl IntoChunk for $t {
+            fn chunk(m: Array2<$t>) -> Chunk {
+                Chunk::$v(m)
+            }
+        }
+    )*};
+}
+into_chunk!(u8 => U8, u16 => U16, i16 => I16, i32 => I32, f32 => F32, f64 => F64);
+
+impl Chunk {
+    fn into_py(self, py: Python<'_>) -> Bound<'_, PyAny> {
+        match self {
+            Chunk::U8(m) => m.into_pyarray(py).into_any(),
+            Chunk::U16(m) => m.into_pyarray(py).into_any(),
+            Chunk::I16(m) => m.into_pyarray(py).into_any(),
+            Chunk::I32(m) => m.into_pyarray(py).into_any(),
+            Chunk::F32(m) => m.into_pyarray(py).into_any(),
+            Chunk::F64(m) => m.into_pyarray(py).into_any(),
+        }
+    }
+}
+
+trait Fill: Send + Sync {
+    fn fill(&self, start: usize, stop: usize) -> Result<Chunk, RustPatchError>;
+}
+
+/// The source's compact copy (broadcast axes of length 1) and its shape.
+struct Filler<A, B> {
+    core: ndarray::ArrayD<A>,
+    shape: ndarray::IxDyn,
+    g: Geom,
+    out: std::marker::PhantomData<fn() -> B>,
+}
+
+impl<A: Conv<B>, B: IntoChunk + 'static> Fill for Filler<A, B> {
+    fn fill(&self, start: usize, stop: usize) -> Result<Chunk, RustPatchError> {
+        let src = self
+            .core
+            .broadcast(self.shape.clone())
+            .expect("the shape was broadcast from this core in ChunkIter::new");
+        Ok(B::chunk(<A as Conv<B>>::to_matrix(
+            src, &self.g, start, stop,
+        )?))
+    }
+}
+
+type Job = std::sync::mpsc::Receiver<std::thread::Result<Result<Chunk, RustPatchError>>>;
+
+/// Rows `start..stop` in chunks of `rows`; see `Patches.chunks`.
+#[pyclass(module = "ndarray_patches._core", name = "_ChunkIter")]
+struct ChunkIter {
+    fill: Arc<dyn Fill>,
+    next: usize,
+    stop: usize,
+    rows: usize,
+    /// The chunk being filled: its first row and where its result comes.
+    pending: Mutex<Option<(usize, usize, Job)>>,
+    pid: u32,
+}
+
+impl ChunkIter {
+    fn spawn(&mut self, py: Python<'_>) -> PyResult<()> {
+        let (s, e) = (
+            self.next,
+            self.stop.min(self.next.saturating_add(self.rows)),
+        );
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let fill = self.fill.clone();
+        pool(py)?.spawn(move || {
+            let r = catch_unwind(AssertUnwindSafe(|| fill.fill(s, e)));
+            let _ = tx.send(r);
+        });
+        self.next = e;
+        *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = Some((s, e, rx));
+        Ok(())
+    }
+}
+
+#[pymethods]
+impl ChunkIter {
+    /// `core`: the source with its broadcast axes cut to length 1; `shape`:
+    /// the source's shape. Copies `core` (with the GIL released).
+    #[new]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        core: &Bound<'_, PyAny>,
+        shape: Vec<usize>,
+        patch: Vec<usize>,
+        step: Vec<usize>,
+        dilation: Vec<usize>,
+        start: usize,
+        stop: usize,
+        rows: usize,
+        dtype: &str,
+    ) -> PyResult<Self> {
+        if rows == 0 {
+            return Err(patch_error(
+                "chunk size is zero rows; it must be at least 1",
+            ));
+        }
+        let g = geom(patch, step, dilation);
+        let shape = ndarray::IxDyn(&shape);
+        let fill: Arc<dyn Fill> = dispatch!(core, |A, v| with_out!(A, dtype, |B| {
+            if v.broadcast(shape.clone()).is_none() {
+                return Err(patch_error("core does not broadcast to shape"));
+            }
+            let core = run(py, || Ok(v.to_owned()))?;
+            // Validate here, not at the first chunk.
+            let src = core.broadcast(shape.clone()).expect("checked above");
+            run(py, || core::shape(src, &g))?;
+            Ok(Arc::new(Filler::<A, B> {
+                core,
+                shape: shape.clone(),
+                g: g.clone(),
+                out: std::marker::PhantomData,
+            }) as Arc<dyn Fill>)
+        }))?;
+        Ok(ChunkIter {
+            fill,
+            next: start,
+            stop,
+            rows,
+            pending: Mutex::new(None),
+            pid: std::process::id(),
+        })
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<(usize, Bound<'py, PyAny>)>> {
+        if self.pid != std::process::id() {
+            // A forked child: the parent's pool thread filling the pending
+            // chunk does not exist here. Forget it and fill again.
+            let lost = self
+                .pending
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            if let Some((s, _, rx)) = lost {
+                std::mem::forget(rx);
+                self.next = s;
+            }
+            self.pid = std::process::id();
+        }
+        let taken = self
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let (s, _e, rx) = match taken {
+            Some(p) => p,
+            None if self.next >= self.stop => return Ok(None),
+            None => {
+                self.spawn(py)?;
+                self.pending
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take()
+                    .expect("just spawned")
+            }
+        };
+        let r = py.detach(move || rx.recv());
+        // Start the next chunk before handing this one to Python.
+        if self.next < self.stop {
+            self.spawn(py)?;
+        }
+        match r {
+            Ok(Ok(Ok(chunk))) => Ok(Some((s, chunk.into_py(py)))),
+            Ok(Ok(Err(e))) => Err(py_err(py, e)),
+            Ok(Err(_)) | Err(_) => Err(PyRuntimeError::new_err(
+                "internal error in ndarray-patches (please report it): a chunk fill panicked",
+            )),
+        }
+    }
+}
+
 /// Sets the number of threads (0: rayon's default, the cores or
 /// RAYON_NUM_THREADS); the pool is rebuilt on next use.
 #[pyfunction]
@@ -583,6 +785,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     })?;
     m.add("PatchMemoryError", memory.bind(py))?;
     m.add_class::<PyFold>()?;
+    m.add_class::<ChunkIter>()?;
     m.add_function(wrap_pyfunction!(shape, m)?)?;
     m.add_function(wrap_pyfunction!(write_rows, m)?)?;
     m.add_function(wrap_pyfunction!(default_chunk_rows, m)?)?;

@@ -166,7 +166,7 @@ def test_matrices_that_cannot_exist():
     assert isinstance(e.value, nd.PatchError)
     assert huge.matrix_bytes() > 2**63  # Python ints do not overflow
     # and the streaming path works on the same geometry
-    start, chunk = next(p.chunks(rows=2))
+    start, chunk = next(iter(p.chunks(rows=2)))
     assert start == 0 and chunk.shape == (2, 65536) and (chunk == 1).all()
 
 

@@ -90,6 +90,33 @@ def test_forked_child_uses_its_own_pool():
         assert got[2] >= 1
 
 
+def _child_iterates(it, q):
+    q.put([(s, c.copy()) for s, c in it])
+
+
+def test_forked_child_continues_a_prefetching_iterator():
+    img = np.arange(100 * 100, dtype=np.float32).reshape(100, 100)
+    p = nd.Patches(img, 5)
+    want = p.to_matrix()
+    it = p.chunks(rows=1000)
+    s0, c0 = next(it)  # the parent's pool is now filling the next chunk
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+    child = ctx.Process(target=_child_iterates, args=(it, q))
+    child.start()
+    got = q.get(timeout=60)
+    child.join(60)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("the forked child hung on the parent's pending chunk")
+    assert child.exitcode == 0
+    assert s0 == 0 and [s for s, _ in got] == list(range(1000, len(p), 1000))
+    np.testing.assert_array_equal(np.concatenate([c0] + [c for _, c in got]), want)
+    # the parent's iterator is unaffected
+    rest = list(it)
+    np.testing.assert_array_equal(np.concatenate([c0] + [c for _, c in rest]), want)
+
+
 def test_set_num_threads():
     try:
         nd.set_num_threads(1)
