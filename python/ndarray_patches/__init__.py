@@ -230,6 +230,33 @@ class Patches:
         )
         return np.lib.stride_tricks.as_strided(a, shape=shape, strides=strides, writeable=False)
 
+    def get(self, r: int) -> np.ndarray:
+        """Window ``r`` (row ``r`` of the matrix) as a read-only view of
+        shape ``patch_shape`` into the source, no copy.
+
+        >>> import numpy as np, ndarray_patches as nd
+        >>> p = nd.Patches(np.arange(16).reshape(4, 4).astype(np.uint8), 2, step=2)
+        >>> p.get(3).tolist()
+        [[10, 11], [14, 15]]
+        """
+        return self.view()[self._grid_index(r)]
+
+    def position(self, r: int) -> Tuple[int, ...]:
+        """The origin (index in the source of the first element) of window
+        ``r``.
+
+        >>> import numpy as np, ndarray_patches as nd
+        >>> nd.Patches(np.zeros((10, 10), np.uint8), 4, step=3).position(5)
+        (3, 6)
+        """
+        return tuple(i * s for i, s in zip(self._grid_index(r), self._step))
+
+    def _grid_index(self, r) -> Tuple[int, ...]:
+        r = _index(r, "r")
+        if not 0 <= r < self._len:
+            raise PatchIndexError(f"row {r} is out of range for {self._len} patches")
+        return tuple(int(i) for i in np.unravel_index(r, self._grid))
+
     def _out_dtype(self, dtype) -> np.dtype:
         if dtype is None:
             return self._a.dtype

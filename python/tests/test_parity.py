@@ -87,6 +87,11 @@ def test_matrix_view_chunks_positions(seed, dtype):
         grid_idx = np.stack(np.unravel_index(np.arange(len(p)), p.grid), axis=1)
         np.testing.assert_array_equal(pos, grid_idx * np.array(step))
         np.testing.assert_array_equal(p.positions(lo, hi), pos[lo:hi])
+        r = int(rng.integers(0, len(p)))
+        assert p.position(r) == tuple(pos[r])
+        np.testing.assert_array_equal(p.get(r).reshape(-1), refm[r])
+        with pytest.raises(IndexError):
+            p.get(len(p))
 
 
 def test_write_rows_into_buffers(rng):
