@@ -143,9 +143,8 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
     /// ```
     pub fn try_dot<F: Real + From<A>>(&self, w: &ArrayRef1<F>) -> Result<Array1<F>, PatchError> {
         check("w (length)", self.patch_len(), w.len())?;
-        Ok(self
-            .cast::<F>()
-            .par_map_chunks(self.linalg_rows::<F>(), |x| x.dot(w)))
+        self.cast::<F>()
+            .map_chunks_impl(self.linalg_rows::<F>(), |x| x.dot(w))
     }
 
     /// `Xᵀ·v`: the sum of every patch weighted by `v` (one weight per
@@ -252,9 +251,8 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
         n.ok_or(PatchError::Overflow {
             quantity: "size of X·W",
         })?;
-        Ok(self
-            .cast::<F>()
-            .par_map_chunks(self.linalg_rows::<F>(), |x| x.dot(w)))
+        self.cast::<F>()
+            .map_chunks_impl(self.linalg_rows::<F>(), |x| x.dot(w))
     }
 
     /// `Xᵀ·V` for `V` of shape `(len, k)`: a `(patch_len, k)` matrix (with

@@ -18,8 +18,8 @@ use std::mem::size_of;
 use std::ops::{Bound, Range, RangeBounds};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use ndarray::{concatenate, s, Array, Array1, Array2, ArrayView, ArrayView1, ArrayView2};
-use ndarray::{ArrayViewMut2, Axis, Dimension};
+use ndarray::{s, Array, Array1, Array2, ArrayView, ArrayView1, ArrayView2};
+use ndarray::{ArrayViewMut2, Dimension};
 use rayon::prelude::*;
 
 use crate::error::{unwrap_or_panic, PatchError};
@@ -716,9 +716,9 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
     ///
     /// # Panics
     ///
-    /// If `rows` is zero, a chunk's size in bytes overflows `isize`, or the
-    /// `Array2` results do not all have the same number of columns; a panic
-    /// in `f` propagates.
+    /// If `rows` is zero, a chunk's size in bytes overflows `isize`, the
+    /// `Array2` results do not all have the same number of columns, or the
+    /// concatenated result cannot be allocated; a panic in `f` propagates.
     ///
     /// # Examples
     ///
@@ -743,12 +743,20 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
         R: ChunkResult,
         F: Fn(ArrayView2<'_, C::Output>) -> R + Sync + Send,
     {
+        unwrap_or_panic(self.map_chunks_impl(rows, f))
+    }
+
+    /// [`par_map_chunks`](Self::par_map_chunks), with the concatenation's
+    /// failures returned.
+    #[track_caller]
+    pub(crate) fn map_chunks_impl<R, F>(&self, rows: usize, f: F) -> Result<R, PatchError>
+    where
+        R: ChunkResult,
+        F: Fn(ArrayView2<'_, C::Output>) -> R + Sync + Send,
+    {
         let rows = chunk_rows::<C::Output>(&self.geom, rows, self.len());
         let n_chunks = self.len().div_ceil(rows);
-        if n_chunks == 0 {
-            return R::concat(Vec::new());
-        }
-        let src = unwrap_or_panic(self.row_source());
+        let src = self.row_source()?;
         let parts: Vec<R> = (0..n_chunks)
             .into_par_iter()
             .map_init(
@@ -885,45 +893,66 @@ mod sealed {
 /// use ndarray::{array, Array1, Array2};
 /// use ndarray_patches::ChunkResult;
 ///
-/// let whole = Array1::concat(vec![array![1, 2], array![3]]);
+/// let whole = Array1::concat(vec![array![1, 2], array![3]])?;
 /// assert_eq!(whole, array![1, 2, 3]);
-/// let whole = Array2::concat(vec![array![[1, 2]], array![[3, 4]]]);
+/// let whole = Array2::concat(vec![array![[1, 2]], array![[3, 4]]])?;
 /// assert_eq!(whole, array![[1, 2], [3, 4]]);
+/// # Ok::<(), ndarray_patches::PatchError>(())
 /// ```
 pub trait ChunkResult: Send + Sized + sealed::Sealed {
-    /// The parts, in order, as one array.
-    fn concat(parts: Vec<Self>) -> Self;
+    /// The parts, in order, as one array, allocated fallibly.
+    ///
+    /// # Errors
+    ///
+    /// [`PatchError::OutOfMemory`] if the result cannot be allocated,
+    /// [`PatchError::ShapeMismatch`] if `Array2` parts have different
+    /// numbers of columns.
+    fn concat(parts: Vec<Self>) -> Result<Self, PatchError>;
+}
+
+/// The elements of `parts`, in order, in one fallibly allocated vector.
+fn concat_elements<T: Clone, D: Dimension>(parts: &[Array<T, D>]) -> Result<Vec<T>, PatchError> {
+    let len = parts
+        .iter()
+        .map(|p| p.len())
+        .fold(0usize, usize::saturating_add);
+    let mut v = Vec::new();
+    v.try_reserve_exact(len)
+        .map_err(|_| PatchError::OutOfMemory {
+            bytes: len.saturating_mul(size_of::<T>()),
+            what: "the concatenated chunk results",
+        })?;
+    for p in parts {
+        v.extend(p.iter().cloned());
+    }
+    Ok(v)
 }
 
 impl<T: Clone + Send> ChunkResult for Array1<T> {
-    fn concat(parts: Vec<Self>) -> Self {
+    fn concat(parts: Vec<Self>) -> Result<Self, PatchError> {
         if parts.len() == 1 {
-            return parts.into_iter().next().expect("one part");
+            return Ok(parts.into_iter().next().expect("one part"));
         }
-        let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
-        concatenate(Axis(0), &views).expect("1-D parts always concatenate")
+        Ok(Array1::from_vec(concat_elements(&parts)?))
     }
 }
 
 impl<T: Clone + Send> ChunkResult for Array2<T> {
-    #[track_caller]
-    fn concat(parts: Vec<Self>) -> Self {
+    fn concat(parts: Vec<Self>) -> Result<Self, PatchError> {
         if parts.len() == 1 {
-            return parts.into_iter().next().expect("one part");
+            return Ok(parts.into_iter().next().expect("one part"));
         }
-        if parts.is_empty() {
-            return Array2::from_shape_vec((0, 0), Vec::new()).expect("empty");
-        }
-        let cols = parts[0].ncols();
+        let cols = parts.first().map_or(0, |p| p.ncols());
         if let Some(p) = parts.iter().find(|p| p.ncols() != cols) {
-            panic!(
-                "par_map_chunks: chunk results have {} and {} columns; they must all have the same",
-                cols,
-                p.ncols()
-            );
+            return Err(PatchError::ShapeMismatch {
+                operand: "a chunk result (columns)",
+                expected: cols,
+                found: p.ncols(),
+            });
         }
-        let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
-        concatenate(Axis(0), &views).expect("same number of columns")
+        let rows = parts.iter().map(|p| p.nrows()).sum::<usize>();
+        let v = concat_elements(&parts)?;
+        Ok(Array2::from_shape_vec((rows, cols), v).expect("rows * cols elements"))
     }
 }
 

@@ -135,6 +135,15 @@ impl<'w> Sampling<'w> {
     }
 }
 
+/// Returns an error if `bytes` cannot be allocated right now (an
+/// allocation that would otherwise abort inside a dependency).
+fn probe_memory(bytes: usize, what: &'static str) -> Result<(), PatchError> {
+    let mut probe: Vec<u8> = Vec::new();
+    probe
+        .try_reserve_exact(bytes)
+        .map_err(|_| PatchError::OutOfMemory { bytes, what })
+}
+
 /// # Random sampling
 impl<A, D: Dimension> Patches<'_, A, D> {
     /// Patch indices drawn as `how` says (a number `n`: `n` distinct
@@ -255,6 +264,14 @@ impl<A, D: Dimension> Patches<'_, A, D> {
             (true, false) => return Err(not_enough),
             (false, _) => n,
         };
+        // rand's samplers allocate O(n) (Floyd, rejection) or O(len)
+        // (in place, weighted): make sure that memory can exist first.
+        let words = match weights {
+            None if len <= u32::MAX as usize => n.max(len),
+            None => n.saturating_mul(2),
+            Some(_) => len.saturating_mul(2),
+        };
+        probe_memory(words.saturating_mul(8), "sampling's working memory")?;
         match weights {
             None => Ok(rand::seq::index::sample(rng, len, n).into_vec()),
             Some(_) => {

@@ -13,6 +13,33 @@ fn skimage_view_as_blocks() {
         a.blocks((2, 2)).to_matrix(),
         array![[0, 1, 4, 5], [2, 3, 6, 7], [8, 9, 12, 13], [10, 11, 14, 15]]
     );
+    // One number is a square block.
+    assert_eq!(a.blocks(2).to_matrix(), a.blocks((2, 2)).to_matrix());
+    assert_eq!(a.blocks(2).window(), a.blocks([2, 2]).window());
+    assert_eq!(a.blocks(2).window().step, ndarray::Dim([2, 2]));
+    let d = a.into_dyn();
+    assert_eq!(
+        d.blocks(2).to_matrix(),
+        array![[0, 1, 4, 5], [2, 3, 6, 7], [8, 9, 12, 13], [10, 11, 14, 15]]
+    );
+}
+
+#[test]
+fn single_number_mutable_blocks() {
+    let mut a = Array2::<i32>::zeros((7, 8));
+    let mut b = Array2::<i32>::zeros((7, 8));
+    let mut d = ArrayD::<i32>::zeros(IxDyn(&[7, 8]));
+    assert_eq!(a.blocks_mut(3).grid(), ndarray::Dim([2, 2]));
+    for (k, mut blk) in a.blocks_mut(3).into_iter().enumerate() {
+        blk.fill(k as i32 + 1);
+    }
+    for (k, mut blk) in b.blocks_mut((3, 3)).into_iter().enumerate() {
+        blk.fill(k as i32 + 1);
+    }
+    d.blocks_mut(3)
+        .par_for_each(|k, mut blk| blk.fill(k as i32 + 1));
+    assert_eq!(a, b);
+    assert_eq!(d, b.into_dyn());
 }
 
 #[test]

@@ -173,10 +173,14 @@ fn bad_folds() {
         Fold::try_new((2, 9), &w, Edge::Valid),
         Err(PatchError::PatchTooLarge { .. })
     ));
-    assert!(matches!(
-        Fold::try_new((0, 9), &w, Edge::Same),
-        Err(PatchError::PatchTooLarge { .. })
-    ));
+    assert_eq!(
+        Fold::try_new((0, 9), &w, Edge::Same).unwrap_err(),
+        PatchError::EmptyArray { axis: 0 }
+    );
+    assert_eq!(
+        Fold::try_new((4, 0), &w, Edge::Cover).unwrap_err(),
+        PatchError::EmptyArray { axis: 1 }
+    );
     let mut f = Fold::new((5, 5), &w, Edge::Valid);
     assert_eq!(
         f.try_add_rows(0, &Array2::<f32>::zeros((1, 8))),
@@ -186,14 +190,27 @@ fn bad_folds() {
         })
     );
     assert!(f.try_add_rows(8, &Array2::<f32>::zeros((2, 9))).is_err());
-    assert!(f
-        .clone()
-        .try_weighted(WindowWeights::Custom(Array2::ones((3, 2))))
-        .is_err());
-    assert!(f
-        .clone()
-        .try_weighted(WindowWeights::Gaussian(f64::NAN))
-        .is_err());
+    assert_eq!(
+        f.clone()
+            .try_weighted(WindowWeights::Custom(Array2::ones((3, 2))))
+            .unwrap_err(),
+        PatchError::WeightsShape {
+            expected: vec![3, 3],
+            found: vec![3, 2]
+        }
+    );
+    assert!(matches!(
+        f.clone().try_weighted(WindowWeights::Gaussian(f64::NAN)),
+        Err(PatchError::InvalidSigma { sigma }) if sigma.is_nan()
+    ));
+    let mut negative = Array2::<f64>::ones((3, 3));
+    negative[[2, 1]] = -1.0;
+    assert_eq!(
+        f.clone()
+            .try_weighted(WindowWeights::Custom(negative))
+            .unwrap_err(),
+        PatchError::InvalidWindowWeight { element: 7 }
+    );
     assert!(
         ndarray_patches::try_reconstruct(&Array2::<f64>::zeros((8, 9)), (5, 5), (3, 3)).is_err()
     );
@@ -209,7 +226,7 @@ fn vectors_per_patch_become_channels() {
     let p = img.padded(&w, Edge::Same, Pad::Edge);
     // Two "scores" per window: its centre and twice its centre.
     let scores = Array2::from_shape_fn((p.patches().len(), 2), |(r, c)| {
-        p.patches().get(r)[[1, 1]] * (c + 1) as f64
+        p.patches().get(r).unwrap()[[1, 1]] * (c + 1) as f64
     });
     let placed = Fold::new((6, 7), &w, Edge::Same).place_vectors(&scores, Anchor::Centre);
     let (maps, covered) = (placed.maps, placed.covered);
@@ -217,6 +234,35 @@ fn vectors_per_patch_become_channels() {
     assert!(covered.iter().all(|&c| c));
     assert_eq!(maps.index_axis(ndarray::Axis(2), 0), img);
     assert_eq!(maps.index_axis(ndarray::Axis(2), 1), &img * 2.0);
+}
+
+#[test]
+fn single_number_window_steps_fold_like_tuples() {
+    // A window's step and dilation given as one number fold exactly as the
+    // per-axis forms, and patches of the padded image come back.
+    let img = Array2::from_shape_fn((9, 10), |(i, j)| ((i * 10 + j) % 17) as f64);
+    let one = Window::new((3, 3)).step(2).dilation(2);
+    let tuple = Window::new((3, 3)).step((2, 2)).dilation((2, 2));
+    assert_eq!(one, tuple);
+    let p = img.padded(&one, Edge::Same, Pad::Reflect);
+    assert_eq!(
+        p.patches().to_matrix(),
+        img.padded(&tuple, Edge::Same, Pad::Reflect)
+            .patches()
+            .to_matrix()
+    );
+    let mut f = Fold::new((9, 10), &one, Edge::Same);
+    f.add_rows(0, &p.patches().to_matrix());
+    let out = f.finish::<f64>(Reduction::Mean);
+    // Same with step 2 and dilation 2 centres a window on every second
+    // element and reads every second one: the even (i, j) are covered.
+    for ((i, j), &c) in out.covered.indexed_iter() {
+        assert_eq!(c, i % 2 == 0 && j % 2 == 0, "({i}, {j})");
+        if c {
+            assert_eq!(out.image[[i, j]], img[[i, j]]);
+        }
+    }
+    assert_eq!(out.uncovered, 90 - 25);
 }
 
 #[test]

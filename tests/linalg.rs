@@ -76,7 +76,8 @@ proptest! {
         assert_abs_diff_eq!(p.matmul(&wm), xs.dot(&wm), epsilon = tol);
         assert_abs_diff_eq!(p.t_matmul(&vm), xs.t().dot(&vm), epsilon = tol);
         let g: Array2<f64> = p.gram();
-        assert_abs_diff_eq!(g, xs.t().dot(&xs), epsilon = tol * 1e3);
+        let gram_ref = xs.t().dot(&xs);
+        assert_abs_diff_eq!(g, gram_ref, epsilon = tol * 1e3);
         let mean: Array1<f64> = p.mean();
         let mu = xs.mean_axis(Axis(0)).unwrap();
         assert_abs_diff_eq!(mean, mu, epsilon = tol);
@@ -85,12 +86,21 @@ proptest! {
             let d = &xs - &mu;
             assert_abs_diff_eq!(c, d.t().dot(&d) / (n - 1) as f64, epsilon = tol * 1e3);
         }
-        // The streamed product, block by block.
-        let got = std::sync::Mutex::new(Array2::<f64>::zeros((n, k)));
-        p.for_each_matmul_chunk(&wm, 7, |start, y| {
-            got.lock().unwrap().slice_mut(ndarray::s![start..start + y.nrows(), ..]).assign(&y);
+        let g2: Array2<f64> = p.try_gram().unwrap();
+        assert_abs_diff_eq!(g2, gram_ref, epsilon = tol * 1e3);
+        // The streamed product, block by block, as user code writes it now
+        // (cast chunks times W): sequentially into place, and in parallel
+        // with the results concatenated in row order.
+        let xw = xs.dot(&wm);
+        let mut got = Array2::<f64>::zeros((n, k));
+        p.cast::<f64>().for_each_chunk(7, |start, x| {
+            got.slice_mut(ndarray::s![start..start + x.nrows(), ..]).assign(&x.dot(&wm));
         });
-        assert_abs_diff_eq!(got.into_inner().unwrap(), xs.dot(&wm), epsilon = tol);
+        assert_abs_diff_eq!(got, xw, epsilon = tol);
+        let par: Array2<f64> = p.cast::<f64>().par_map_chunks(7, |x| x.dot(&wm));
+        assert_abs_diff_eq!(par, xw, epsilon = tol);
+        let par: Array1<f64> = p.cast::<f64>().par_map_chunks(13, |x| x.dot(&w));
+        assert_abs_diff_eq!(par, xs.dot(&w), epsilon = tol);
     }
 }
 
@@ -98,11 +108,23 @@ proptest! {
 fn integer_images_convert() {
     let img = Array2::from_shape_fn((20, 30), |(i, j)| ((i * 31 + j * 7) % 256) as u8);
     let p = img.patches((4, 5)).step((2, 1));
-    let x = p.to_matrix_as::<f32>();
+    let x = p.cast::<f32>().to_matrix();
+    assert_eq!(x, p.to_matrix().mapv(f32::from));
     let w = Array1::from_shape_fn(20, |k| k as f32 - 9.5);
     assert_abs_diff_eq!(p.dot(&w), x.dot(&w), epsilon = 1e-3);
     let g: Array2<f32> = p.gram();
     assert_abs_diff_eq!(g, x.t().dot(&x), epsilon = 1.0);
+    // Normalised during the copy, then a product per chunk.
+    let norm = p.map_elems(|v: u8| f32::from(v) / 255.0);
+    let y: Array1<f32> = norm.par_map_chunks(17, |c| c.dot(&w));
+    assert_abs_diff_eq!(y, (&x / 255.0).dot(&w), epsilon = 1e-4);
+    let scores = norm.map_windows(|r| r.dot(&w));
+    assert_eq!(scores.raw_dim(), p.grid());
+    assert_abs_diff_eq!(
+        scores.into_shape_with_order(p.len()).unwrap(),
+        (&x / 255.0).dot(&w),
+        epsilon = 1e-4
+    );
 }
 
 #[test]
@@ -134,9 +156,20 @@ fn bad_shapes_are_errors() {
     assert!(p.try_t_dot(&Array1::<f32>::zeros(63)).is_err());
     assert!(p.try_matmul(&Array2::<f32>::zeros((10, 2))).is_err());
     assert!(p.try_t_matmul(&Array2::<f64>::zeros((65, 2))).is_err());
-    assert!(p
-        .try_for_each_matmul_chunk(&Array2::<f32>::zeros((9, 2)), 0, |_, _| {})
-        .is_err());
+    // The Gram matrix of patches too long to square in memory.
+    let one = Array1::<f32>::zeros(1);
+    let huge = one.broadcast(usize::MAX / 4).unwrap();
+    let long = huge.patches(1 << 40);
+    assert_eq!(
+        long.try_gram::<f64>().unwrap_err(),
+        PatchError::Overflow {
+            quantity: "size of a patch_len x patch_len matrix"
+        }
+    );
+    assert!(matches!(
+        long.try_covariance::<f32>(),
+        Err(PatchError::Overflow { .. })
+    ));
     let one = Array2::<f32>::zeros((3, 3));
     assert_eq!(
         one.patches((3, 3)).try_covariance::<f32>().unwrap_err(),

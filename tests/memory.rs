@@ -69,7 +69,7 @@ fn streaming_allocates_only_the_chunk_buffers() {
     let w = Array1::from_elem(p.patch_len(), 1.0f32);
     let threads = rayon::current_num_threads();
     // Warm rayon's pool up, so its one-time setup is not counted.
-    p.range(..1).par_for_each_chunk(1, |_, _| {});
+    p.rows(..1).par_for_each_chunk(1, |_, _| {});
 
     // A small constant for rayon's job bookkeeping and the copy plan.
     let slack = 64 * 1024;
@@ -100,7 +100,7 @@ fn streaming_allocates_only_the_chunk_buffers() {
         .num_threads(1)
         .build()
         .unwrap();
-    pool.install(|| p.range(..1).for_each_chunk(1, |_, _| {}));
+    pool.install(|| p.rows(..1).for_each_chunk(1, |_, _| {}));
     let (peak, allocs) = measure(|| {
         pool.install(|| {
             p.for_each_chunk(rows, |_, c| {
@@ -129,7 +129,7 @@ fn streaming_allocates_only_the_chunk_buffers() {
 
     // Owned chunks: one block alive at a time.
     let (peak, _) = measure(|| {
-        for c in p.range(..p.len() / 8).chunks(rows) {
+        for (_, c) in p.rows(..p.len() / 8).chunks(rows) {
             std::hint::black_box(c[[0, 0]]);
         }
     });
@@ -147,20 +147,102 @@ fn gram_allocates_chunks_and_result_only() {
     let p = img.patches((16, 16));
     let pl = p.patch_len();
     let threads = rayon::current_num_threads();
-    p.range(..1).par_for_each_chunk(1, |_, _| {});
+    p.rows(..1).par_for_each_chunk(1, |_, _| {});
     let (peak, _) = measure(|| {
         let g: Array2<f32> = p.gram();
         std::hint::black_box(g);
     });
     let chunk = ndarray_patches::DEFAULT_CHUNK_BYTES;
-    // Per thread: the chunk, its f32 partial and matrixmultiply's packing
-    // buffers (at most 512 KiB at these sizes); once: the f64 accumulator
-    // and the f32 result.
-    let gemm_packing = 512 * 1024;
-    let bound = threads * (chunk + pl * pl * 4 + gemm_packing) + pl * pl * (8 + 4) + 256 * 1024;
+    // Per thread: the chunk, its f32 partial, the thread's own f64
+    // accumulator and matrixmultiply's packing buffers (under 200 KiB
+    // measured at these sizes); once: the f32 result.
+    let gemm_packing = 256 * 1024;
+    let bound = threads * (chunk + pl * pl * (4 + 8) + gemm_packing) + pl * pl * 4 + 256 * 1024;
     println!(
         "gram: peak {peak} B (bound {bound} B), virtual matrix {} B",
         p.matrix_bytes().unwrap()
     );
+    assert!(peak <= bound, "peak {peak} > {bound}");
+}
+
+/// Conversions size chunks in the elements written: `gram::<f64>()` of a
+/// u8 image streams 1 MiB chunks of f64 (512 rows of 256), not 1 MiB of
+/// u8 (4096 rows, 8 MiB once converted); a converting visitor holds 1 MiB
+/// of f32.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn converted_chunks_are_sized_in_the_output_type() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // 247k patches: a 250 MB f32 matrix, 500 MB as f64.
+    let img = Array2::from_shape_fn((512, 512), |(i, j)| ((i * 13 + j * 7) % 251) as u8);
+    let p = img.patches((16, 16));
+    let pl = p.patch_len();
+    let threads = rayon::current_num_threads();
+    let chunk = ndarray_patches::DEFAULT_CHUNK_BYTES;
+    assert!(p.cast::<f64>().matrix_bytes().unwrap() > 400 * chunk);
+    p.rows(..1).par_for_each_chunk(1, |_, _| {});
+
+    let conv = p.cast::<f32>();
+    let rows = conv.default_chunk_rows();
+    assert_eq!(rows * pl * 4, chunk);
+    let w = Array1::from_elem(pl, 1.0f32);
+    let (peak, _) = measure(|| {
+        conv.for_each_chunk(rows, |_, c| {
+            std::hint::black_box(c.row(0).dot(&w.view()));
+        })
+    });
+    println!("cast::<f32>().for_each_chunk: peak {peak} B, chunk {chunk} B");
+    assert!(peak <= chunk + 64 * 1024, "peak {peak}");
+    let norm = p.map_elems(|x: u8| f64::from(x) / 255.0);
+    let (peak, _) = measure(|| {
+        norm.par_for_each_chunk(norm.default_chunk_rows(), |_, c| {
+            std::hint::black_box(c[[0, 0]]);
+        })
+    });
+    println!("map_elems(f64).par_for_each_chunk: peak {peak} B, {threads} threads");
+    assert!(peak <= threads * chunk + 64 * 1024, "peak {peak}");
+
+    let (peak, _) = measure(|| {
+        let g: Array2<f64> = p.gram();
+        std::hint::black_box(g);
+    });
+    // Per thread: the f64 chunk, its f64 partial, the f64 accumulator and
+    // matrixmultiply's f64 packing buffers (about 256 KiB measured); once:
+    // the f64 result. Chunks of 1 MiB of u8 would be 8 MiB each here.
+    let gemm_packing = 512 * 1024;
+    let bound = threads * (chunk + pl * pl * (8 + 8) + gemm_packing) + pl * pl * 8 + 256 * 1024;
+    println!("gram::<f64> of u8: peak {peak} B (bound {bound} B)");
+    assert!(peak <= bound, "peak {peak} > {bound}");
+}
+
+/// `par_map_chunks` and `map_windows` hold a chunk per thread and the
+/// results (twice while the parts are joined), never the matrix.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn mapping_allocates_chunks_and_results_only() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let img = Array2::from_shape_fn((2048, 2048), |(i, j)| ((i * 31 + j * 17) % 255) as f32);
+    let p = img.patches((32, 32));
+    let threads = rayon::current_num_threads();
+    let chunk = ndarray_patches::DEFAULT_CHUNK_BYTES;
+    let rows = p.default_chunk_rows();
+    let w = Array1::from_elem(p.patch_len(), 1.0f32);
+    let results = p.len() * 4;
+    p.rows(..1).par_for_each_chunk(1, |_, _| {});
+    // One Array1 per chunk, and rayon's vector of them.
+    let parts = p.len().div_ceil(rows) * 64;
+    let slack = 256 * 1024;
+    let (peak, _) = measure(|| {
+        let y: Array1<f32> = p.par_map_chunks(rows, |c| c.dot(&w));
+        std::hint::black_box(y);
+    });
+    let bound = threads * chunk + 2 * results + parts + slack;
+    println!("par_map_chunks: peak {peak} B (bound {bound} B, results {results} B)");
+    assert!(peak <= bound, "peak {peak} > {bound}");
+    let (peak, _) = measure(|| {
+        let m = p.map_windows(|r| r[0]);
+        std::hint::black_box(m);
+    });
+    println!("map_windows: peak {peak} B (bound {bound} B)");
     assert!(peak <= bound, "peak {peak} > {bound}");
 }

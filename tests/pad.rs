@@ -3,7 +3,7 @@
 
 use ndarray::{array, Array, Array1, Array2, Array3, IxDyn};
 use ndarray_patches::prelude::*;
-use ndarray_patches::{pad, try_pad, Edge, Pad, PatchError, Window};
+use ndarray_patches::{pad, try_pad, Argument, Edge, Pad, PatchError, Window};
 
 fn a34() -> Array2<i32> {
     Array::from_iter(0..12)
@@ -113,10 +113,53 @@ fn pad_layouts_and_errors() {
         pad(&v.to_owned(), (2, 1), (1, 3), Pad::Reflect)
     );
     let d = Array3::<u8>::zeros((2, 2, 2)).into_dyn();
-    assert!(matches!(
-        try_pad(&d, IxDyn(&[1, 1]), IxDyn(&[1, 1]), Pad::Edge),
-        Err(PatchError::ShapeMismatch { .. })
-    ));
+    assert_eq!(
+        try_pad(&d, IxDyn(&[1, 1]), IxDyn(&[1, 1]), Pad::Edge).unwrap_err(),
+        PatchError::WrongNdim {
+            argument: Argument::PadBefore,
+            expected: 3,
+            found: 2
+        }
+    );
+    assert_eq!(
+        try_pad(&d, IxDyn(&[1, 1, 1]), IxDyn(&[1, 1]), Pad::Edge).unwrap_err(),
+        PatchError::WrongNdim {
+            argument: Argument::PadAfter,
+            expected: 3,
+            found: 2
+        }
+    );
+}
+
+#[test]
+fn single_number_widths_pad_every_axis() {
+    let a = a34();
+    for mode in [
+        Pad::Constant(-1),
+        Pad::Edge,
+        Pad::Reflect,
+        Pad::Symmetric,
+        Pad::Wrap,
+    ] {
+        assert_eq!(pad(&a, 2, 3, mode), pad(&a, (2, 2), (3, 3), mode));
+        assert_eq!(pad(&a, 0, 1, mode), pad(&a, [0, 0], [1, 1], mode));
+        let d = a.clone().into_dyn();
+        let want = pad(&a, (1, 1), (2, 2), mode).into_dyn();
+        assert_eq!(pad(&d, 1, 2, mode), want);
+        assert_eq!(pad(&d, vec![1, 1], &[2usize, 2][..], mode), want);
+        assert_eq!(pad(&d, (1, 1), IxDyn(&[2, 2]), mode), want);
+    }
+    // numpy.pad(np.arange(12).reshape(3, 4), 1, mode="edge")
+    assert_eq!(
+        pad(&a, 1, 1, Pad::Edge),
+        from_rows(&[
+            &[0, 0, 1, 2, 3, 3],
+            &[0, 0, 1, 2, 3, 3],
+            &[4, 4, 5, 6, 7, 7],
+            &[8, 8, 9, 10, 11, 11],
+            &[8, 8, 9, 10, 11, 11],
+        ])
+    );
 }
 
 #[test]
@@ -135,7 +178,7 @@ fn edge_policies_give_their_grids() {
     // Same with step 2: windows centred on every second pixel.
     let p = img.padded(&Window::new((3, 3)).step((2, 2)), Edge::Same, Pad::Edge);
     assert_eq!(p.patches().grid(), ndarray::Dim([5, 7]));
-    assert_eq!(p.patches().get(8)[[1, 1]], img[[2, 2]]);
+    assert_eq!(p.patches().get(8).unwrap()[[1, 1]], img[[2, 2]]);
     // Cover: every pixel in some window.
     let p = img.padded(
         &Window::new((4, 4)).step((3, 3)),

@@ -115,6 +115,7 @@ fn torch_unfold_dilation() {
         [14, 17, 26, 29]
     ];
     assert_eq!(a.patches((2, 2)).dilation((2, 3)).to_matrix(), expected);
+    assert_eq!(a.patches(2).dilation((2, 3)).to_matrix(), expected);
 }
 
 #[test]
@@ -122,6 +123,7 @@ fn design_doc_shapes() {
     let img = Array2::<f32>::zeros((100, 100));
     let p = img.patches((39, 39));
     assert_eq!(p.view().shape(), &[62, 62, 39, 39]);
+    assert_eq!(img.patches(39).view().shape(), &[62, 62, 39, 39]);
     assert_eq!(p.to_matrix().dim(), (3844, 1521));
     // The view points into the image: no copy.
     assert_eq!(p.view().as_ptr(), img.as_ptr());

@@ -5,10 +5,10 @@ use std::collections::HashSet;
 
 use ndarray::{Array1, Array2};
 use ndarray_patches::prelude::*;
+use ndarray_patches::rand::rngs::StdRng;
+use ndarray_patches::rand::SeedableRng;
 use ndarray_patches::{PatchError, Sampling};
 use proptest::prelude::*;
-use rand::rngs::StdRng;
-use rand::SeedableRng;
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
@@ -21,8 +21,9 @@ proptest! {
         let got = p.try_sample_indices(n, &mut StdRng::seed_from_u64(seed));
         if n > p.len() {
             prop_assert_eq!(got, Err(PatchError::NotEnoughPatches { needed: n, found: p.len() }));
-            let clamped = p.sample_indices_by(n, &Sampling::new().clamped(), &mut StdRng::seed_from_u64(seed));
+            let clamped = p.sample_indices(Sampling::new(n).clamped(), &mut StdRng::seed_from_u64(seed));
             prop_assert_eq!(clamped.len(), p.len());
+            prop_assert_eq!(clamped.iter().collect::<HashSet<_>>().len(), p.len());
             return Ok(());
         }
         let idx = got.unwrap();
@@ -30,11 +31,18 @@ proptest! {
         prop_assert!(idx.iter().all(|&r| r < p.len()));
         prop_assert_eq!(idx.iter().collect::<HashSet<_>>().len(), n);
         prop_assert_eq!(&idx, &p.sample_indices(n, &mut StdRng::seed_from_u64(seed)));
+        // A count and a Sampling of that count are the same request.
+        prop_assert_eq!(&idx, &p.sample_indices(Sampling::new(n), &mut StdRng::seed_from_u64(seed)));
+        prop_assert_eq!(&idx, &p.sample_indices(Sampling::new(n).clamped(), &mut StdRng::seed_from_u64(seed)));
         let (idx2, rows) = p.sample(n, &mut StdRng::seed_from_u64(seed));
         prop_assert_eq!(&idx2, &idx);
         for (row, &r) in rows.rows().into_iter().zip(&idx) {
-            prop_assert_eq!(row.to_vec(), p.get(r).iter().copied().collect::<Vec<_>>());
+            prop_assert_eq!(row.to_vec(), p.get(r).unwrap().iter().copied().collect::<Vec<_>>());
         }
+        let (idx3, rows3) = p.try_sample(Sampling::new(n), &mut StdRng::seed_from_u64(seed)).unwrap();
+        prop_assert_eq!(&idx3, &idx);
+        prop_assert_eq!(&rows3, &rows);
+        prop_assert_eq!(&rows, &p.select(&idx));
     }
 
     #[test]
@@ -44,9 +52,9 @@ proptest! {
         let p = img.patches((3, 3)); // 49 patches
         let w = Array1::from_iter(mask.iter().map(|&m| f64::from(u8::from(m))));
         let allowed = mask.iter().filter(|&&m| m).count();
-        let mut spec = Sampling::new().weights(w.view());
+        let mut spec = Sampling::new(n).weights(w.view());
         if replace { spec = spec.with_replacement(); }
-        match p.try_sample_indices_by(n, &spec, &mut StdRng::seed_from_u64(seed)) {
+        match p.try_sample_indices(spec, &mut StdRng::seed_from_u64(seed)) {
             Ok(idx) => {
                 prop_assert_eq!(idx.len(), n);
                 prop_assert!(idx.iter().all(|&r| mask[r]));
@@ -66,8 +74,9 @@ fn weights_set_the_frequencies() {
     let a = Array1::<f32>::zeros(4); // 3 patches
     let p = a.patches(2);
     let w = ndarray::array![1.0, 3.0, 0.0];
-    let spec = Sampling::new().weights(w.view()).with_replacement();
-    let idx = p.sample_indices_by(40_000, &spec, &mut StdRng::seed_from_u64(5));
+    let spec = Sampling::new(40_000).weights(w.view()).with_replacement();
+    let idx = p.sample_indices(spec, &mut StdRng::seed_from_u64(5));
+    assert_eq!(idx.len(), 40_000);
     let c0 = idx.iter().filter(|&&r| r == 0).count() as f64;
     let c1 = idx.iter().filter(|&&r| r == 1).count() as f64;
     assert!(!idx.contains(&2));
@@ -98,9 +107,8 @@ fn bad_weights() {
     let p = a.patches(2); // 4 patches
     let short = Array1::from_elem(3, 1.0);
     assert_eq!(
-        p.try_sample_indices_by(
-            1,
-            &Sampling::new().weights(short.view()),
+        p.try_sample_indices(
+            Sampling::new(1).weights(short.view()),
             &mut StdRng::seed_from_u64(0)
         ),
         Err(PatchError::ShapeMismatch {
@@ -111,12 +119,60 @@ fn bad_weights() {
     );
     let nan = ndarray::array![1.0, f64::NAN, 1.0, 1.0];
     assert_eq!(
-        p.try_sample_indices_by(
-            1,
-            &Sampling::new().weights(nan.view()),
+        p.try_sample_indices(
+            Sampling::new(1).weights(nan.view()),
             &mut StdRng::seed_from_u64(0)
         ),
-        Err(PatchError::InvalidWeight { row: 1 })
+        Err(PatchError::InvalidSamplingWeight { row: 1 })
+    );
+    for (bad, row) in [
+        (ndarray::array![1.0, 1.0, -1.0, 1.0], 2),
+        (ndarray::array![f64::INFINITY, 1.0, 1.0, 1.0], 0),
+        (ndarray::array![1.0, 1.0, 1.0, f64::NEG_INFINITY], 3),
+    ] {
+        let how = Sampling::new(1).weights(bad.view()).with_replacement();
+        assert_eq!(
+            p.try_sample(how, &mut StdRng::seed_from_u64(0))
+                .unwrap_err(),
+            PatchError::InvalidSamplingWeight { row }
+        );
+    }
+    let e = p
+        .try_sample_indices(
+            Sampling::new(1).weights(nan.view()),
+            &mut StdRng::seed_from_u64(0),
+        )
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the sampling weight of patch 1 is negative, infinite or NaN"
     );
     assert!(p.try_select(&[0, 4]).is_err());
+}
+
+#[test]
+fn sample_is_indices_then_their_rows() {
+    // sample = sample_indices + select of the same rows, for a strided,
+    // reversed source.
+    let img = Array2::from_shape_fn((12, 15), |(i, j)| (i * 15 + j) as u16);
+    let v = img.slice(ndarray::s![..;-1, ..;2]);
+    let p = v.patches(3).step((2, 1));
+    let (idx, rows) = p.sample(10, &mut StdRng::seed_from_u64(3));
+    assert_eq!(idx, p.sample_indices(10, &mut StdRng::seed_from_u64(3)));
+    for (row, &r) in rows.rows().into_iter().zip(&idx) {
+        let w = p.get(r).unwrap();
+        assert_eq!(row.to_vec(), w.iter().copied().collect::<Vec<_>>());
+    }
+    // More than there are, clamped: every patch once.
+    let (idx, rows) = p.sample(Sampling::new(1000).clamped(), &mut StdRng::seed_from_u64(3));
+    assert_eq!(rows.nrows(), p.len());
+    assert_eq!(idx.iter().collect::<HashSet<_>>().len(), p.len());
+    assert_eq!(
+        p.try_sample(1000, &mut StdRng::seed_from_u64(3))
+            .unwrap_err(),
+        PatchError::NotEnoughPatches {
+            needed: 1000,
+            found: p.len()
+        }
+    );
 }

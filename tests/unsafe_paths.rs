@@ -1,11 +1,16 @@
 //! A small, deterministic set of cases over every unsafe path (the window
-//! view's `from_shape_ptr` and the row copier's pointer reads), sized to run
-//! under Miri in minutes: `cargo +nightly miri test --test unsafe_paths`.
+//! view's `from_shape_ptr`, the row copier's pointer reads and its writes
+//! into uninitialized matrices: as-is (memcpy), converted by `cast` and by
+//! `map_elems`, gathered by `select`, into non-contiguous outputs, and
+//! unwinding out of a panicking visitor or conversion), sized to run under
+//! Miri in minutes: `cargo +nightly miri test --test unsafe_paths`.
 
 mod common;
 
 use common::{reference, Layout, Source};
-use ndarray::{s, Array2, ArrayView2, IxDyn, ShapeBuilder};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use ndarray::{s, Array1, Array2, ArrayView2, IxDyn, ShapeBuilder};
 use ndarray_patches::prelude::*;
 
 fn layouts(nd: usize) -> Vec<Layout> {
@@ -64,6 +69,27 @@ fn check(shape: &[usize], patch: &[usize], step: &[usize], dil: &[usize]) {
         let mut out = Array2::zeros((p.len(), p.patch_len()).f());
         p.write_rows(0, out.view_mut());
         assert_eq!(out, p.to_matrix());
+        // The converting copy (element by element into uninitialized
+        // memory): cast and map_elems, new matrices and a column-strided
+        // output.
+        let want64: Vec<f64> = flat.iter().map(|&x| f64::from(x)).collect();
+        let m64 = p.cast::<f64>().to_matrix();
+        assert_eq!(
+            m64.iter().copied().collect::<Vec<_>>(),
+            want64,
+            "{layout:?}"
+        );
+        let half = |x: i32| x as f32 / 2.0;
+        let mut wide = Array2::from_elem((p.len(), 2 * p.patch_len()), -1.0f32);
+        p.map_elems(half)
+            .write_rows(0, wide.slice_mut(s![.., ..;2]));
+        let got: Vec<f32> = wide.slice(s![.., ..;2]).iter().copied().collect();
+        assert_eq!(
+            got,
+            flat.iter().map(|&x| half(x)).collect::<Vec<_>>(),
+            "{layout:?}"
+        );
+        assert!(wide.slice(s![.., 1..;2]).iter().all(|&x| x == -1.0));
     }
 }
 
@@ -98,14 +124,26 @@ fn parallel_split_and_reuse() {
     for (r, w) in p.iter().enumerate().step_by(7) {
         assert_eq!(m.row(r).to_vec(), w.iter().copied().collect::<Vec<_>>());
     }
-    let total: usize = p.chunks(50).map(|c| c.nrows()).sum();
+    let total: usize = p.chunks(50).map(|(_, c)| c.nrows()).sum();
     assert_eq!(total, p.len());
+    // The converting copies split across tasks too.
+    assert_eq!(p.cast::<u32>().to_matrix(), m.mapv(u32::from));
+    let norm = |x: u8| f32::from(x) / 255.0;
+    assert_eq!(p.map_elems(norm).to_matrix(), m.mapv(norm));
+    // One buffer per worker, refilled, for the parallel visitors.
+    let sums: Array1<u32> = p
+        .cast::<u32>()
+        .par_map_chunks(40, |c| c.sum_axis(ndarray::Axis(1)));
+    assert_eq!(sums, m.mapv(u32::from).sum_axis(ndarray::Axis(1)));
+    let firsts = p.map_windows(|w| w[0]);
+    assert_eq!(firsts.dim(), (15, 19));
+    assert_eq!(firsts[[14, 18]], rev[[14, 18]]);
 }
 
 #[test]
 fn lifetimes_of_into_patches() {
     fn first_patch<'a>(v: ArrayView2<'a, u32>) -> ArrayView2<'a, u32> {
-        v.into_patches((2, 2)).get(0)
+        v.into_patches((2, 2)).get(0).unwrap()
     }
     let a = Array2::from_shape_fn((3, 3), |(i, j)| (i * 3 + j) as u32);
     let w = first_patch(a.view());
@@ -118,6 +156,8 @@ fn zero_sized_elements() {
     let p = a.patches((2, 2));
     assert_eq!(p.to_matrix().dim(), (9, 4));
     assert_eq!(p.view().shape(), &[3, 3, 2, 2]);
+    assert_eq!(p.select(&[8, 0]).dim(), (2, 4));
+    assert_eq!(p.map_elems(|()| 1u8).to_matrix().sum(), 36);
 }
 
 #[test]
@@ -131,7 +171,7 @@ fn tiled_copy_order() {
         let mut out = Array2::zeros((40, 18));
         p.write_rows(start, out.view_mut());
         for (k, row) in out.rows().into_iter().enumerate() {
-            let w = p.get(start + k);
+            let w = p.get(start + k).unwrap();
             assert_eq!(row.to_vec(), w.iter().copied().collect::<Vec<_>>());
         }
     }
@@ -159,6 +199,70 @@ fn gather_selected_rows() {
     let idx = [p.len() - 1, 0, 5, 5];
     let m = p.select(&idx);
     for (row, &r) in m.rows().into_iter().zip(&idx) {
-        assert_eq!(row.to_vec(), p.get(r).iter().copied().collect::<Vec<_>>());
+        assert_eq!(
+            row.to_vec(),
+            p.get(r).unwrap().iter().copied().collect::<Vec<_>>()
+        );
     }
+    // Converted while gathered.
+    let m32 = p.map_elems(|x: i64| x as f32 * 0.5).select(&idx);
+    assert_eq!(m32, m.mapv(|x| x as f32 * 0.5));
+    let mf = p.rows(1..).cast::<i128>().select(&[5, p.len() - 1]);
+    assert_eq!(mf.row(0), m.row(2).mapv(i128::from));
+    assert_eq!(mf.row(1), m.row(0).mapv(i128::from));
+}
+
+#[test]
+fn panics_unwind_out_of_visitors_and_conversions() {
+    // A panic in the caller's code or in a conversion closure, in the
+    // middle of filling a buffer or an uninitialized matrix, unwinds
+    // without reading or dropping uninitialized elements; the patches are
+    // usable afterwards.
+    let img = Array2::from_shape_fn((6, 7), |(i, j)| (i * 7 + j) as u16);
+    let p = img.patches(2); // 30 patches
+    let expect_panic = |f: &dyn Fn()| {
+        assert!(catch_unwind(AssertUnwindSafe(f)).is_err());
+    };
+    expect_panic(&|| {
+        p.for_each_chunk(4, |start, _| assert!(start < 8, "visitor"));
+    });
+    expect_panic(&|| {
+        p.par_for_each_chunk(4, |start, _| assert!(start < 8, "visitor"));
+    });
+    expect_panic(&|| {
+        let _: Array1<u16> = p.par_map_chunks(4, |c| {
+            assert!(c[[0, 0]] < 20, "visitor");
+            c.column(0).to_owned()
+        });
+    });
+    // The conversion panics at the element 30 (in patches 19, 20, 25, 26).
+    let boom = |x: u16| -> f32 {
+        assert!(x != 30, "conversion");
+        f32::from(x)
+    };
+    expect_panic(&|| {
+        p.map_elems(boom).to_matrix();
+    });
+    expect_panic(&|| {
+        p.map_elems(boom).select(&[0, 25, 1]);
+    });
+    expect_panic(&|| {
+        let mut out = Array2::<f32>::zeros((30, 4).f());
+        p.map_elems(boom).write_rows(0, out.view_mut());
+    });
+    expect_panic(&|| {
+        p.map_elems(boom).for_each_chunk(8, |_, _| {});
+    });
+    expect_panic(&|| {
+        p.map_elems(boom).chunks(8).for_each(drop);
+    });
+    expect_panic(&|| {
+        p.map_elems(boom).map_windows(|w| w[0]);
+    });
+    let ok = |x: u16| f32::from(x);
+    assert_eq!(p.map_elems(ok).to_matrix(), p.cast::<f32>().to_matrix());
+    assert_eq!(
+        p.rows(..19).map_elems(boom).to_matrix(),
+        p.rows(..19).cast::<f32>().to_matrix()
+    );
 }

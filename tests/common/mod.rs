@@ -72,14 +72,15 @@ pub struct Layout {
     pub broadcast: Vec<bool>,
 }
 
-/// Owns the memory of a source array of a given layout.
-pub struct Source {
-    base: ArrayD<i32>,
+/// Owns the memory of a source array of a given layout (`i32` values by
+/// default; [`Source::map`] gives the same layout with other elements).
+pub struct Source<T = i32> {
+    base: ArrayD<T>,
     shape: Vec<usize>,
     layout: Layout,
 }
 
-impl Source {
+impl Source<i32> {
     /// A source of logical `shape` in `layout`, with distinct values where
     /// not broadcast.
     pub fn new(shape: &[usize], layout: Layout) -> Self {
@@ -108,9 +109,24 @@ impl Source {
             layout,
         }
     }
+}
+
+impl<T> Source<T> {
+    /// The same logical array and memory layout with every element mapped
+    /// by `f` (a `u8` or `f64` source of the same strides).
+    pub fn map<U>(&self, f: impl Fn(&T) -> U) -> Source<U> {
+        let base = self.base.map(f);
+        // `map` keeps the memory order of a contiguous base (C or F).
+        assert_eq!(base.strides(), self.base.strides());
+        Source {
+            base,
+            shape: self.shape.clone(),
+            layout: self.layout.clone(),
+        }
+    }
 
     /// The source view.
-    pub fn view(&self) -> ArrayViewD<'_, i32> {
+    pub fn view(&self) -> ArrayViewD<'_, T> {
         // Broadcast first (zero strides on the broadcast axes), then slice
         // and reverse the others.
         let bcast = |k: usize| self.layout.broadcast.get(k).copied().unwrap_or(false);
@@ -123,7 +139,7 @@ impl Source {
                 }
             })
             .collect();
-        let mut v: ArrayView<'_, i32, IxDyn> = self.base.broadcast(IxDyn(&wide)).unwrap();
+        let mut v: ArrayView<'_, T, IxDyn> = self.base.broadcast(IxDyn(&wide)).unwrap();
         if self.layout.sliced {
             v.slice_each_axis_inplace(|ax| {
                 if bcast(ax.axis.index()) {
