@@ -613,6 +613,9 @@ type Job = std::sync::mpsc::Receiver<std::thread::Result<Result<Chunk, RustPatch
 #[pyclass(module = "ndarray_patches._core", name = "_ChunkIter")]
 struct ChunkIter {
     fill: Arc<dyn Fill>,
+    /// The pool the pending job runs on, kept alive until it is done (even
+    /// if `set_num_threads` replaces the process's pool meanwhile).
+    pool: Arc<ThreadPool>,
     next: usize,
     stop: usize,
     rows: usize,
@@ -622,20 +625,19 @@ struct ChunkIter {
 }
 
 impl ChunkIter {
-    fn spawn(&mut self, py: Python<'_>) -> PyResult<()> {
+    fn spawn(&mut self) {
         let (s, e) = (
             self.next,
             self.stop.min(self.next.saturating_add(self.rows)),
         );
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         let fill = self.fill.clone();
-        pool(py)?.spawn(move || {
+        self.pool.spawn(move || {
             let r = catch_unwind(AssertUnwindSafe(|| fill.fill(s, e)));
             let _ = tx.send(r);
         });
         self.next = e;
         *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = Some((s, e, rx));
-        Ok(())
     }
 }
 
@@ -681,6 +683,7 @@ impl ChunkIter {
         }))?;
         Ok(ChunkIter {
             fill,
+            pool: pool(py)?,
             next: start,
             stop,
             rows,
@@ -706,6 +709,8 @@ impl ChunkIter {
                 std::mem::forget(rx);
                 self.next = s;
             }
+            // The parent's pool has no threads here either.
+            std::mem::forget(std::mem::replace(&mut self.pool, pool(py)?));
             self.pid = std::process::id();
         }
         let taken = self
@@ -717,7 +722,7 @@ impl ChunkIter {
             Some(p) => p,
             None if self.next >= self.stop => return Ok(None),
             None => {
-                self.spawn(py)?;
+                self.spawn();
                 self.pending
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
@@ -728,7 +733,7 @@ impl ChunkIter {
         let r = py.detach(move || rx.recv());
         // Start the next chunk before handing this one to Python.
         if self.next < self.stop {
-            self.spawn(py)?;
+            self.spawn();
         }
         match r {
             Ok(Ok(Ok(chunk))) => Ok(Some((s, chunk.into_py(py)))),

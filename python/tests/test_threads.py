@@ -128,3 +128,17 @@ def test_set_num_threads():
     finally:
         nd.set_num_threads()
     assert nd.get_num_threads() >= 1
+
+
+def test_set_num_threads_during_an_iteration():
+    img = np.arange(60 * 60, dtype=np.float64).reshape(60, 60)
+    p = nd.Patches(img, 3)
+    try:
+        it = p.chunks(rows=500)
+        first = [next(it)]
+        nd.set_num_threads(1)  # the pending chunk runs on the old pool
+        rest = list(it)
+        assert nd.get_num_threads() == 1
+    finally:
+        nd.set_num_threads()
+    np.testing.assert_array_equal(np.concatenate([c for _, c in first + rest]), p.to_matrix())
