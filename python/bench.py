@@ -78,7 +78,7 @@ def bench_to_matrix(name, shape, patch, step, repeat):
     view4 = sliding_window_view(img, patch)[::step, ::step]
     out4 = out.reshape(view4.shape)
     r_nd, r_np = best_of([lambda: p.write_rows(0, out), lambda: np.copyto(out4, view4)], repeat)
-    del out, out4
+    out = out4 = None  # free the buffer before the fresh-matrix runs
     gb = p.matrix_bytes() / 1e9
     print(
         f"{name}: into a reused buffer: write_rows {r_nd * 1e3:7.1f} ms ({gb / r_nd:5.2f} GB/s)   "
