@@ -99,6 +99,17 @@ per_axis_fixed!(
     6: (Ix, Ix, Ix, Ix, Ix, Ix)
 );
 
+impl sealed::Sealed for () {}
+impl PerAxis<Dim<[Ix; 0]>> for () {
+    fn per_axis(self, _: usize) -> Dim<[Ix; 0]> {
+        Dim([])
+    }
+}
+impl PerAxis<IxDyn> for () {
+    fn per_axis(self, _: usize) -> IxDyn {
+        IxDyn(&[])
+    }
+}
 impl sealed::Sealed for [Ix; 0] {}
 impl PerAxis<Dim<[Ix; 0]>> for [Ix; 0] {
     fn per_axis(self, _: usize) -> Dim<[Ix; 0]> {
