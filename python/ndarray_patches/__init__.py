@@ -324,13 +324,11 @@ class Patches:
         """Rows ``start:stop`` of the patch matrix as ``(first_row, chunk)``
         pairs, each chunk a new ``(<= rows, patch_len)`` array of ``dtype``
         (float32 by default): memory stays at the source plus one chunk
-        however many windows there are. ``rows=None`` picks 1 MiB chunks.
+        however many windows there are. ``rows=None`` picks 2 MiB chunks.
         Arguments are checked here, not at the first ``next()``.
 
         With ``copy=True`` (see :class:`Patches`) the source is copied once,
-        here, and the chunks come from that snapshot; the next chunk is then
-        filled on the extension's threads while your loop body runs on the
-        current one. ``copy=False`` fills each chunk when it is asked for.
+        here, and the chunks come from that snapshot.
 
         >>> import numpy as np, ndarray_patches as nd
         >>> img = np.random.default_rng(0).random((64, 64))
@@ -344,19 +342,15 @@ class Patches:
         dt = self._out_dtype(dtype)
         start, stop = self._range(start, stop)
         if rows is None:
-            rows = _core.default_chunk_rows(self._a, *self._g, dt.name)
+            # Twice the crate's default (1 MiB of output): a chunk handed to
+            # Python costs more per call than one handed to Rust code.
+            rows = min(2 * _core.default_chunk_rows(self._a, *self._g, dt.name), max(self._len, 1))
         else:
             rows = _index(rows, "rows")
             if rows < 1:
                 raise PatchError("chunk size is zero rows; it must be at least 1")
-        if self._copy:
-            # The extension copies the source (broadcast axes stay
-            # broadcast) and fills the next chunk on its thread pool while
-            # the caller works on the current one.
-            return _core._ChunkIter(
-                _broadcast_core(self._a), list(self._a.shape), *self._g, start, stop, rows, dt.name
-            )
-        return _chunk_iter(self._a, self._g, start, stop, rows, dt)
+        src = _snapshot(self._a) if self._copy else self._a
+        return _chunk_iter(src, self._g, start, stop, rows, dt)
 
     def positions(self, start: int = 0, stop: Optional[int] = None) -> np.ndarray:
         """The origins (first element's index in the source) of the windows
@@ -507,12 +501,12 @@ class Patches:
         return _core.stat(self._a, *self._g, "covariance", dt.name)
 
 
-def _broadcast_core(a: np.ndarray) -> np.ndarray:
-    """``a`` with its broadcast (stride-0) axes cut to length 1 (a view):
-    what a snapshot of ``a`` needs to copy."""
-    if a.size == 0:
-        return a
-    return a[tuple(slice(0, 1) if st == 0 else slice(None) for st in a.strides)]
+def _snapshot(a: np.ndarray) -> np.ndarray:
+    """A private copy of ``a``; broadcast (stride-0) axes stay broadcast."""
+    if 0 not in a.strides or a.size == 0:
+        return a.copy()
+    core = a[tuple(slice(0, 1) if st == 0 else slice(None) for st in a.strides)]
+    return np.broadcast_to(core.copy(), a.shape)
 
 
 def _fill(src, g, start, stop, dtype) -> np.ndarray:

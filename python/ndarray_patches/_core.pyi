@@ -86,19 +86,3 @@ class _Fold:
     def add_rows(self, start: int, rows: np.ndarray) -> None: ...
     def finish(self, mean: bool) -> npt.NDArray[np.float64]: ...
 
-@final
-class _ChunkIter:
-    def __new__(
-        cls,
-        core: np.ndarray,
-        shape: List[int],
-        patch: List[int],
-        step: List[int],
-        dilation: List[int],
-        start: int,
-        stop: int,
-        rows: int,
-        dtype: str,
-    ) -> _ChunkIter: ...
-    def __iter__(self) -> _ChunkIter: ...
-    def __next__(self) -> Tuple[int, np.ndarray]: ...

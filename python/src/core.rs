@@ -83,13 +83,6 @@ pub trait Conv<B>: Elem {
         start: usize,
         out: ArrayViewMut2<'_, B>,
     ) -> Result<(), PatchError>;
-    /// Rows `start..stop` as a new matrix.
-    fn to_matrix(
-        src: ArrayViewD<'_, Self>,
-        g: &Geom,
-        start: usize,
-        stop: usize,
-    ) -> Result<Array2<B>, PatchError>;
 }
 
 /// `conv!(A => B, |rows| rows_of_B)`: how rows of `A` become rows of `B`.
@@ -108,17 +101,6 @@ macro_rules! conv {
             ) -> Result<(), PatchError> {
                 let $r = patches(src, g)?;
                 $adapt.try_write_rows(start, out)
-            }
-            fn to_matrix(
-                src: ArrayViewD<'_, $a>,
-                g: &Geom,
-                start: usize,
-                stop: usize,
-            ) -> Result<Array2<$b>, PatchError> {
-                let p = patches(src, g)?;
-                check_range(&p, start, stop)?;
-                let $r = p.rows(start..stop);
-                $adapt.try_to_matrix()
             }
         }
     )*};

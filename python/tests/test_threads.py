@@ -94,12 +94,12 @@ def _child_iterates(it, q):
     q.put([(s, c.copy()) for s, c in it])
 
 
-def test_forked_child_continues_a_prefetching_iterator():
+def test_forked_child_continues_an_iterator():
     img = np.arange(100 * 100, dtype=np.float32).reshape(100, 100)
     p = nd.Patches(img, 5)
     want = p.to_matrix()
     it = p.chunks(rows=1000)
-    s0, c0 = next(it)  # the parent's pool is now filling the next chunk
+    s0, c0 = next(it)  # the parent has used its pool
     ctx = multiprocessing.get_context("fork")
     q = ctx.Queue()
     child = ctx.Process(target=_child_iterates, args=(it, q))
@@ -108,7 +108,7 @@ def test_forked_child_continues_a_prefetching_iterator():
     child.join(60)
     if child.is_alive():
         child.kill()
-        pytest.fail("the forked child hung on the parent's pending chunk")
+        pytest.fail("the forked child hung (the parent's pool?)")
     assert child.exitcode == 0
     assert s0 == 0 and [s for s, _ in got] == list(range(1000, len(p), 1000))
     np.testing.assert_array_equal(np.concatenate([c0] + [c for _, c in got]), want)
