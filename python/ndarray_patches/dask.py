@@ -36,7 +36,13 @@ from typing import Sequence, Tuple, Union
 
 import numpy as np
 
-import dask.array as da
+try:
+    import dask.array as da
+except ImportError as e:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "ndarray_patches.dask needs dask: pip install 'dask[array]' distributed "
+        "(or the package's [dask] extra)"
+    ) from e
 
 from . import Patches, PatchError, _axes
 
