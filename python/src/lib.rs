@@ -152,6 +152,23 @@ where
     }
 }
 
+/// Like [`run`] for work that is serial and uses no rayon (geometry,
+/// positions): on the calling thread with the GIL released, without the
+/// hand-off to the pool (tens of microseconds per call).
+fn run_serial<T, F>(py: Python<'_>, f: F) -> PyResult<T>
+where
+    T: Send,
+    F: FnOnce() -> Result<T, RustPatchError> + Send,
+{
+    match py.detach(move || catch_unwind(AssertUnwindSafe(f))) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(py_err(py, e)),
+        Err(_) => Err(PyRuntimeError::new_err(
+            "internal error in ndarray-patches (please report it): a panic in a serial call",
+        )),
+    }
+}
+
 // ---------------------------------------------------------------------------
 // dtype dispatch: one macro for the six element types of a source.
 
@@ -269,7 +286,7 @@ fn shape(
     dilation: Vec<usize>,
 ) -> PyResult<(Vec<usize>, usize)> {
     let g = geom(patch, step, dilation);
-    dispatch!(a, |A, v| run(py, || core::shape(v, &g)))
+    dispatch!(a, |A, v| run_serial(py, || core::shape(v, &g)))
 }
 
 /// Rows `start..start + len(out)` into the 2-D array `out`.
@@ -317,7 +334,7 @@ fn default_chunk_rows(
     dtype: &str,
 ) -> PyResult<usize> {
     let g = geom(patch, step, dilation);
-    dispatch!(a, |A, v| with_out!(A, dtype, |B| run(py, || {
+    dispatch!(a, |A, v| with_out!(A, dtype, |B| run_serial(py, || {
         <A as Conv<B>>::default_chunk_rows(v, &g)
     })))
 }
@@ -334,7 +351,9 @@ fn positions<'py>(
     stop: usize,
 ) -> PyResult<Bound<'py, PyArray2<i64>>> {
     let g = geom(patch, step, dilation);
-    let m = dispatch!(a, |A, v| run(py, || core::positions(v, &g, start, stop)))?;
+    let m = dispatch!(a, |A, v| run_serial(py, || core::positions(
+        v, &g, start, stop
+    )))?;
     Ok(m.into_pyarray(py))
 }
 
