@@ -38,11 +38,11 @@ import numpy as np
 
 try:
     import dask.array as da
-except ImportError as e:  # pragma: no cover - depends on the environment
+except ImportError:  # pragma: no cover - depends on the environment
     raise ImportError(
         "ndarray_patches.dask needs dask: pip install 'dask[array]' distributed "
         "(or the package's [dask] extra)"
-    ) from e
+    )
 
 from . import Patches, PatchError, _axes
 
