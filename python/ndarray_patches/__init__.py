@@ -1,0 +1,712 @@
+"""Every window of a numpy array: zero-copy views, a fast parallel patch
+matrix, bounded-memory streaming, and linear algebra on the virtual patch
+matrix, from the Rust crate ``ndarray-patches``.
+
+>>> import numpy as np, ndarray_patches as nd
+>>> img = np.arange(100 * 100, dtype=np.float32).reshape(100, 100)
+>>> p = nd.Patches(img, (39, 39))          # every 39x39 window, step 1
+>>> p.grid, len(p), p.patch_len
+((62, 62), 3844, 1521)
+>>> p.view().shape                          # zero copy
+(62, 62, 39, 39)
+>>> X = p.to_matrix()                       # numpy's row order, in parallel
+>>> X.shape, bool(X[63, 0] == img[1, 1])
+((3844, 1521), True)
+
+Rows are numbered row-major over the grid of window origins and each row
+lists its window's elements row-major (C order): row ``r`` equals numpy's
+``sliding_window_view(img, patch).reshape(-1, prod(patch))[r]`` for step 1
+and dilation 1.
+
+Sources may have any number of axes, any layout (C or F order, sliced,
+negative strides, broadcast) and one of the dtypes uint8, uint16, int16,
+int32, float32 and float64; integer sources convert during the copy.
+Every fill runs in Rust with the GIL released, on a thread pool owned by the
+process (rebuilt in a ``fork``-ed child, so ``multiprocessing`` works); see
+:func:`set_num_threads`. Bad requests raise :class:`PatchError`, a
+``ValueError``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+import sys
+from typing import Iterator, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _core
+from ._core import PatchError, PatchIndexError, PatchMemoryError, PatchOverflowError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Patches",
+    "Fold",
+    "padded",
+    "reconstruct",
+    "set_num_threads",
+    "get_num_threads",
+    "PatchError",
+    "PatchIndexError",
+    "PatchOverflowError",
+    "PatchMemoryError",
+]
+
+_SUPPORTED = tuple(
+    np.dtype(t) for t in (np.uint8, np.uint16, np.int16, np.int32, np.float32, np.float64)
+)
+_REAL = (np.dtype(np.float32), np.dtype(np.float64))
+
+Shape = Union[int, Sequence[int]]
+
+
+def _source(img) -> np.ndarray:
+    a = np.asarray(img)
+    if a.dtype not in _SUPPORTED or not a.dtype.isnative:
+        raise PatchError(
+            f"unsupported dtype {a.dtype}: the source must be uint8, uint16, int16, "
+            "int32, float32 or float64 (native byte order)"
+        )
+    if a.ndim == 0:
+        raise PatchError("a 0-d array has no patches; give an array with at least one axis")
+    return a
+
+
+def _axes(value: Shape, ndim: int, name: str) -> Tuple[int, ...]:
+    """A per-axis tuple: a single number means every axis."""
+    if isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, bool):
+        out = (operator.index(value),) * ndim
+    else:
+        try:
+            out = tuple(operator.index(v) for v in value)
+        except TypeError:
+            raise TypeError(f"{name} must be an int or a sequence of ints, not {value!r}") from None
+    for k, v in enumerate(out):
+        if v < 0:
+            raise PatchError(f"{name} is negative on axis {k}; it must be at least 1")
+    return out
+
+
+def _index(value, name: str) -> int:
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}") from None
+
+
+class Patches:
+    """Every window of ``img`` of shape ``patch``, with ``step`` between
+    neighbouring window origins and ``dilation`` between the elements of a
+    window (per axis; a single number means every axis).
+
+    Creating it costs O(1) and copies nothing. The patch matrix has one row
+    per window, ``len(p)`` rows of ``p.patch_len`` elements; it is built by
+    :meth:`to_matrix`, streamed by :meth:`chunks` and :meth:`write_rows`, and
+    multiplied without being built by :meth:`dot`, :meth:`gram`, ...
+
+    ``copy``: iterators made by :meth:`chunks` run between your Python
+    statements, while other Python threads may write ``img``; with
+    ``copy=True`` (the default) each :meth:`chunks` call takes one private
+    copy of the source (``patch_len`` times smaller than the matrix) and
+    yields rows of that snapshot. ``copy=False`` streams from ``img`` itself:
+    no copy, but writes to ``img`` during the iteration show up in later
+    chunks (and a write racing with a fill gives torn rows). Calls that
+    return at once (:meth:`to_matrix`, :meth:`write_rows`, the products) read
+    ``img`` directly.
+
+    >>> import numpy as np, ndarray_patches as nd
+    >>> img = np.arange(6 * 8, dtype=np.uint8).reshape(6, 8)
+    >>> p = nd.Patches(img, (3, 3), step=(1, 2))
+    >>> p.grid, len(p), p.patch_len
+    ((4, 3), 12, 9)
+    >>> p.to_matrix()[1]                      # the window at grid (0, 1)
+    array([ 2,  3,  4, 10, 11, 12, 18, 19, 20], dtype=uint8)
+    >>> nd.Patches(img, 2, dilation=3).grid   # 2x2 windows spanning 4x4
+    (3, 5)
+    """
+
+    def __init__(
+        self,
+        img,
+        patch: Shape,
+        step: Shape = 1,
+        dilation: Shape = 1,
+        copy: bool = True,
+    ) -> None:
+        a = _source(img)
+        nd = a.ndim
+        self._a = a
+        self._copy = bool(copy)
+        self._patch = _axes(patch, nd, "patch shape")
+        self._step = _axes(step, nd, "step")
+        self._dilation = _axes(dilation, nd, "dilation")
+        grid, patch_len = _core.shape(a, *self._g)
+        self._grid = tuple(grid)
+        self._patch_len = patch_len
+        self._len = math.prod(self._grid)
+
+    @property
+    def _g(self):
+        return (list(self._patch), list(self._step), list(self._dilation))
+
+    # -- geometry ----------------------------------------------------------
+
+    @property
+    def grid(self) -> Tuple[int, ...]:
+        """The number of window positions on each axis."""
+        return self._grid
+
+    @property
+    def patch_shape(self) -> Tuple[int, ...]:
+        """The shape of a window."""
+        return self._patch
+
+    @property
+    def step(self) -> Tuple[int, ...]:
+        """The distance between neighbouring window origins, per axis."""
+        return self._step
+
+    @property
+    def dilation(self) -> Tuple[int, ...]:
+        """The distance between neighbouring elements of a window, per axis."""
+        return self._dilation
+
+    @property
+    def patch_len(self) -> int:
+        """The number of elements of a window: the matrix's row length."""
+        return self._patch_len
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The source's dtype."""
+        return self._a.dtype
+
+    @property
+    def source(self) -> np.ndarray:
+        """The array the windows are read from (not a copy)."""
+        return self._a
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __repr__(self) -> str:
+        return (
+            f"Patches(shape={self._a.shape}, dtype={self._a.dtype}, patch={self._patch}, "
+            f"step={self._step}, dilation={self._dilation}, grid={self._grid})"
+        )
+
+    def matrix_bytes(self, dtype=None) -> int:
+        """The size in bytes of the whole patch matrix in ``dtype`` (default:
+        the source's), which :meth:`to_matrix` would allocate.
+
+        >>> import numpy as np, ndarray_patches as nd
+        >>> p = nd.Patches(np.zeros((4096, 4096), np.float32), 39)
+        >>> p.matrix_bytes() / 2**30                           # GiB
+        93.30...
+        """
+        dt = self._out_dtype(dtype)
+        return self._len * self._patch_len * dt.itemsize
+
+    # -- views and rows ----------------------------------------------------
+
+    def view(self) -> np.ndarray:
+        """A read-only numpy view of shape ``grid + patch_shape`` into the
+        source: ``view()[i, j]`` is the window at grid position ``(i, j)``.
+        No copy.
+
+        >>> import numpy as np, ndarray_patches as nd
+        >>> img = np.arange(16).reshape(4, 4).astype(np.int32)
+        >>> v = nd.Patches(img, (2, 2), step=2).view()
+        >>> v.shape, v[1, 0].tolist(), v.flags.writeable
+        ((2, 2, 2, 2), [[8, 9], [12, 13]], False)
+        """
+        a = self._a
+        shape = self._grid + self._patch
+        strides = tuple(s * k for s, k in zip(a.strides, self._step)) + tuple(
+            s * d for s, d in zip(a.strides, self._dilation)
+        )
+        return np.lib.stride_tricks.as_strided(a, shape=shape, strides=strides, writeable=False)
+
+    def get(self, r: int) -> np.ndarray:
+        """Window ``r`` (row ``r`` of the matrix) as a read-only view of
+        shape ``patch_shape`` into the source, no copy.
+
+        >>> import numpy as np, ndarray_patches as nd
+        >>> p = nd.Patches(np.arange(16).reshape(4, 4).astype(np.uint8), 2, step=2)
+        >>> p.get(3).tolist()
+        [[10, 11], [14, 15]]
+        """
+        return self.view()[self._grid_index(r)]
+
+    def position(self, r: int) -> Tuple[int, ...]:
+        """The origin (index in the source of the first element) of window
+        ``r``.
+
+        >>> import numpy as np, ndarray_patches as nd
+        >>> nd.Patches(np.zeros((10, 10), np.uint8), 4, step=3).position(5)
+        (3, 6)
+        """
+        return tuple(i * s for i, s in zip(self._grid_index(r), self._step))
+
+    def _grid_index(self, r) -> Tuple[int, ...]:
+        r = _index(r, "r")
+        if not 0 <= r < self._len:
+            raise PatchIndexError(f"row {r} is out of range for {self._len} patches")
+        return tuple(int(i) for i in np.unravel_index(r, self._grid))
+
+    def _out_dtype(self, dtype) -> np.dtype:
+        if dtype is None:
+            return self._a.dtype
+        dt = np.dtype(dtype)
+        if dt != self._a.dtype and dt not in _REAL:
+            raise PatchError(
+                f"unsupported output dtype {dt} for a {self._a.dtype} source: use the "
+                "source's dtype, float32 or float64"
+            )
+        return dt
+
+    def _range(self, start, stop) -> Tuple[int, int]:
+        start = _index(start, "start")
+        stop = self._len if stop is None else _index(stop, "stop")
+        if not 0 <= start <= stop <= self._len:
+            raise PatchIndexError(
+                f"rows {start}..{stop} are out of range for {self._len} patches"
+            )
+        return start, stop
+
+    def to_matrix(self, dtype=None, start: int = 0, stop: Optional[int] = None) -> np.ndarray:
+        """The patch matrix (rows ``start:stop``, default all): a new C-order
+        ``(rows, patch_len)`` array of ``dtype`` (the source's by default;
+        float32 or float64 convert during the copy), filled in parallel.
+
+        >>> import numpy as np, ndarray_patches as nd
+        >>> img = np.arange(12, dtype=np.uint8).reshape(3, 4)
+        >>> nd.Patches(img, (2, 2)).to_matrix(np.float32)[:2]
+        array([[0., 1., 4., 5.],
+               [1., 2., 5., 6.]], dtype=float32)
+        """
+        dt = self._out_dtype(dtype)
+        start, stop = self._range(start, stop)
+        return _fill(self._a, self._g, start, stop, dt)
+
+    def write_rows(self, start: int, out: np.ndarray) -> None:
+        """Writes rows ``start:start + len(out)`` into ``out``, a writeable
+        2-D array of ``patch_len`` columns and of the source's dtype, float32
+        or float64 (C-contiguous is fastest): the buffer-reusing path.
+
+        >>> import numpy as np, ndarray_patches as nd
+        >>> p = nd.Patches(np.arange(10, dtype=np.int16), 3)
+        >>> out = np.empty((2, 3), np.float64)
+        >>> p.write_rows(4, out)
+        >>> out
+        array([[4., 5., 6.],
+               [5., 6., 7.]])
+        """
+        start = _index(start, "start")
+        if start < 0:
+            raise PatchIndexError(f"start {start} is negative")
+        if not isinstance(out, np.ndarray):
+            raise PatchError("out must be a numpy array")
+        if not out.flags.writeable:
+            raise PatchError("out is read-only")
+        _core.write_rows(self._a, *self._g, start, out)
+
+    def chunks(
+        self,
+        rows: Optional[int] = None,
+        dtype=np.float32,
+        start: int = 0,
+        stop: Optional[int] = None,
+    ) -> Iterator[Tuple[int, np.ndarray]]:
+        """Rows ``start:stop`` of the patch matrix as ``(first_row, chunk)``
+        pairs, each chunk a new ``(<= rows, patch_len)`` array of ``dtype``
+        (float32 by default): memory stays at the source plus one chunk
+        however many windows there are. ``rows=None`` picks 2 MiB chunks.
+        Arguments are checked here, not at the first ``next()``.
+
+        With ``copy=True`` (see :class:`Patches`) the source is copied once,
+        here, and the chunks come from that snapshot.
+
+        >>> import numpy as np, ndarray_patches as nd
+        >>> img = np.random.default_rng(0).random((64, 64))
+        >>> p = nd.Patches(img, (8, 8))
+        >>> total = 0
+        >>> for start, chunk in p.chunks(rows=1000):
+        ...     total += chunk.shape[0]
+        >>> total == len(p), chunk.dtype
+        (True, dtype('float32'))
+        """
+        dt = self._out_dtype(dtype)
+        start, stop = self._range(start, stop)
+        if rows is None:
+            # Twice the crate's default (1 MiB of output): a chunk handed to
+            # Python costs more per call than one handed to Rust code.
+            rows = min(2 * _core.default_chunk_rows(self._a, *self._g, dt.name), max(self._len, 1))
+        else:
+            rows = _index(rows, "rows")
+            if rows < 1:
+                raise PatchError("chunk size is zero rows; it must be at least 1")
+        src = _snapshot(self._a) if self._copy else self._a
+        return _chunk_iter(src, self._g, start, stop, rows, dt)
+
+    def positions(self, start: int = 0, stop: Optional[int] = None) -> np.ndarray:
+        """The origins (first element's index in the source) of the windows
+        of rows ``start:stop``: an int64 array of shape ``(rows, ndim)``.
+
+        >>> import numpy as np, ndarray_patches as nd
+        >>> p = nd.Patches(np.zeros((10, 10), np.uint8), 4, step=3)
+        >>> p.positions(4, 6).tolist()
+        [[3, 3], [3, 6]]
+        """
+        start, stop = self._range(start, stop)
+        return _core.positions(self._a, *self._g, start, stop)
+
+    def sample(
+        self,
+        n: int,
+        seed: int = 0,
+        replace: bool = False,
+        weights=None,
+        mask=None,
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        """``n`` random windows, seeded: ``(rows, matrix)`` with the drawn
+        row numbers (int64, in the order drawn) and their patch rows (the
+        source's dtype). Distinct windows unless ``replace``; ``weights``
+        (one per window, grid-shaped or flat, >= 0) draws proportionally,
+        ``mask`` (booleans, same shape) only where true. Without replacement,
+        asking for more windows than can be drawn is a :class:`PatchError`.
+
+        >>> import numpy as np, ndarray_patches as nd
+        >>> img = np.arange(100, dtype=np.float32).reshape(10, 10)
+        >>> p = nd.Patches(img, (3, 3))
+        >>> rows, X = p.sample(5, seed=1)
+        >>> X.shape, len(set(rows.tolist()))
+        ((5, 9), 5)
+        >>> bool((X == p.to_matrix()[rows]).all())
+        True
+        >>> m = np.zeros(p.grid, bool); m[0, :2] = True
+        >>> sorted(p.sample(2, mask=m)[0].tolist())
+        [0, 1]
+        """
+        n = _index(n, "n")
+        if n < 0:
+            raise PatchError(f"cannot draw {n} patches")
+        w = None
+        if weights is not None:
+            w = np.array(weights, dtype=np.float64).reshape(-1)
+        if mask is not None:
+            m = np.asarray(mask, dtype=bool).reshape(-1)
+            if w is None:
+                w = m.astype(np.float64)
+            elif w.shape != m.shape:
+                raise PatchError(f"mask has {m.size} elements but weights have {w.size}")
+            else:
+                w = np.where(m, w, 0.0)
+        return _core.sample(self._a, *self._g, n, _index(seed, "seed"), bool(replace), w)
+
+    # -- linear algebra on the virtual matrix X ----------------------------
+
+    def _lin(self, dtype, *operands) -> np.dtype:
+        if dtype is None:
+            dt = np.result_type(self._a.dtype, np.float32, *operands)
+        else:
+            dt = np.dtype(dtype)
+        if dt not in _REAL:
+            raise PatchError(f"unsupported dtype {dt} for linear algebra: use float32 or float64")
+        return dt
+
+    def _operand(self, x, ndim: int, name: str):
+        a = np.asarray(x)
+        if a.ndim != ndim:
+            raise PatchError(f"{name} must have {ndim} axes, it has {a.ndim}")
+        return a
+
+    def dot(self, w, dtype=None) -> np.ndarray:
+        """``X @ w``: one value per window, the window's dot product with
+        ``w`` (``patch_len`` weights, C order over the window). The dtype is
+        numpy's promotion of the source, float32 and ``w`` unless given.
+
+        >>> import numpy as np, ndarray_patches as nd
+        >>> img = np.arange(25, dtype=np.float64).reshape(5, 5)
+        >>> nd.Patches(img, (2, 2)).dot(np.full(4, 0.25))[:3]     # box means
+        array([3., 4., 5.])
+        """
+        w = self._operand(w, 1, "w")
+        dt = self._lin(dtype, w.dtype)
+        return _core.product(self._a, *self._g, "dot", np.ascontiguousarray(w, dt), dt.name)
+
+    def matmul(self, W, dtype=None) -> np.ndarray:
+        """``X @ W`` for ``W`` of shape ``(patch_len, k)``: a filter bank, one
+        row of ``k`` responses per window.
+
+        >>> import numpy as np, ndarray_patches as nd
+        >>> img = np.arange(16, dtype=np.float32).reshape(4, 4)
+        >>> W = np.stack([np.ones(4), np.arange(4)], axis=1).astype(np.float32)
+        >>> nd.Patches(img, 2).matmul(W)[0]
+        array([10., 24.], dtype=float32)
+        """
+        W = self._operand(W, 2, "W")
+        dt = self._lin(dtype, W.dtype)
+        return _core.product(self._a, *self._g, "matmul", np.ascontiguousarray(W, dt), dt.name)
+
+    def t_dot(self, v, dtype=None) -> np.ndarray:
+        """``X.T @ v`` for ``v`` with one value per window: the windows
+        summed with weights ``v`` (a gradient, or ``Xᵀy`` of least squares).
+
+        >>> import numpy as np, ndarray_patches as nd
+        >>> p = nd.Patches(np.arange(5, dtype=np.float64), 2)
+        >>> p.t_dot(np.ones(4))
+        array([ 6., 10.])
+        """
+        v = self._operand(v, 1, "v")
+        dt = self._lin(dtype, v.dtype)
+        return _core.product(self._a, *self._g, "t_dot", np.ascontiguousarray(v, dt), dt.name)
+
+    def gram(self, dtype=np.float64) -> np.ndarray:
+        """``X.T @ X``, ``(patch_len, patch_len)``, without building X.
+
+        >>> import numpy as np, ndarray_patches as nd
+        >>> p = nd.Patches(np.arange(4, dtype=np.float64), 2)     # rows [0 1] [1 2] [2 3]
+        >>> p.gram()
+        array([[ 5.,  8.],
+               [ 8., 14.]])
+        """
+        dt = self._lin(dtype)
+        return _core.stat(self._a, *self._g, "gram", dt.name)
+
+    def mean(self, dtype=np.float64) -> np.ndarray:
+        """The mean window, flattened (``X.mean(axis=0)``).
+
+        >>> import numpy as np, ndarray_patches as nd
+        >>> nd.Patches(np.arange(9, dtype=np.uint8).reshape(3, 3), 2).mean()
+        array([2., 3., 5., 6.])
+        """
+        dt = self._lin(dtype)
+        return _core.stat(self._a, *self._g, "mean", dt.name)
+
+    def covariance(self, dtype=np.float64) -> np.ndarray:
+        """``np.cov(X, rowvar=False)``: the covariance of the window
+        elements, computed in chunks, never building X (needs 2 windows).
+
+        >>> import numpy as np, ndarray_patches as nd
+        >>> img = np.random.default_rng(0).random((20, 20))
+        >>> p = nd.Patches(img, (3, 3))
+        >>> bool(np.allclose(p.covariance(), np.cov(p.to_matrix(), rowvar=False)))
+        True
+        """
+        dt = self._lin(dtype)
+        return _core.stat(self._a, *self._g, "covariance", dt.name)
+
+
+def _snapshot(a: np.ndarray) -> np.ndarray:
+    """A private copy of ``a``; broadcast (stride-0) axes stay broadcast."""
+    if 0 not in a.strides or a.size == 0:
+        return a.copy()
+    core = a[tuple(slice(0, 1) if st == 0 else slice(None) for st in a.strides)]
+    return np.broadcast_to(core.copy(), a.shape)
+
+
+def _fill(src, g, start, stop, dtype) -> np.ndarray:
+    # numpy allocates the output (it asks the kernel for huge pages on large
+    # arrays, which a fresh Rust Vec does not get: a first touch about twice
+    # as fast), the crate fills it in parallel with the GIL released.
+    shape = (stop - start, math.prod(g[0]))
+    nbytes = shape[0] * shape[1] * np.dtype(dtype).itemsize
+    if nbytes > sys.maxsize:
+        raise PatchOverflowError(
+            f"a matrix of {shape[0]} rows of {shape[1]} {np.dtype(dtype)} overflows the "
+            "machine's address range; stream the rows instead (chunks, write_rows)"
+        )
+    try:
+        out = np.empty(shape, dtype)
+    except MemoryError:
+        raise PatchMemoryError(
+            f"could not allocate {nbytes} bytes ({nbytes / 2**30:.1f} GiB) for the patch "
+            "matrix; stream the rows instead (chunks, write_rows)"
+        ) from None
+    _core.write_rows(src, *g, start, out)
+    return out
+
+
+def _chunk_iter(src, g, start, stop, rows, dtype):
+    # Holds `src` (the snapshot, or the source with copy=False) until done.
+    for s in range(start, stop, rows):
+        yield s, _fill(src, g, s, min(s + rows, stop), dtype)
+
+
+_EDGES = ("valid", "same", "cover")
+_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
+
+
+def padded(
+    img,
+    patch: Shape,
+    step: Shape = 1,
+    dilation: Shape = 1,
+    edge: str = "same",
+    mode: str = "constant",
+    cval=0,
+) -> Patches:
+    """The windows of ``img`` under an edge policy: a :class:`Patches` over a
+    padded copy of ``img``.
+
+    ``edge``: ``"valid"`` (only windows inside the array), ``"same"`` (one
+    window centred on every ``step``-th element, as TensorFlow's and
+    torch's ``"same"``) or ``"cover"`` (the grid reaches every element; pads
+    after the end only). ``mode``: how the borders are filled, with
+    numpy.pad's names: ``"constant"`` (``cval``), ``"edge"``,
+    ``"reflect"``, ``"symmetric"``, ``"wrap"``. The padded array is
+    ``p.source``.
+
+    >>> import numpy as np, ndarray_patches as nd
+    >>> img = np.arange(25, dtype=np.float32).reshape(5, 5)
+    >>> p = nd.padded(img, (3, 3), edge="same", mode="reflect")
+    >>> p.grid, p.view()[0, 0].tolist()          # centred on img[0, 0]
+    ((5, 5), [[6.0, 5.0, 6.0], [1.0, 0.0, 1.0], [6.0, 5.0, 6.0]])
+    >>> nd.padded(img, 2, step=2, edge="cover").grid
+    (3, 3)
+    """
+    a = _source(img)
+    if edge not in _EDGES:
+        raise PatchError(f"unknown edge {edge!r}: use 'valid', 'same' or 'cover'")
+    if mode not in _MODES:
+        raise PatchError(
+            f"unknown mode {mode!r}: use 'constant', 'edge', 'reflect', 'symmetric' or 'wrap'"
+        )
+    nd = a.ndim
+    g = (
+        list(_axes(patch, nd, "patch shape")),
+        list(_axes(step, nd, "step")),
+        list(_axes(dilation, nd, "dilation")),
+    )
+    c = np.array([cval], dtype=a.dtype)
+    out = _core.padded(a, *g, edge, mode, c)
+    return Patches(out, g[0], g[1], g[2], copy=False)
+
+
+class Fold:
+    """Puts patch rows back onto an image of ``shape`` (reconstruction): the
+    windows are those of ``patch``, ``step``, ``dilation`` under ``edge``
+    (as made by :class:`Patches` for ``"valid"``, by :func:`padded` for the
+    others). Add rows in any order and in any number of calls with
+    :meth:`add_rows`, then :meth:`finish`: overlapping contributions are
+    averaged (``"mean"``, scikit-learn's reconstruction) or summed
+    (``"sum"``, torch's ``fold``). Holds two float64 arrays of the padded
+    shape, never the rows.
+
+    >>> import numpy as np, ndarray_patches as nd
+    >>> img = np.random.default_rng(0).random((16, 16))
+    >>> f = nd.Fold(img.shape, (8, 8), step=4, edge="same")
+    >>> p = nd.padded(img, (8, 8), step=4, edge="same", mode="reflect")
+    >>> for start, rows in p.chunks(rows=5, dtype=np.float64):
+    ...     f.add_rows(start, rows)
+    >>> bool(np.allclose(f.finish("mean"), img))
+    True
+    """
+
+    def __init__(
+        self,
+        shape: Sequence[int],
+        patch: Shape,
+        step: Shape = 1,
+        dilation: Shape = 1,
+        edge: str = "valid",
+    ) -> None:
+        shape = tuple(_index(n, "shape") for n in shape)
+        if any(n < 0 for n in shape):
+            raise PatchError(f"negative image shape {shape}")
+        if edge not in _EDGES:
+            raise PatchError(f"unknown edge {edge!r}: use 'valid', 'same' or 'cover'")
+        nd = len(shape)
+        self.shape = shape
+        self._f = _core._Fold(
+            list(shape),
+            list(_axes(patch, nd, "patch shape")),
+            list(_axes(step, nd, "step")),
+            list(_axes(dilation, nd, "dilation")),
+            edge,
+        )
+        self._len, self._patch_len = self._f.dims()
+
+    def __len__(self) -> int:
+        return self._len
+
+    @property
+    def patch_len(self) -> int:
+        """The length of a row."""
+        return self._patch_len
+
+    def add_rows(self, start: int, rows) -> None:
+        """Adds rows ``start:start + len(rows)`` of the patch matrix:
+        ``(n, patch_len)``, or ``(n, *patch)``; float32 or float64 (other
+        dtypes are converted to float64)."""
+        start = _index(start, "start")
+        if start < 0:
+            raise PatchIndexError(f"start {start} is negative")
+        r = np.asarray(rows)
+        if r.ndim != 2:
+            if r.ndim < 1:
+                raise PatchError("rows must have at least one axis")
+            r = r.reshape(r.shape[0], -1)
+        if r.dtype not in _REAL:
+            r = r.astype(np.float64)
+        self._f.add_rows(start, r)
+
+    def finish(self, reduction: str = "mean") -> np.ndarray:
+        """The image (float64, of ``shape``): the ``"mean"`` or ``"sum"`` of
+        the contributions; elements no window covered are 0. The fold can
+        take more rows afterwards."""
+        if reduction not in ("mean", "sum"):
+            raise PatchError(f"unknown reduction {reduction!r}: use 'mean' or 'sum'")
+        return self._f.finish(reduction == "mean")
+
+
+def reconstruct(patches, image_shape: Sequence[int]) -> np.ndarray:
+    """scikit-learn's ``reconstruct_from_patches_2d``, for any number of
+    axes: ``patches`` holds every window of an image of ``image_shape``
+    (step 1), shape ``(n, *patch)``, in row order; overlaps are averaged.
+    float32 patches give float32, others float64.
+
+    >>> import numpy as np, ndarray_patches as nd
+    >>> img = np.arange(20, dtype=np.float64).reshape(4, 5)
+    >>> P = nd.Patches(img, (2, 3)).view().reshape(-1, 2, 3)
+    >>> bool((nd.reconstruct(P, img.shape) == img).all())
+    True
+    """
+    p = np.asarray(patches)
+    shape = tuple(_index(n, "image_shape") for n in image_shape)
+    if p.ndim != len(shape) + 1:
+        raise PatchError(
+            f"patches must have shape (n, *patch) with {len(shape)} patch axes, "
+            f"it has shape {p.shape}"
+        )
+    if any(n < 0 for n in shape):
+        raise PatchError(f"negative image shape {shape}")
+    if p.dtype not in _REAL:
+        p = p.astype(np.float64)
+    rows = p.reshape(p.shape[0], -1)
+    return _core.reconstruct(rows, list(shape), list(p.shape[1:]))
+
+
+def set_num_threads(n: Optional[int] = None) -> None:
+    """Sets the number of threads that fill and multiply (``None`` or 0:
+    the cores, or ``RAYON_NUM_THREADS``). Each process (and each forked
+    child) has its own pool.
+
+    >>> import ndarray_patches as nd
+    >>> nd.set_num_threads(1); nd.get_num_threads()
+    1
+    >>> nd.set_num_threads()
+    """
+    n = 0 if n is None else _index(n, "n")
+    if n < 0:
+        raise ValueError(f"cannot use {n} threads")
+    _core.set_num_threads(n)
+
+
+def get_num_threads() -> int:
+    """The number of threads of this process's pool."""
+    return _core.get_num_threads()

@@ -1,0 +1,89 @@
+"""ndarray_patches.dask on a real distributed LocalCluster (worker
+processes), against numpy on the whole image."""
+
+import numpy as np
+import pytest
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+
+import ndarray_patches as nd  # noqa: E402
+import ndarray_patches.dask as ndd  # noqa: E402
+from conftest import reference_matrix  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        memory_limit="1GiB",
+        dashboard_address=None,
+    )
+    c = distributed.Client(cluster)
+    try:
+        yield c
+    finally:
+        c.close()
+        cluster.close()
+
+
+def test_runs_on_worker_processes(client):
+    info = client.scheduler_info()
+    assert len(info["workers"]) == 2
+    import os
+
+    pids = set(client.run(os.getpid).values())
+    assert len(pids) == 2 and os.getpid() not in pids
+
+
+@pytest.mark.parametrize(
+    "shape,chunks,patch,step,dilation,dtype",
+    [
+        ((97, 83), (30, 25), (9, 9), 1, 1, np.float32),
+        ((64, 70), (20, 16), (5, 3), (2, 3), 1, np.uint8),
+        ((50, 61), (13, 40), (3, 4), 1, (2, 1), np.float64),
+        ((40, 30, 3), (16, 11, 3), (4, 4, 3), 1, 1, np.int16),  # channels in one chunk
+        ((33, 40), (4, 7), (6, 6), 1, 1, np.float64),  # chunks smaller than the window
+    ],
+)
+def test_against_numpy_on_the_whole_image(client, shape, chunks, patch, step, dilation, dtype):
+    rng = np.random.default_rng(sum(shape))
+    img = (rng.random(shape) * 100).astype(dtype)
+    x = da.from_array(img, chunks=chunks)
+    nd_ = len(shape)
+    step_t = (step,) * nd_ if isinstance(step, int) else step
+    dil_t = (dilation,) * nd_ if isinstance(dilation, int) else dilation
+    X = reference_matrix(img, patch, step_t, dil_t).astype(np.float64)
+    grid = nd.Patches(img, patch, step, dilation).grid
+    w = rng.standard_normal(X.shape[1])
+
+    s = ndd.patch_dot(x, patch, w, step=step, dilation=dilation)
+    assert s.shape == grid
+    got = s.compute()
+    np.testing.assert_allclose(got, (X @ w).reshape(grid), rtol=1e-5, atol=1e-4)
+
+    np.testing.assert_allclose(ndd.gram(x, patch, step, dilation), X.T @ X, rtol=1e-10)
+    np.testing.assert_allclose(ndd.mean(x, patch, step, dilation), X.mean(axis=0), rtol=1e-10)
+    np.testing.assert_allclose(
+        ndd.covariance(x, patch, step, dilation), np.cov(X, rowvar=False), rtol=1e-8, atol=1e-8
+    )
+
+
+def test_covariance_of_large_means(client):
+    rng = np.random.default_rng(5)
+    img = 1e6 + rng.random((60, 60))
+    X = reference_matrix(img, (3, 3), (1, 1), (1, 1))
+    got = ndd.covariance(da.from_array(img, chunks=17), 3)
+    np.testing.assert_allclose(got, np.cov(X - 1e6, rowvar=False), rtol=1e-7)
+
+
+def test_errors_before_any_task():
+    x = da.zeros((10, 10), chunks=5)
+    with pytest.raises(nd.PatchError, match="larger than the array"):
+        ndd.gram(x, 11)
+    with pytest.raises(nd.PatchError):
+        ndd.patch_dot(x, 3, np.ones(8))
+    with pytest.raises(nd.PatchError, match="unsupported dtype"):
+        ndd.gram(da.zeros((10, 10), chunks=5, dtype=np.int64), 3)
