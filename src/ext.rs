@@ -266,7 +266,9 @@ impl<A, D: Dimension> PatchExt<A, D> for ArrayRef<A, D> {
         let block: D = block.per_axis(self.ndim());
         // The same validation as read-only blocks: zero sizes, blocks larger
         // than the array and wrong numbers of axes are errors.
-        let grid = block_geometry(self.raw_dim(), block.clone())?.grid().clone();
+        let grid = block_geometry(self.raw_dim(), block.clone())?
+            .grid()
+            .clone();
         Ok(BlocksMut::new(self.view_mut(), &block, grid))
     }
 }
