@@ -255,13 +255,7 @@ impl<A, D: Dimension> PatchExt<A, D> for ArrayRef<A, D> {
     }
 
     fn try_blocks<Sh: PerAxis<D>>(&self, block: Sh) -> Result<Patches<'_, A, D>, PatchError> {
-        let block: D = block.per_axis(self.ndim());
-        let geom = Geometry::new(
-            self.raw_dim(),
-            block.clone(),
-            block.clone(),
-            ones_like(&block),
-        )?;
+        let geom = block_geometry(self.raw_dim(), block.per_axis(self.ndim()))?;
         Ok(Patches::from_parts(self.view(), geom))
     }
 
@@ -272,16 +266,17 @@ impl<A, D: Dimension> PatchExt<A, D> for ArrayRef<A, D> {
         let block: D = block.per_axis(self.ndim());
         // The same validation as read-only blocks: zero sizes, blocks larger
         // than the array and wrong numbers of axes are errors.
-        let grid = Geometry::new(
-            self.raw_dim(),
-            block.clone(),
-            block.clone(),
-            ones_like(&block),
-        )?
-        .grid()
-        .clone();
+        let grid = block_geometry(self.raw_dim(), block.clone())?
+            .grid()
+            .clone();
         Ok(BlocksMut::new(self.view_mut(), &block, grid))
     }
+}
+
+/// The geometry of non-overlapping blocks: the step is the block shape.
+fn block_geometry<D: Dimension>(shape: D, block: D) -> Result<Geometry<D>, PatchError> {
+    let ones = ones_like(&block);
+    Geometry::new(shape, block.clone(), block, ones)
 }
 
 /// Patches that keep a view's own lifetime `'a`, so that a function can

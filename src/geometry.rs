@@ -185,9 +185,13 @@ pub enum Edge {
     /// One window centred on every element (on every `step`-th element
     /// along each axis): the array is padded by `(e - 1) / 2` before and
     /// `e - 1 - (e - 1) / 2` after, with `e = dilation * (size - 1) + 1`
-    /// (torch's `padding="same"` split, and TensorFlow's for step 1). For an
-    /// even size the element the window is centred on is its element
-    /// `size / 2 - 1`, left of the middle (with dilation 1).
+    /// (torch's `padding="same"` split). The padding does not depend on the
+    /// step: with step 1 this is TensorFlow's `"same"`, with a larger step
+    /// TensorFlow pads less (only what its last window needs, `n = 10`,
+    /// extent 3, step 2: `(0, 1)` where this pads `(1, 1)`), so that here
+    /// window `i` is always centred on element `i * step`. For an even size
+    /// the element the window is centred on is its element `size / 2 - 1`,
+    /// left of the middle (with dilation 1).
     Same,
     /// The grid covers every element: padding after the end only, as little
     /// as lets the last window reach the last element.
