@@ -1106,7 +1106,7 @@ mod tests {
             Err(PatchError::OutOfMemory { bytes, .. }) => {
                 assert_eq!(bytes, 4058 * 4058 * 1521 * 4)
             }
-            Ok(m) => assert!(m.len() > 0, "this machine holds 100 GB"),
+            Ok(m) => assert!(!m.is_empty(), "this machine holds 100 GB"),
             Err(e) => panic!("unexpected {e}"),
         }
     }
