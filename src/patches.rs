@@ -164,6 +164,43 @@ impl<'a, A, D: Dimension> Patches<'a, A, D> {
         })
     }
 
+    /// The row of the patch whose first element is source index `origin`
+    /// (the inverse of [`position`](Self::position)), or `None` where no
+    /// patch starts there: off the grid's steps, or past its last position.
+    /// For patches at keypoints, or to align a detection with its row.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::Array2;
+    /// use ndarray_patches::prelude::*;
+    ///
+    /// let img = Array2::<u8>::zeros((10, 10));
+    /// let p = img.patches(4).step(3);        // origins 0, 3, 6 on each axis
+    /// assert_eq!(p.row_of((3, 6)), Some(5));
+    /// assert_eq!(p.position(5).unwrap().origin, ndarray::Dim([3, 6]));
+    /// assert_eq!(p.row_of((3, 5)), None);    // not on a step
+    /// assert_eq!(p.row_of((9, 0)), None);    // no window fits there
+    /// ```
+    pub fn row_of(&self, origin: impl PerAxis<D>) -> Option<usize> {
+        let geom = self.geometry();
+        let origin: D = origin.per_axis(geom.ndim());
+        if origin.ndim() != geom.ndim() {
+            return None;
+        }
+        let mut row = 0usize;
+        for k in 0..geom.ndim() {
+            let (s, g) = (geom.step()[k], geom.grid()[k]);
+            let i = origin[k] / s;
+            if origin[k] % s != 0 || i >= g {
+                return None;
+            }
+            // row < len, which fits in usize: no overflow.
+            row = row * g + i;
+        }
+        Some(row)
+    }
+
     /// Sets the step: the distance between neighbouring patch origins on
     /// each axis (default 1); one number for every axis, or one per axis.
     ///
