@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""The crate against its peers, in one invocation: numpy's strided copy
+(`ascontiguousarray(sliding_window_view(..)[::s, ::s]).reshape(-1, plen)`),
+numpy's `X.T @ X` on a materialized X (BLAS time only), scikit-learn's
+`reconstruct_from_patches_2d`, then the crate's criterion benches
+(`flatten`, `linalg`, `fold`), and one table of ratios and GB/s.
+
+Run from the repository root with a Python that has numpy and scikit-learn
+(`bash scripts/test` makes one: `target/py-venv/bin/python benches/peers.py`).
+`--quick` shortens criterion's measurement. Not part of the test suite.
+Ratios are ours / numpy in throughput (above 1: the crate is faster);
+measure on a quiet machine and compare within one run only.
+"""
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import time
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+CRITERION = ROOT / "target" / "criterion"
+
+# The reference workloads of benches/flatten.rs (all float32).
+WORKLOADS = {
+    "W2": ((1024, 1024), (16, 16), (1, 1)),
+    "W3": ((2048, 2048), (8, 8), (4, 4)),
+    "W4": ((512, 512, 3), (32, 32, 3), (1, 1, 1)),
+    "W5": ((4096, 4096), (39, 39), (8, 8)),
+}
+
+
+def median_time(f, repeat):
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t)
+    return float(np.median(times))
+
+
+def numpy_matrix(img, patch, step):
+    v = sliding_window_view(img, patch)
+    v = v[tuple(slice(None, None, s) for s in step)]
+    return np.ascontiguousarray(v).reshape(-1, int(np.prod(patch)))
+
+
+def criterion_median(group, bench):
+    """Median time in seconds from criterion's saved estimates, or None."""
+    f = CRITERION / group / bench / "new" / "estimates.json"
+    if not f.exists():  # bench_function("a/b") is saved as a_b
+        f = CRITERION / group / bench.replace("/", "_") / "new" / "estimates.json"
+    if not f.exists():
+        return None
+    return json.loads(f.read_text())["median"]["point_estimate"] / 1e9
+
+
+def run_benches(quick):
+    extra = ["--warm-up-time", "1", "--measurement-time", "3"] if quick else []
+    for bench, filt in [
+        ("flatten", r"^W[2-5]/(to_matrix|write_rows_reused|memcpy/.*)$"),
+        ("linalg", r"^linalg_W2/gram"),
+        ("fold", r"^fold_W2/(fold_mean|to_matrix)$"),
+    ]:
+        cmd = ["cargo", "bench", "--locked", "--bench", bench, "--", *extra, filt]
+        print("$", " ".join(cmd), flush=True)
+        subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="shorter criterion runs")
+    ap.add_argument("--no-cargo", action="store_true", help="reuse target/criterion")
+    args = ap.parse_args()
+
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = [f"{i['internal_api']} {i['version']} ({i.get('architecture')}, {i['num_threads']} threads)"
+                for i in threadpool_info() if i["user_api"] == "blas"]
+    except ImportError:
+        blas = ["unknown (pip install threadpoolctl)"]
+    print(f"numpy {np.__version__}; BLAS: {', '.join(blas) or 'none'}; "
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '-')}", flush=True)
+
+    rng = np.random.default_rng(0)
+    peers = {}
+    for name, (shape, patch, step) in WORKLOADS.items():
+        img = rng.random(shape, dtype=np.float32)
+        x = numpy_matrix(img, patch, step)
+        nbytes = x.nbytes
+        del x
+        t = median_time(lambda: numpy_matrix(img, patch, step), 5)
+        peers[name] = (nbytes, t)
+        print(f"numpy {name}: {nbytes / t / 1e9:.2f} GB/s", flush=True)
+
+    # X.T @ X with X materialized (BLAS only), and sklearn's reconstruction.
+    img = rng.random((1024, 1024), dtype=np.float32)
+    x = numpy_matrix(img, (16, 16), (1, 1))
+    t_gram = median_time(lambda: x.T @ x, 3)
+    t_recon = None
+    try:
+        from sklearn.feature_extraction.image import reconstruct_from_patches_2d
+
+        patches = x.reshape(-1, 16, 16)
+        t_recon = median_time(lambda: reconstruct_from_patches_2d(patches, (1024, 1024)), 3)
+    except ImportError:
+        pass
+    del x
+
+    if not args.no_cargo:
+        run_benches(args.quick)
+
+    print()
+    print("GB/s of patch matrix written; 'huge 2t' is a fresh huge-page buffer filled by every thread")
+    print(f"{'workload':9} {'ours GB/s':>10} {'numpy GB/s':>11} {'ours/numpy':>11} "
+          f"{'huge 2t':>8} {'ours/huge':>10} {'memcpy fresh':>13} {'memcpy reused':>14} "
+          f"{'write_rows reused':>18}")
+    for name, (nbytes, t_np) in peers.items():
+        ours = criterion_median(name, "to_matrix")
+        fresh = criterion_median(name, "memcpy/fresh")
+        reused = criterion_median(name, "memcpy/reused")
+        wr = criterion_median(name, "write_rows_reused")
+        huge = criterion_median(name, "memcpy/fresh_huge_2threads")
+        gbs = lambda t: f"{nbytes / t / 1e9:.2f}" if t else "-"
+        ratio = f"{t_np / ours:.2f}x" if ours else "-"
+        vs_huge = f"{huge / ours:.2f}x" if ours and huge else "-"
+        print(f"{name:9} {gbs(ours):>10} {gbs(t_np):>11} {ratio:>11} {gbs(huge):>8} {vs_huge:>10} "
+              f"{gbs(fresh):>13} {gbs(reused):>14} {gbs(wr):>18}")
+    print()
+    g = criterion_median("linalg_W2", "gram/virtual")
+    if g:
+        print(f"gram W2 f32: virtual {g:.3f} s vs numpy X.T @ X {t_gram:.3f} s "
+              f"(BLAS only, X materialized): ours/numpy {t_gram / g:.2f}x")
+    else:
+        print(f"gram W2 f32: numpy X.T @ X {t_gram:.3f} s (no criterion figure)")
+    f = criterion_median("fold_W2", "fold_mean")
+    if t_recon is not None and f:
+        print(f"fold W2 mean: {f:.3f} s vs sklearn reconstruct_from_patches_2d "
+              f"{t_recon:.3f} s: ours/sklearn {t_recon / f:.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
