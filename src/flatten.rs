@@ -519,13 +519,7 @@ pub(crate) fn try_uninit_vec<T>(
     len: usize,
     what: &'static str,
 ) -> Result<Vec<MaybeUninit<T>>, PatchError> {
-    let bytes = len
-        .checked_mul(size_of::<T>())
-        .filter(|&b| b <= isize::MAX as usize)
-        .ok_or(PatchError::Overflow { quantity: what })?;
-    let mut v: Vec<MaybeUninit<T>> = Vec::new();
-    v.try_reserve_exact(len)
-        .map_err(|_| PatchError::OutOfMemory { bytes, what })?;
+    let mut v = try_vec_with_capacity::<MaybeUninit<T>>(len, what)?;
     // The capacity is at least `len` (reserved above).
     // SAFETY: and `MaybeUninit<T>` elements need no initialization.
     unsafe { v.set_len(len) };
@@ -533,8 +527,25 @@ pub(crate) fn try_uninit_vec<T>(
     Ok(v)
 }
 
+/// An empty vector with room for `len` elements, reserved fallibly: a size
+/// past `isize::MAX` bytes is [`PatchError::Overflow`], a refused
+/// allocation [`PatchError::OutOfMemory`] (both naming `what`).
+pub(crate) fn try_vec_with_capacity<T>(
+    len: usize,
+    what: &'static str,
+) -> Result<Vec<T>, PatchError> {
+    let bytes = len
+        .checked_mul(size_of::<T>())
+        .filter(|&b| b <= isize::MAX as usize)
+        .ok_or(PatchError::Overflow { quantity: what })?;
+    let mut v = Vec::new();
+    v.try_reserve_exact(len)
+        .map_err(|_| PatchError::OutOfMemory { bytes, what })?;
+    Ok(v)
+}
+
 /// A new array of `shape` filled with `value`, allocated fallibly (see
-/// [`try_uninit_vec`]).
+/// [`try_vec_with_capacity`]).
 pub(crate) fn try_filled<T: Clone, D: Dimension>(
     shape: D,
     value: T,
@@ -543,13 +554,7 @@ pub(crate) fn try_filled<T: Clone, D: Dimension>(
     let len = shape
         .size_checked()
         .ok_or(PatchError::Overflow { quantity: what })?;
-    let bytes = len
-        .checked_mul(size_of::<T>())
-        .filter(|&b| b <= isize::MAX as usize)
-        .ok_or(PatchError::Overflow { quantity: what })?;
-    let mut v: Vec<T> = Vec::new();
-    v.try_reserve_exact(len)
-        .map_err(|_| PatchError::OutOfMemory { bytes, what })?;
+    let mut v = try_vec_with_capacity(len, what)?;
     v.resize(len, value);
     Ok(Array::from_shape_vec(shape, v).expect("len elements"))
 }

@@ -23,7 +23,7 @@ use ndarray::{ArrayViewMut2, Dimension};
 use rayon::prelude::*;
 
 use crate::error::{unwrap_or_panic, PatchError};
-use crate::flatten::{fill_new, fill_view, gather_new, RowSource};
+use crate::flatten::{fill_new, fill_view, gather_new, try_vec_with_capacity, RowSource};
 use crate::geometry::Geometry;
 use crate::scalar::{AsIs, Cast, Conversion, MapElems};
 
@@ -398,6 +398,27 @@ impl<A: Copy, D: Dimension, C: Conversion<A>> Rows<'_, A, D, C> {
     }
 }
 
+/// Rows `start..start + n` in a worker's buffer, on the calling thread:
+/// refilled in place when the buffer has room (it is only ever short for
+/// the first chunk), allocated once otherwise.
+#[track_caller]
+fn refill<'b, A: Copy + Sync, C: Conversion<A>>(
+    src: &RowSource<'_, A>,
+    conv: &C,
+    buf: &'b mut Option<Array2<C::Output>>,
+    start: usize,
+    n: usize,
+) -> ArrayView2<'b, C::Output> {
+    if buf.as_ref().is_some_and(|b| b.nrows() >= n) {
+        let b = buf.as_mut().expect("checked just above");
+        fill_view(src, conv, start, b.slice_mut(s![..n, ..]), false);
+    } else {
+        *buf = Some(unwrap_or_panic(fill_new(src, conv, start, n, false)));
+    }
+    let b: &'b Array2<C::Output> = buf.as_ref().expect("filled just above");
+    b.slice(s![..n, ..])
+}
+
 /// A chunk size checked: at least one row, at most the range, and a block
 /// of that many rows addressable.
 #[track_caller]
@@ -686,19 +707,11 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
                     }
                     let start = self.start + c * rows;
                     let n = rows.min(self.end - start);
-                    match &mut buf {
-                        Some(b) if b.nrows() >= n => {
-                            let mut block = b.slice_mut(s![..n, ..]);
-                            fill_view(&src, &self.conv, start, block.view_mut(), false);
-                            fold(&mut acc, start, block.view());
-                        }
-                        _ => {
-                            let b = buf.insert(unwrap_or_panic(fill_new(
-                                &src, &self.conv, start, n, false,
-                            )));
-                            fold(&mut acc, start, b.view());
-                        }
-                    }
+                    fold(
+                        &mut acc,
+                        start,
+                        refill(&src, &self.conv, &mut buf, start, n),
+                    );
                 }
                 acc
             })
@@ -764,16 +777,7 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
                 |buf, c| {
                     let start = self.start + c * rows;
                     let n = rows.min(self.end - start);
-                    match buf {
-                        Some(b) if b.nrows() >= n => {
-                            let mut block = b.slice_mut(s![..n, ..]);
-                            fill_view(&src, &self.conv, start, block.view_mut(), false);
-                            f(block.view())
-                        }
-                        _ => f(buf
-                            .insert(unwrap_or_panic(fill_new(&src, &self.conv, start, n, false)))
-                            .view()),
-                    }
+                    f(refill(&src, &self.conv, buf, start, n))
                 },
             )
             .collect();
@@ -916,12 +920,7 @@ fn concat_elements<T: Clone, D: Dimension>(parts: &[Array<T, D>]) -> Result<Vec<
         .iter()
         .map(|p| p.len())
         .fold(0usize, usize::saturating_add);
-    let mut v = Vec::new();
-    v.try_reserve_exact(len)
-        .map_err(|_| PatchError::OutOfMemory {
-            bytes: len.saturating_mul(size_of::<T>()),
-            what: "the concatenated chunk results",
-        })?;
+    let mut v = try_vec_with_capacity(len, "the concatenated chunk results")?;
     for p in parts {
         v.extend(p.iter().cloned());
     }

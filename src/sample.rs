@@ -11,6 +11,7 @@ use rand::distr::Distribution;
 use rand::Rng;
 
 use crate::error::{unwrap_or_panic, PatchError};
+use crate::flatten::try_vec_with_capacity;
 use crate::patches::Patches;
 
 /// How many patches to draw and how: a strategy for
@@ -138,10 +139,7 @@ impl<'w> Sampling<'w> {
 /// Returns an error if `bytes` cannot be allocated right now (an
 /// allocation that would otherwise abort inside a dependency).
 fn probe_memory(bytes: usize, what: &'static str) -> Result<(), PatchError> {
-    let mut probe: Vec<u8> = Vec::new();
-    probe
-        .try_reserve_exact(bytes)
-        .map_err(|_| PatchError::OutOfMemory { bytes, what })
+    try_vec_with_capacity::<u8>(bytes, what).map(drop)
 }
 
 /// # Random sampling
@@ -244,12 +242,7 @@ impl<A, D: Dimension> Patches<'_, A, D> {
             if n == 0 {
                 return Ok(Vec::new());
             }
-            let mut out = Vec::new();
-            out.try_reserve_exact(n)
-                .map_err(|_| PatchError::OutOfMemory {
-                    bytes: n.saturating_mul(std::mem::size_of::<usize>()),
-                    what: "the sampled indices",
-                })?;
+            let mut out = try_vec_with_capacity(n, "the sampled indices")?;
             match weights {
                 None => out.extend((0..n).map(|_| rng.random_range(0..len))),
                 Some(_) => {
