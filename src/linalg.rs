@@ -5,7 +5,10 @@
 //! Every product streams cache-sized chunks of `X` through ndarray's GEMM
 //! (`matrixmultiply`) on all rayon threads, one accumulator per thread,
 //! so a call costs `O(threads x chunk + result)` memory, however many
-//! patches there are.
+//! patches there are. `gram` and `covariance` compute one triangle of each
+//! chunk's `xᵀx` (a symmetric rank-k update: diagonal blocks recursively,
+//! the blocks above them as GEMMs), about half the multiply-adds, and
+//! mirror it once at the end.
 //!
 //! Accuracy (blocked summation): each chunk's partial result is computed in
 //! the element type `F` over at most a chunk's rows (a few hundred to a few
@@ -17,7 +20,10 @@
 
 use std::mem::size_of;
 
-use ndarray::{s, Array1, Array2, ArrayRef1, ArrayRef2, ArrayView2, Axis, Dim, Dimension};
+use ndarray::linalg::general_mat_mul;
+use ndarray::{
+    s, Array1, Array2, ArrayRef1, ArrayRef2, ArrayView2, ArrayViewMut2, Axis, Dim, Dimension,
+};
 
 use crate::error::{unwrap_or_panic, PatchError};
 use crate::flatten::try_filled;
@@ -65,6 +71,51 @@ fn to_real<F: Real, D: Dimension>(a: ndarray::Array<f64, D>) -> ndarray::Array<F
     a.mapv(F::from_f64)
 }
 
+/// Below this many columns a diagonal block of `xᵀx` is one GEMM (both of
+/// its triangles); above, [`syrk_upper`] splits it. Measured on W2's
+/// 256-column chunks: 32 and 64 are within a few percent, 16 is slower
+/// (the GEMM kernel's tiles are 8 to 16 wide).
+const SYRK_LEAF: usize = 32;
+
+/// `c ← xᵀx` on and above the diagonal (a symmetric rank-k update, BLAS's
+/// `syrk`): the diagonal blocks recursively, the blocks above them as one
+/// GEMM each, so about half the multiply-adds of `x.t().dot(&x)`. Entries
+/// below the diagonal outside the leaf blocks are not written.
+fn syrk_upper<F: Real>(x: ArrayView2<'_, F>, mut c: ArrayViewMut2<'_, F>) {
+    let n = x.ncols();
+    if n <= SYRK_LEAF {
+        general_mat_mul(F::one(), &x.t(), &x, F::zero(), &mut c);
+        return;
+    }
+    // Split on a multiple of 8 columns (the kernel's tile width).
+    let h = (n / 2).div_ceil(8) * 8;
+    let (left, right) = x.split_at(Axis(1), h);
+    let (top, bottom) = c.split_at(Axis(0), h);
+    let (top_left, top_right) = top.split_at(Axis(1), h);
+    let (_, bottom_right) = bottom.split_at(Axis(1), h);
+    syrk_upper(left, top_left);
+    let mut top_right = top_right;
+    general_mat_mul(F::one(), &left.t(), &right, F::zero(), &mut top_right);
+    syrk_upper(right, bottom_right);
+}
+
+/// Adds the upper triangle (diagonal included) of `part` to `acc`.
+fn add_upper<F: Real>(mut acc: ArrayViewMut2<'_, f64>, part: &ArrayRef2<F>) {
+    for (i, (mut a, p)) in acc.outer_iter_mut().zip(part.outer_iter()).enumerate() {
+        a.slice_mut(s![i..])
+            .zip_mut_with(&p.slice(s![i..]), |a, &b| *a += b.to_f64());
+    }
+}
+
+/// Copies the upper triangle onto the lower one.
+fn mirror_upper(a: &mut Array2<f64>) {
+    for i in 0..a.nrows() {
+        for j in 0..i {
+            a[[i, j]] = a[[j, i]];
+        }
+    }
+}
+
 /// # Linear algebra on the virtual patch matrix
 ///
 /// `X` is the `(len, patch_len)` patch matrix that
@@ -80,25 +131,44 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
         self.cast::<F>().chunk_rows_for(DEFAULT_CHUNK_BYTES)
     }
 
-    /// Folds `F` chunks of X into one `f64` accumulator per thread (made by
-    /// `init`), then adds the accumulators.
+    /// Folds `F` chunks of X into one `f64` accumulator per thread (with a
+    /// `(scratch, scratch)` matrix of `F` beside it for partial products),
+    /// then adds the accumulators.
     ///
     /// # Errors
     ///
     /// [`PatchError::OutOfMemory`] if the accumulators cannot be allocated.
-    fn reduce<F, D2, G>(&self, shape: D2, f: G) -> Result<ndarray::Array<f64, D2>, PatchError>
+    fn reduce<F, D2, G>(
+        &self,
+        shape: D2,
+        scratch: usize,
+        f: G,
+    ) -> Result<ndarray::Array<f64, D2>, PatchError>
     where
         F: Real + From<A>,
         D2: Dimension,
-        G: Fn(&mut ndarray::Array<f64, D2>, usize, ArrayView2<'_, F>) + Sync + Send,
+        G: Fn(&mut (ndarray::Array<f64, D2>, Array2<F>), usize, ArrayView2<'_, F>) + Sync + Send,
     {
         let rows = self.cast::<F>();
         let chunk = self.linalg_rows::<F>();
         let workers = rayon::current_num_threads().min(self.len().div_ceil(chunk).max(1));
         let accs = (0..workers)
-            .map(|_| try_filled(shape.clone(), 0.0, "the per-thread accumulators"))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(rows.par_fold_chunks(chunk, accs, f, merge))
+            .map(|_| {
+                Ok((
+                    try_filled(shape.clone(), 0.0, "the per-thread accumulators")?,
+                    try_filled(
+                        Dim([scratch, scratch]),
+                        F::zero(),
+                        "the per-thread accumulators",
+                    )?,
+                ))
+            })
+            .collect::<Result<Vec<_>, PatchError>>()?;
+        let merge = |a: (ndarray::Array<f64, D2>, Array2<F>),
+                     b: (ndarray::Array<f64, D2>, Array2<F>)| {
+            (merge(a.0, b.0), a.1)
+        };
+        Ok(rows.par_fold_chunks(chunk, accs, f, merge).0)
     }
 
     /// `X·w`: one value per patch, the patch's dot product with `w`
@@ -190,7 +260,7 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
     pub fn try_t_dot<F: Real + From<A>>(&self, v: &ArrayRef1<F>) -> Result<Array1<F>, PatchError> {
         check("v (length)", self.len(), v.len())?;
         let pl = self.patch_len();
-        let acc = self.reduce(Dim(pl), |acc, start, x: ArrayView2<'_, F>| {
+        let acc = self.reduce(Dim(pl), 0, |(acc, _), start, x: ArrayView2<'_, F>| {
             let part = x.t().dot(&v.slice(s![start..start + x.nrows()]));
             add_into(acc, &part);
         })?;
@@ -304,7 +374,8 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
         let shape = (self.patch_len(), v.ncols());
         let acc = self.reduce(
             Dim([shape.0, shape.1]),
-            |acc, start, x: ArrayView2<'_, F>| {
+            0,
+            |(acc, _), start, x: ArrayView2<'_, F>| {
                 let part = x.t().dot(&v.slice(s![start..start + x.nrows(), ..]));
                 add_into(acc, &part);
             },
@@ -358,10 +429,15 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
     pub fn try_gram<F: Real + From<A>>(&self) -> Result<Array2<F>, PatchError> {
         let pl = self.patch_len();
         check_square(pl)?;
-        let acc = self.reduce(Dim([pl, pl]), |acc, _, x: ArrayView2<'_, F>| {
-            let part = x.t().dot(&x);
-            add_into(acc, &part);
-        })?;
+        let mut acc = self.reduce(
+            Dim([pl, pl]),
+            pl,
+            |(acc, scratch), _, x: ArrayView2<'_, F>| {
+                syrk_upper(x, scratch.view_mut());
+                add_upper(acc.view_mut(), scratch);
+            },
+        )?;
+        mirror_upper(&mut acc);
         Ok(to_real(acc))
     }
 
@@ -385,10 +461,12 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
     #[track_caller]
     pub fn mean<F: Real + From<A>>(&self) -> Array1<F> {
         let pl = self.patch_len();
-        let sums = unwrap_or_panic(self.reduce(Dim(pl), |acc, _, x: ArrayView2<'_, F>| {
-            let part = x.sum_axis(Axis(0));
-            add_into(acc, &part);
-        }));
+        let sums = unwrap_or_panic(
+            self.reduce(Dim(pl), 0, |(acc, _), _, x: ArrayView2<'_, F>| {
+                let part = x.sum_axis(Axis(0));
+                add_into(acc, &part);
+            }),
+        );
         to_real(sums / self.len() as f64)
     }
 
@@ -447,16 +525,21 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
         let shift: Array1<F> = self.cast::<F>().select(&[0]).row(0).to_owned();
         // One accumulator: column 0 holds the sums, columns 1.. the
         // products (x-K)ᵀ(x-K).
-        let acc = self.reduce(Dim([pl, pl + 1]), |acc, _, x: ArrayView2<'_, F>| {
-            let c = &x - &shift;
-            let sum = c.sum_axis(Axis(0));
-            acc.column_mut(0)
-                .zip_mut_with(&sum, |a, &b| *a += b.to_f64());
-            acc.slice_mut(s![.., 1..])
-                .zip_mut_with(&c.t().dot(&c), |a, &b| *a += b.to_f64());
-        })?;
+        let acc = self.reduce(
+            Dim([pl, pl + 1]),
+            pl,
+            |(acc, scratch), _, x: ArrayView2<'_, F>| {
+                let c = &x - &shift;
+                let sum = c.sum_axis(Axis(0));
+                acc.column_mut(0)
+                    .zip_mut_with(&sum, |a, &b| *a += b.to_f64());
+                syrk_upper(c.view(), scratch.view_mut());
+                add_upper(acc.slice_mut(s![.., 1..]), scratch);
+            },
+        )?;
         let s = acc.column(0).to_owned();
-        let m2 = acc.slice(s![.., 1..]).to_owned();
+        let mut m2 = acc.slice(s![.., 1..]).to_owned();
+        mirror_upper(&mut m2);
         // Σ(x-K)(x-K)ᵀ - n (μ-K)(μ-K)ᵀ, with μ-K = s/n.
         let d = s.insert_axis(Axis(1));
         let cov = (m2 - d.dot(&d.t()) / n as f64) / (n - 1) as f64;

@@ -104,6 +104,40 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// `gram` and `covariance` compute one triangle, splitting the columns
+    /// recursively past 32 (and on multiples of 8): patch lengths from 1 to
+    /// 169 cover leaves, odd splits and several levels.
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn gram_and_covariance_triangles(
+        patch in (1usize..14, 1usize..14),
+        extra in (0usize..20, 0usize..20),
+        layout in layout(),
+    ) {
+        let src = Source::new(&[patch.0 + extra.0, patch.1 + extra.1], layout);
+        let a = src.view();
+        let p = a.patches(IxDyn(&[patch.0, patch.1]));
+        let xs = p.to_matrix().mapv(f64::from);
+        let n = xs.nrows();
+        let tol = 1e-9 * xs.iter().fold(1.0f64, |m, &a| m.max(a.abs())).powi(2) * n as f64;
+        let g: Array2<f64> = p.gram();
+        assert_abs_diff_eq!(g, xs.t().dot(&xs), epsilon = tol);
+        let a32 = a.mapv(|v| v as f32);
+        let g32: Array2<f32> = a32.patches(IxDyn(&[patch.0, patch.1])).gram();
+        let rel = g32.iter().zip(g.iter()).fold(0.0f64, |m, (&a, &b)| m.max((f64::from(a) - b).abs()));
+        prop_assert!(rel <= 1e-5 * g.iter().fold(1.0f64, |m, &a| m.max(a.abs())));
+        if n >= 2 {
+            let mu = xs.mean_axis(Axis(0)).unwrap();
+            let d = &xs - &mu;
+            let c: Array2<f64> = p.covariance();
+            assert_abs_diff_eq!(c, d.t().dot(&d) / (n - 1) as f64, epsilon = tol);
+        }
+    }
+}
+
 #[test]
 fn integer_images_convert() {
     let img = Array2::from_shape_fn((20, 30), |(i, j)| ((i * 31 + j * 7) % 256) as u8);
