@@ -72,9 +72,9 @@ fn to_real<F: Real, D: Dimension>(a: ndarray::Array<f64, D>) -> ndarray::Array<F
 }
 
 /// Below this many columns a diagonal block of `xᵀx` is one GEMM (both of
-/// its triangles); above, [`syrk_upper`] splits it. Measured on W2's
-/// 256-column chunks: 32 and 64 are within a few percent, 16 is slower
-/// (the GEMM kernel's tiles are 8 to 16 wide).
+/// its triangles); above, [`syrk_upper`] splits it. On W2's 256-column
+/// chunks of 512 to 2048 rows, leaves of 32 and 64 were within the noise of
+/// each other (`benches/gemm-kernels`), both about 1.4x the full product.
 const SYRK_LEAF: usize = 32;
 
 /// `c ← xᵀx` on and above the diagonal (a symmetric rank-k update, BLAS's
