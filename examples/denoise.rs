@@ -76,14 +76,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/denoise");
     std::fs::create_dir_all(&out)?;
-    common::write_gray(&out.join("noisy.png"), &common::to_u8(&noisy))?;
-    common::write_gray(&out.join("denoised.png"), &common::to_u8(&denoised))?;
+    common::write_gray(&out.join("noisy.png"), &common::to_u8(&noisy).view())?;
+    common::write_gray(&out.join("denoised.png"), &common::to_u8(&denoised).view())?;
     println!("wrote    {}/noisy.png, denoised.png", out.display());
     if let Some(rss) = common::peak_rss() {
         println!(
             "memory   peak {} resident; the patch matrix would be {}",
-            common::bytes(rss as f64),
-            common::bytes(p.matrix_bytes()? as f64)
+            common::bytes(rss),
+            common::bytes(p.matrix_bytes()?)
         );
     }
     assert!(after > before + 3.0, "denoising should gain several dB");

@@ -41,7 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let picture = map.image.mapv(|x| x / max);
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/edges");
     std::fs::create_dir_all(&out)?;
-    common::write_gray(&out.join("contrast.png"), &common::to_u8(&picture))?;
+    common::write_gray(&out.join("contrast.png"), &common::to_u8(&picture).view())?;
     println!(
         "contrast {}x{} windows centred on each of {} pixels; max std {max:.1} grey levels",
         k,
@@ -50,7 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("wrote    {}/contrast.png", out.display());
     if let Some(rss) = common::peak_rss() {
-        println!("memory   peak {} resident", common::bytes(rss as f64));
+        println!("memory   peak {} resident", common::bytes(rss));
     }
     Ok(())
 }

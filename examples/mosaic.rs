@@ -25,7 +25,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or(2024);
     let (k, grid, gap) = (32, 8, 2);
 
-    let img = common::read_png(&common::data("astronaut.png"))?; // (512, 512, 3)
+    let img = common::read_rgb(&common::data("astronaut.png"))?; // 512x512 RGB
+    let img = common::rgb_view(&img); // (512, 512, 3), zero copy
     let p = img.try_patches((k, k, 3))?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let (idx, rows) = p.try_sample(grid * grid, &mut rng)?;
@@ -51,10 +52,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/mosaic");
     std::fs::create_dir_all(&out)?;
-    common::write_rgb(&out.join("mosaic.png"), &mosaic)?;
+    common::write_rgb(&out.join("mosaic.png"), &mosaic.view())?;
     println!("wrote    {}/mosaic.png ({side}x{side})", out.display());
     if let Some(rss) = common::peak_rss() {
-        println!("memory   peak {} resident", common::bytes(rss as f64));
+        println!("memory   peak {} resident", common::bytes(rss));
     }
     Ok(())
 }

@@ -40,7 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "matrix     ({}, {}) f32 = {} ({:.0}x the image)",
         p.len(),
         p.patch_len(),
-        common::bytes(bytes),
+        common::bytes(bytes as u64),
         bytes / (img.len() * 4) as f64
     );
     let t = Instant::now();
@@ -53,7 +53,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         bytes / dt.as_secs_f64() / 1e9
     );
     if let Some(rss) = common::peak_rss() {
-        println!("peak memory {}", common::bytes(rss as f64));
+        println!("peak memory {}", common::bytes(rss));
     }
     // Row 0 is the top-left window, row-major.
     assert_eq!(

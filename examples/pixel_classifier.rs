@@ -88,7 +88,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "image    camera.png {:?} u8; {} windows of {k}x{k}; full f32 matrix would be {}",
         img.dim(),
         p.len(),
-        common::bytes((p.len() * p.patch_len() * 4) as f64)
+        common::bytes(p.len() * p.patch_len() * 4)
     );
 
     let mut model = Logistic::new(p.patch_len());
@@ -132,7 +132,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         100.0 * majority
     );
     if let Some(rss) = common::peak_rss() {
-        println!("peak memory {}", common::bytes(rss as f64));
+        println!("peak memory {}", common::bytes(rss));
     }
     Ok(())
 }

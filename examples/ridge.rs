@@ -19,6 +19,7 @@ use std::time::Instant;
 
 use ndarray::{s, Array1, Array2};
 use ndarray_patches::prelude::*;
+use ndarray_patches::{pad, Pad};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let size = std::env::args()
@@ -30,7 +31,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let r = k / 2;
 
     let camera = common::read_gray(&common::data("camera.png"))?;
-    let clean = common::tile_mirrored(&camera, size, size).mapv(|x| x as f32 / 255.0);
+    // camera.png mirrored out to size x size: this crate's own padding.
+    let (h, w) = camera.dim();
+    let clean = pad(
+        &camera,
+        0,
+        (size.saturating_sub(h), size.saturating_sub(w)),
+        Pad::Symmetric,
+    )
+    .slice_move(s![..size, ..size])
+    .mapv(|x| x as f32 / 255.0);
     let noisy = common::add_noise(&clean, 0.1, 7);
     let p = noisy.try_patches((k, k))?;
     // The clean pixel at the centre of each window, in row order.
@@ -43,7 +53,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "data     {size}x{size} noisy image, {} windows of {k}x{k}; X would be {} (f64)",
         p.len(),
-        common::bytes(p.len() as f64 * p.patch_len() as f64 * 8.0)
+        common::bytes(p.cast::<f64>().matrix_bytes()?)
     );
 
     let t = Instant::now();
@@ -89,7 +99,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(rss) = common::peak_rss() {
         println!(
             "memory   peak {} resident (the images and one prediction per pixel), X never built",
-            common::bytes(rss as f64)
+            common::bytes(rss)
         );
     }
     Ok(())

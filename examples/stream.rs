@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use ndarray::Dimension;
-use ndarray::{Array1, Array2};
+use ndarray::{s, Array1, Array2};
 use ndarray_patches::prelude::*;
+use ndarray_patches::{pad, Pad};
 
 /// Mean, variance and maximum of a stream of scores, mergeable across
 /// chunks (Chan et al.'s parallel update).
@@ -86,14 +87,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let patch = args.next().transpose()?.unwrap_or(39);
 
     let camera = common::read_gray(&common::data("camera.png"))?;
-    let img = common::tile_mirrored(&camera, size, size);
+    // camera.png mirrored out to size x size: this crate's own padding.
+    let (h, w) = camera.dim();
+    let img = pad(
+        &camera,
+        0,
+        (size.saturating_sub(h), size.saturating_sub(w)),
+        Pad::Symmetric,
+    )
+    .slice_move(s![..size, ..size]);
     let p = img.try_patches((patch, patch))?;
     let w = centre_surround(patch);
     let rows = p.cast::<f32>().default_chunk_rows(); // 1 MiB of f32 rows
     let full = p.len() as f64 * p.patch_len() as f64 * 4.0;
     println!(
         "image          {size}x{size} u8 (camera.png tiled), {}",
-        common::bytes(img.len() as f64)
+        common::bytes(img.len())
     );
     println!(
         "patches        {patch}x{patch}: {} windows of {} elements",
@@ -102,11 +111,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!(
         "full matrix    {} as f32 (never built)",
-        common::bytes(full)
+        common::bytes(full as u64)
     );
     println!(
         "streaming      chunks of {rows} rows ({}), {} threads",
-        common::bytes((rows * p.patch_len() * 4) as f64),
+        common::bytes(rows * p.patch_len() * 4),
         rayon::current_num_threads()
     );
 
@@ -155,7 +164,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     match common::peak_rss() {
         Some(rss) => println!(
             "peak memory    {} resident ({:.5}% of the full matrix)",
-            common::bytes(rss as f64),
+            common::bytes(rss),
             100.0 * rss as f64 / full
         ),
         None => println!("peak memory    unknown (no /proc/self/status)"),

@@ -1,10 +1,13 @@
-//! Helpers shared by the examples: reading the bundled PNGs.
+//! Helpers shared by the examples: the bundled images, read and written
+//! with the `image` crate and seen as ndarray arrays without a copy.
 #![allow(dead_code)]
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use ndarray::{Array2, Array3};
+use image::{GrayImage, RgbImage};
+use ndarray::{Array2, ArrayView2, ArrayView3};
+
+pub use indicatif::HumanBytes;
 
 /// Path of a bundled image under `examples/data`.
 pub fn data(name: &str) -> PathBuf {
@@ -13,93 +16,60 @@ pub fn data(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Reads an 8-bit PNG as `(height, width, channels)`.
-pub fn read_png(path: &Path) -> Result<Array3<u8>, Box<dyn std::error::Error>> {
-    let decoder = png::Decoder::new(File::open(path)?);
-    let mut reader = decoder.read_info()?;
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buf)?;
-    if info.bit_depth != png::BitDepth::Eight {
-        return Err(format!("{}: only 8-bit PNGs are supported", path.display()).into());
-    }
-    let channels = info.color_type.samples();
-    buf.truncate(info.buffer_size());
-    Ok(Array3::from_shape_vec(
-        (info.height as usize, info.width as usize, channels),
-        buf,
+/// Reads an image as 8-bit RGB (converting other formats).
+pub fn read_rgb(path: &Path) -> Result<RgbImage, image::ImageError> {
+    Ok(image::open(path)?.into_rgb8())
+}
+
+/// Reads an image as 8-bit grayscale, moved into an `Array2` (no copy of
+/// the pixels).
+pub fn read_gray(path: &Path) -> Result<Array2<u8>, Box<dyn std::error::Error>> {
+    let img = image::open(path)?.into_luma8();
+    let (w, h) = img.dimensions();
+    Ok(Array2::from_shape_vec(
+        (h as usize, w as usize),
+        img.into_raw(),
     )?)
 }
 
-/// Reads an 8-bit grayscale PNG as `(height, width)`.
-pub fn read_gray(path: &Path) -> Result<Array2<u8>, Box<dyn std::error::Error>> {
-    let img = read_png(path)?;
-    if img.dim().2 != 1 {
-        return Err(format!("{}: expected a grayscale image", path.display()).into());
-    }
-    Ok(img.index_axis_move(ndarray::Axis(2), 0))
+/// An RGB image's pixels as a `(height, width, 3)` view of its buffer:
+/// zero copy, row-major, so `.patches(..)` reads the decoded bytes.
+pub fn rgb_view(img: &RgbImage) -> ArrayView3<'_, u8> {
+    let (w, h) = img.dimensions();
+    ArrayView3::from_shape((h as usize, w as usize, 3), img.as_raw())
+        .expect("an RgbImage holds height x width x 3 bytes")
 }
 
-/// Human-readable byte count.
-pub fn bytes(n: f64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut x = n;
-    let mut u = 0;
-    while x >= 1024.0 && u + 1 < units.len() {
-        x /= 1024.0;
-        u += 1;
-    }
-    format!("{x:.1} {}", units[u])
+/// A grayscale image's pixels as a `(height, width)` view of its buffer.
+pub fn gray_view(img: &GrayImage) -> ArrayView2<'_, u8> {
+    let (w, h) = img.dimensions();
+    ArrayView2::from_shape((h as usize, w as usize), img.as_raw())
+        .expect("a GrayImage holds height x width bytes")
+}
+
+/// Human-readable byte count (indicatif's `HumanBytes`: 1.5 GiB).
+pub fn bytes(n: impl TryInto<u64>) -> HumanBytes {
+    HumanBytes(n.try_into().unwrap_or(u64::MAX))
 }
 
 mod mem;
 pub use mem::peak_rss;
 
-/// Tiles `img` periodically to `(h, w)`, mirroring every other copy so that
-/// the seams stay smooth.
-pub fn tile_mirrored(img: &Array2<u8>, h: usize, w: usize) -> Array2<u8> {
-    let (ih, iw) = img.dim();
-    let fold = |x: usize, n: usize| {
-        let (q, r) = (x / n, x % n);
-        if q % 2 == 0 {
-            r
-        } else {
-            n - 1 - r
-        }
-    };
-    Array2::from_shape_fn((h, w), |(i, j)| img[[fold(i, ih), fold(j, iw)]])
+/// Writes an 8-bit grayscale PNG (any layout).
+pub fn write_gray(path: &Path, img: &ArrayView2<'_, u8>) -> Result<(), image::ImageError> {
+    let (h, w) = img.dim();
+    let buf = GrayImage::from_raw(w as u32, h as u32, img.iter().copied().collect())
+        .expect("height x width bytes");
+    buf.save(path)
 }
 
-/// Writes an 8-bit PNG from `(height, width)` (grayscale) or
-/// `(height, width, 3)` (RGB) pixels.
-fn write_png<D: ndarray::Dimension>(
-    path: &Path,
-    img: &ndarray::Array<u8, D>,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let (h, w, color) = match img.shape() {
-        &[h, w] => (h, w, png::ColorType::Grayscale),
-        &[h, w, 3] => (h, w, png::ColorType::Rgb),
-        s => return Err(format!("cannot write an image of shape {s:?}").into()),
-    };
-    let mut enc = png::Encoder::new(
-        std::io::BufWriter::new(File::create(path)?),
-        w as u32,
-        h as u32,
-    );
-    enc.set_color(color);
-    enc.set_depth(png::BitDepth::Eight);
-    let data: Vec<u8> = img.iter().copied().collect();
-    enc.write_header()?.write_image_data(&data)?;
-    Ok(())
-}
-
-/// Writes an 8-bit grayscale PNG.
-pub fn write_gray(path: &Path, img: &Array2<u8>) -> Result<(), Box<dyn std::error::Error>> {
-    write_png(path, img)
-}
-
-/// Writes an 8-bit RGB PNG from `(height, width, 3)`.
-pub fn write_rgb(path: &Path, img: &Array3<u8>) -> Result<(), Box<dyn std::error::Error>> {
-    write_png(path, img)
+/// Writes an 8-bit RGB PNG from `(height, width, 3)` (any layout).
+pub fn write_rgb(path: &Path, img: &ArrayView3<'_, u8>) -> Result<(), image::ImageError> {
+    let (h, w, c) = img.dim();
+    assert_eq!(c, 3, "an RGB image has 3 channels, not {c}");
+    let buf = RgbImage::from_raw(w as u32, h as u32, img.iter().copied().collect())
+        .expect("height x width x 3 bytes");
+    buf.save(path)
 }
 
 /// `[0, 1]` floats to 8-bit pixels.
