@@ -81,6 +81,40 @@
 //! (to shard rows across processes or machines); [`Patches::rows`]
 //! restricts any of them to a range of rows.
 //!
+//! ## Images larger than memory
+//!
+//! Patches only need an [`ArrayView`](ndarray::ArrayView), and a memory map
+//! of a file is one: map a `.npy` read-only (with `memmap2` and
+//! `ndarray-npy`), take its patches and stream them. Pages are read from
+//! disk as the windows reach them and are clean copies the kernel can drop,
+//! so the file may be larger than memory; streaming the rows in bands of
+//! grid rows ([`Patches::rows`]) and advising `MADV_DONTNEED` on the image
+//! rows a band has finished keeps the resident set at a band, as
+//! `examples/larger_than_memory.rs` shows (peak 25 MiB for a 512 MiB file).
+//!
+//! ```
+//! use memmap2::Mmap;
+//! use ndarray::{Array2, ArrayView2};
+//! use ndarray_npy::{write_npy, ViewNpyExt};
+//! use ndarray_patches::prelude::*;
+//!
+//! let path = std::env::temp_dir().join(format!("ndarray-patches-doc-{}.npy", std::process::id()));
+//! write_npy(&path, &Array2::from_shape_fn((300, 200), |(i, j)| (i + j) as u16))?;
+//!
+//! let file = std::fs::File::open(&path)?;
+//! // SAFETY (of the map): nothing modifies the file while it is mapped.
+//! let map = unsafe { Mmap::map(&file)? };
+//! let img = ArrayView2::<u16>::view_npy(&map)?;       // the file's bytes, no copy
+//! let p = img.patches(16).step(8);
+//! let rows = p.cast::<f32>();
+//! let means = rows.par_map_chunks(rows.default_chunk_rows(), |c| c.mean_axis(ndarray::Axis(1)).unwrap());
+//! assert_eq!(means.len(), p.len());
+//! assert_eq!(means[0], 15.0);                          // the mean of i + j over 16x16
+//! # drop(map);
+//! # std::fs::remove_file(&path)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # 4. Around the patches
 //!
 //! - Seeded sampling: [`Patches::sample`], [`Sampling`] (with replacement,

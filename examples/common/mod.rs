@@ -53,7 +53,7 @@ pub fn bytes(n: impl TryInto<u64>) -> HumanBytes {
 }
 
 mod mem;
-pub use mem::peak_rss;
+pub use mem::{peak_rss, reset_peak_rss};
 
 /// Writes an 8-bit grayscale PNG (any layout).
 pub fn write_gray(path: &Path, img: &ArrayView2<'_, u8>) -> Result<(), image::ImageError> {
