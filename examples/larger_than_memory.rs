@@ -98,7 +98,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         common::bytes(rows.matrix_bytes()?)
     );
 
-    let reset = common::reset_peak_rss();
+    let reset = common::mem::reset_peak_rss();
     let t = Instant::now();
     let mut contrast = Vec::with_capacity(p.len());
     for g0 in (0..gh).step_by(band) {

@@ -52,8 +52,8 @@ pub fn bytes(n: impl TryInto<u64>) -> HumanBytes {
     HumanBytes(n.try_into().unwrap_or(u64::MAX))
 }
 
-mod mem;
-pub use mem::{peak_rss, reset_peak_rss};
+pub mod mem;
+pub use mem::peak_rss;
 
 /// Writes an 8-bit grayscale PNG (any layout).
 pub fn write_gray(path: &Path, img: &ArrayView2<'_, u8>) -> Result<(), image::ImageError> {
