@@ -69,6 +69,8 @@ proptest! {
             let mut rng = rand::rngs::StdRng::seed_from_u64(1);
             named(q.try_sample_indices(Sampling::new(n.min(1 << 40)).with_replacement(), &mut rng));
             named(q.try_sample_indices(n, &mut rng));
+            named(q.try_shuffled(&mut rng).map(|e| e.len()));
+            named(q.rows(a.min(q.len())..).cast::<f64>().try_shuffled(&mut rng).map(|e| e.len()));
         }
     }
 
