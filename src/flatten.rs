@@ -626,8 +626,38 @@ pub(crate) fn fill_new<A: Copy + Sync, C: Conversion<A>>(
     Ok(unsafe { assume_init_matrix(buf, rows, pl) })
 }
 
+/// Writes row `indices[k]` into row `k` of `out` (exactly `indices.len()`
+/// rows), on all cores if `parallel`, else on the calling thread. The one
+/// gather loop: fresh matrices ([`gather_new`]) and reused buffers
+/// ([`gather_view`]) both go through it.
+///
+/// # Panics
+///
+/// If `out` is not `indices.len()` rows, or an index is not a row (`fill`
+/// checks).
+fn gather_rows<A: Copy + Sync, C: Conversion<A>>(
+    src: &RowSource<'_, A>,
+    conv: &C,
+    indices: &[usize],
+    out: &mut [MaybeUninit<C::Output>],
+    parallel: bool,
+) {
+    let pl = src.patch_len();
+    assert_eq!(out.len(), indices.len() * pl, "one output row per index");
+    if parallel {
+        out.par_chunks_mut(pl.max(1))
+            .zip(indices.par_iter())
+            .with_min_len((TASK_BYTES / (pl * size_of::<C::Output>()).max(1)).max(1))
+            .for_each(|(row, &r)| src.fill(conv, r, row));
+    } else {
+        for (row, &r) in out.chunks_mut(pl.max(1)).zip(indices) {
+            src.fill(conv, r, row);
+        }
+    }
+}
+
 /// Allocates a `(indices.len(), patch_len)` matrix whose row `k` is row
-/// `indices[k]`, filled in parallel.
+/// `indices[k]`, filled in parallel if `parallel`.
 ///
 /// # Panics
 ///
@@ -636,20 +666,38 @@ pub(crate) fn gather_new<A: Copy + Sync, C: Conversion<A>>(
     src: &RowSource<'_, A>,
     conv: &C,
     indices: &[usize],
+    parallel: bool,
 ) -> Result<Array2<C::Output>, PatchError> {
     let pl = src.patch_len();
     let len = indices.len().checked_mul(pl).ok_or(PatchError::Overflow {
         quantity: "number of matrix elements",
     })?;
     let mut buf = try_uninit_vec::<C::Output>(len, "the selected rows")?;
-    buf.par_chunks_mut(pl.max(1))
-        .zip(indices.par_iter())
-        .with_min_len((TASK_BYTES / (pl * size_of::<C::Output>()).max(1)).max(1))
-        .for_each(|(row, &r)| src.fill(conv, r, row));
-    // `buf` is `indices.len()` rows of `pl`, and `fill` wrote every element
-    // of each row (it panics instead of returning if it cannot).
+    gather_rows(src, conv, indices, &mut buf, parallel);
+    // `buf` is `indices.len()` rows of `pl`, and `gather_rows` wrote every
+    // element of each row (it panics instead of returning if it cannot).
     // SAFETY: so every element is initialized.
     Ok(unsafe { assume_init_matrix(buf, indices.len(), pl) })
+}
+
+/// Writes row `indices[k]` into row `k` of `out`, a contiguous buffer
+/// (a row prefix of a standard-layout array), on all cores if `parallel`.
+///
+/// # Panics
+///
+/// If `out` is not contiguous or not `indices.len()` rows of `patch_len`,
+/// or an index is not a row.
+pub(crate) fn gather_view<A: Copy + Sync, C: Conversion<A>>(
+    src: &RowSource<'_, A>,
+    conv: &C,
+    indices: &[usize],
+    mut out: ArrayViewMut2<'_, C::Output>,
+    parallel: bool,
+) {
+    let buf = out
+        .as_slice_mut()
+        .expect("gather_view writes into a contiguous buffer");
+    gather_rows(src, conv, indices, as_uninit_mut(buf), parallel);
 }
 
 /// Writes rows `start..start + out.nrows()` into `out`, whatever its layout;

@@ -119,6 +119,10 @@
 //!
 //! - Seeded sampling: [`Patches::sample`], [`Sampling`] (with replacement,
 //!   weighted, masked, clamped) and [`Rows::select`].
+//! - Shuffled epochs for training: [`Rows::shuffled`] delivers every row
+//!   once per epoch in a seeded random order, in minibatches with their
+//!   row numbers ([`Shuffled`]), holding one index per row and a batch per
+//!   worker, never the matrix.
 //! - Borders: [`Window`], [`Edge`] (`Valid`, `Same`, `Cover`) and [`Pad`]
 //!   (numpy.pad's modes) through [`PatchExt::padded`].
 //! - Back to the image: [`Fold`] (sum, mean, window-weighted) and
@@ -170,8 +174,8 @@
 //!
 //! # Features
 //!
-//! - `rand` (default): seeded sampling ([`Sampling`]); re-exports the
-//!   [`rand`] it takes generators from.
+//! - `rand` (default): seeded sampling ([`Sampling`]) and shuffled epochs
+//!   ([`Shuffled`]); re-exports the [`rand`] it takes generators from.
 //!
 //! # Architecture
 //!
@@ -179,8 +183,9 @@
 //! `error` -> `scalar` (element types) -> `geometry` (validated shapes,
 //! windows, edges, padding arithmetic) -> `view` (the one `from_shape_ptr`)
 //! -> `flatten` (copy plans and the hot loops) -> `rows` ([`Rows`]) ->
-//! `patches` ([`Patches`]) -> `sample`, `linalg` -> `pad`, `fold`, `blocks`
-//! -> `ext` ([`PatchExt`]). All unsafe code is in `view` and `flatten`.
+//! `patches` ([`Patches`]) -> `sample`, `shuffle` ([`Shuffled`]), `linalg`
+//! -> `pad`, `fold`, `blocks` -> `ext` ([`PatchExt`]). All unsafe code is
+//! in `view` and `flatten`.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, missing_debug_implementations)]
 
@@ -199,6 +204,8 @@ mod rows;
 #[cfg(feature = "rand")]
 mod sample;
 mod scalar;
+#[cfg(feature = "rand")]
+mod shuffle;
 mod view;
 
 pub use blocks::BlocksMut;
@@ -214,6 +221,8 @@ pub use rows::{ChunkResult, Chunks, Position, Positions, Rows, DEFAULT_CHUNK_BYT
 #[cfg(feature = "rand")]
 pub use sample::Sampling;
 pub use scalar::{AsIs, Cast, Conversion, MapElems, Real};
+#[cfg(feature = "rand")]
+pub use shuffle::{Shuffled, ShuffledChunks};
 pub use view::PatchDim;
 
 /// The `rand` this crate's sampling takes generators from (0.9): seed a

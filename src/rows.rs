@@ -23,7 +23,9 @@ use ndarray::{ArrayViewMut2, Dimension};
 use rayon::prelude::*;
 
 use crate::error::{unwrap_or_panic, PatchError};
-use crate::flatten::{fill_new, fill_view, gather_new, try_vec_with_capacity, RowSource};
+use crate::flatten::{
+    fill_new, fill_view, gather_new, gather_view, try_vec_with_capacity, RowSource,
+};
 use crate::geometry::Geometry;
 use crate::scalar::{AsIs, Cast, Conversion, MapElems};
 
@@ -75,6 +77,7 @@ pub const DEFAULT_CHUNK_BYTES: usize = 1 << 20;
 /// | [`map_windows`](Self::map_windows) | `f(row)` for every window, shaped like the grid | a chunk per thread + results |
 /// | [`chunks`](Self::chunks) | an iterator of owned `(start, chunk)` | one chunk |
 /// | [`select`](Self::select) | the rows at given indices | the rows |
+/// | [`shuffled`](Self::shuffled) (feature `rand`) | every row once in a seeded random order, in batches with their row numbers | one index per row + a batch per thread |
 ///
 /// Chunk sizes are in rows; [`default_chunk_rows`](Self::default_chunk_rows)
 /// gives [`DEFAULT_CHUNK_BYTES`] of the elements actually written. Every
@@ -398,22 +401,57 @@ impl<A: Copy, D: Dimension, C: Conversion<A>> Rows<'_, A, D, C> {
     }
 }
 
-/// Rows `start..start + n` in a worker's buffer, on the calling thread:
-/// refilled in place when the buffer has room (it is only ever short for
-/// the first chunk), allocated once otherwise.
+/// Which rows a chunk holds: consecutive rows, or the rows at given
+/// indices (a batch of a shuffled epoch).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum RowSet<'i> {
+    /// Rows `start..start + n`.
+    Range {
+        /// The first row.
+        start: usize,
+        /// How many.
+        n: usize,
+    },
+    /// Row `indices[k]` as row `k`.
+    // Only shuffled epochs (feature `rand`) gather into reused buffers.
+    #[cfg_attr(not(feature = "rand"), allow(dead_code))]
+    Indices(&'i [usize]),
+}
+
+impl RowSet<'_> {
+    fn len(&self) -> usize {
+        match self {
+            RowSet::Range { n, .. } => *n,
+            RowSet::Indices(idx) => idx.len(),
+        }
+    }
+}
+
+/// The rows of `set` in a reused buffer: refilled in place when the buffer
+/// has room (it is only ever short for the first chunk), allocated once
+/// otherwise; on every core if `parallel`, else on the calling thread (a
+/// worker's own buffer).
 #[track_caller]
-fn refill<'b, A: Copy + Sync, C: Conversion<A>>(
+pub(crate) fn refill<'b, A: Copy + Sync, C: Conversion<A>>(
     src: &RowSource<'_, A>,
     conv: &C,
     buf: &'b mut Option<Array2<C::Output>>,
-    start: usize,
-    n: usize,
+    set: RowSet<'_>,
+    parallel: bool,
 ) -> ArrayView2<'b, C::Output> {
+    let n = set.len();
     if buf.as_ref().is_some_and(|b| b.nrows() >= n) {
         let b = buf.as_mut().expect("checked just above");
-        fill_view(src, conv, start, b.slice_mut(s![..n, ..]), false);
+        let out = b.slice_mut(s![..n, ..]);
+        match set {
+            RowSet::Range { start, .. } => fill_view(src, conv, start, out, parallel),
+            RowSet::Indices(idx) => gather_view(src, conv, idx, out, parallel),
+        }
     } else {
-        *buf = Some(unwrap_or_panic(fill_new(src, conv, start, n, false)));
+        *buf = Some(unwrap_or_panic(match set {
+            RowSet::Range { start, .. } => fill_new(src, conv, start, n, parallel),
+            RowSet::Indices(idx) => gather_new(src, conv, idx, parallel),
+        }));
     }
     let b: &'b Array2<C::Output> = buf.as_ref().expect("filled just above");
     b.slice(s![..n, ..])
@@ -431,8 +469,24 @@ fn chunk_rows<B>(geom: &Geometry<impl Dimension>, rows: usize, len: usize) -> us
 
 /// # Delivering rows
 impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C> {
-    fn row_source(&self) -> Result<RowSource<'a, A>, PatchError> {
+    pub(crate) fn row_source(&self) -> Result<RowSource<'a, A>, PatchError> {
         RowSource::new(&self.source, &self.geom)
+    }
+
+    /// The conversion applied during the copy.
+    #[cfg_attr(not(feature = "rand"), allow(dead_code))] // used by `shuffle`
+    pub(crate) fn conversion(&self) -> &C {
+        &self.conv
+    }
+
+    /// `rows` as a chunk size for these rows (see `chunk_rows`).
+    ///
+    /// # Panics
+    ///
+    /// If `rows` is zero, or a chunk's size in bytes overflows `isize`.
+    #[track_caller]
+    pub(crate) fn checked_chunk_rows(&self, rows: usize) -> usize {
+        chunk_rows::<C::Output>(&self.geom, rows, self.len())
     }
 
     /// The rows as a new `(len, patch_len)` matrix, filled on every core.
@@ -692,8 +746,47 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
         G: Fn(&mut T, usize, ArrayView2<'_, C::Output>) + Sync + Send,
         M: Fn(T, T) -> T + Sync + Send,
     {
-        let rows = chunk_rows::<C::Output>(&self.geom, rows, self.len());
+        let rows = self.checked_chunk_rows(rows);
         let n_chunks = self.len().div_ceil(rows);
+        let range = |c: usize| {
+            let start = self.start + c * rows;
+            RowSet::Range {
+                start,
+                n: rows.min(self.end - start),
+            }
+        };
+        self.par_fold_sets(
+            n_chunks,
+            range,
+            accs,
+            |acc, c, chunk| fold(acc, self.start + c * rows, chunk),
+            merge,
+        )
+    }
+
+    /// [`par_fold_chunks`](Self::par_fold_chunks) over any `n_sets` sets
+    /// of rows: chunk `c` holds the rows of `set(c)`, and `fold` gets `c`
+    /// with the chunk. Every row of every set must be a row of these
+    /// patches (sets of indices are checked by the copy, which panics).
+    ///
+    /// # Panics
+    ///
+    /// If `accs` is empty, or a chunk cannot be allocated.
+    #[track_caller]
+    pub(crate) fn par_fold_sets<'i, T, S, G, M>(
+        &self,
+        n_sets: usize,
+        set: S,
+        accs: Vec<T>,
+        fold: G,
+        merge: M,
+    ) -> T
+    where
+        T: Send,
+        S: Fn(usize) -> RowSet<'i> + Sync + Send,
+        G: Fn(&mut T, usize, ArrayView2<'_, C::Output>) + Sync + Send,
+        M: Fn(T, T) -> T + Sync + Send,
+    {
         let src = unwrap_or_panic(self.row_source());
         let next = AtomicUsize::new(0);
         accs.into_par_iter()
@@ -702,16 +795,11 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
                 let mut buf: Option<Array2<C::Output>> = None;
                 loop {
                     let c = next.fetch_add(1, Ordering::Relaxed);
-                    if c >= n_chunks {
+                    if c >= n_sets {
                         break;
                     }
-                    let start = self.start + c * rows;
-                    let n = rows.min(self.end - start);
-                    fold(
-                        &mut acc,
-                        start,
-                        refill(&src, &self.conv, &mut buf, start, n),
-                    );
+                    let chunk = refill(&src, &self.conv, &mut buf, set(c), false);
+                    fold(&mut acc, c, chunk);
                 }
                 acc
             })
@@ -777,7 +865,13 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
                 |buf, c| {
                     let start = self.start + c * rows;
                     let n = rows.min(self.end - start);
-                    f(refill(&src, &self.conv, buf, start, n))
+                    f(refill(
+                        &src,
+                        &self.conv,
+                        buf,
+                        RowSet::Range { start, n },
+                        false,
+                    ))
                 },
             )
             .collect();
@@ -878,7 +972,7 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
         }
         self.geom
             .block_elements(indices.len(), size_of::<C::Output>())?;
-        gather_new(&self.row_source()?, &self.conv, indices)
+        gather_new(&self.row_source()?, &self.conv, indices, true)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Sampling: distinct, in range, reproducible from a seed, weights respected,
 //! rows equal to the patches drawn.
+#![cfg(feature = "rand")]
 
 use std::collections::HashSet;
 

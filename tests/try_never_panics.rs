@@ -3,11 +3,13 @@
 //! machine's memory) fed to every fallible constructor and operation. A
 //! panic fails the property; an abort would kill the test binary.
 
+use ndarray::Ix2;
 use ndarray::{Array1, Array2, ArrayD, IxDyn};
 use ndarray_patches::prelude::*;
-use ndarray_patches::{try_pad, try_reconstruct, Edge, Fold, Pad, PatchError, Sampling, Window};
+use ndarray_patches::{try_pad, try_reconstruct, Edge, Fold, Pad, PatchError, Patches, Window};
 use proptest::prelude::*;
-use rand::SeedableRng;
+#[cfg(feature = "rand")]
+use {ndarray_patches::Sampling, rand::SeedableRng};
 
 /// Small (a valid size, usually) or huge: 2^36 .. usize::MAX.
 fn size() -> impl Strategy<Value = usize> {
@@ -66,9 +68,7 @@ proptest! {
             }
             let mut out = Array2::<u8>::zeros((2, 3));
             named(q.try_write_rows(a, out.view_mut()));
-            let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-            named(q.try_sample_indices(Sampling::new(n.min(1 << 40)).with_replacement(), &mut rng));
-            named(q.try_sample_indices(n, &mut rng));
+            random_rows(&q, a, n);
         }
     }
 
@@ -80,6 +80,7 @@ proptest! {
     }
 
     #[test]
+    #[cfg(feature = "rand")]
     fn sampling_weights(w in proptest::collection::vec(prop_oneof![Just(f64::MAX), Just(0.0), Just(1e-300), 0.0..10.0f64, Just(f64::NAN), Just(-1.0), Just(f64::INFINITY)], 9), n in 0usize..20, replace: bool) {
         let img = Array2::<f32>::zeros((5, 5)); // 9 patches of 3x3
         let q = img.patches(3);
@@ -90,6 +91,24 @@ proptest! {
         named(q.try_sample_indices(how, &mut rng));
     }
 }
+
+/// Sampling and shuffling of huge patch sets: errors, never panics.
+#[cfg(feature = "rand")]
+fn random_rows(q: &Patches<'_, u8, Ix2>, a: usize, n: usize) {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+    named(q.try_sample_indices(Sampling::new(n.min(1 << 40)).with_replacement(), &mut rng));
+    named(q.try_sample_indices(n, &mut rng));
+    named(q.try_shuffled(&mut rng).map(|e| e.len()));
+    named(
+        q.rows(a.min(q.len())..)
+            .cast::<f64>()
+            .try_shuffled(&mut rng)
+            .map(|e| e.len()),
+    );
+}
+
+#[cfg(not(feature = "rand"))]
+fn random_rows(_: &Patches<'_, u8, Ix2>, _: usize, _: usize) {}
 
 /// A Gram matrix whose size overflows, or that no memory holds, is an
 /// error before any row is read.
@@ -127,7 +146,13 @@ fn the_reported_aborts_are_errors() {
     let dilated = Window::new((2, 2)).dilation(1 << 32);
     assert!(img.try_padded(&dilated, Edge::Same, Pad::Edge).is_err());
     assert!(Fold::try_new((10, 10), &dilated, Edge::Same).is_err());
-    // Finite weights whose sum is infinite: drawn as equal weights.
+}
+
+/// Finite sampling weights whose sum is infinite: drawn as equal weights.
+#[test]
+#[cfg(feature = "rand")]
+fn infinite_sum_of_weights() {
+    let img = Array2::<f32>::zeros((10, 10));
     let q = img.patches(3);
     let w = Array1::from_elem(q.len(), f64::MAX);
     let mut rng = rand::rngs::StdRng::seed_from_u64(0);

@@ -1,9 +1,10 @@
 //! A small, deterministic set of cases over every unsafe path (the window
 //! view's `from_shape_ptr`, the row copier's pointer reads and its writes
 //! into uninitialized matrices: as-is (memcpy), converted by `cast` and by
-//! `map_elems`, gathered by `select`, into non-contiguous outputs, and
-//! unwinding out of a panicking visitor or conversion), sized to run under
-//! Miri in minutes: `cargo +nightly miri test --test unsafe_paths`.
+//! `map_elems`, gathered by `select` and by shuffled epochs (into reused
+//! buffers), into non-contiguous outputs, and unwinding out of a panicking
+//! visitor or conversion), sized to run under Miri in minutes:
+//! `cargo +nightly miri test --test unsafe_paths`.
 
 mod common;
 
@@ -210,6 +211,44 @@ fn gather_selected_rows() {
     let mf = p.rows(1..).cast::<i128>().select(&[5, p.len() - 1]);
     assert_eq!(mf.row(0), m.row(2).mapv(i128::from));
     assert_eq!(mf.row(1), m.row(0).mapv(i128::from));
+}
+
+#[test]
+#[cfg(feature = "rand")]
+fn shuffled_batches_in_reused_buffers() {
+    // A shuffled epoch gathers its batches into a buffer that is refilled
+    // (the last batch shorter), on one thread and on every thread; a
+    // panicking conversion unwinds out of a refill.
+    use ndarray_patches::rand::{rngs::StdRng, SeedableRng};
+    let img = Array2::from_shape_fn((7, 9), |(i, j)| (i * 9 + j) as i64);
+    let v = img.slice(s![..;-1, ..]);
+    let p = v.patches((3, 2)).step((2, 1)); // 24 rows
+    let epoch = p.rows(2..).shuffled(&mut StdRng::seed_from_u64(4));
+    let check = |idx: &[usize], b: ArrayView2<'_, i64>| {
+        for (row, &r) in b.rows().into_iter().zip(idx) {
+            assert_eq!(
+                row.to_vec(),
+                p.get(r).unwrap().iter().copied().collect::<Vec<_>>()
+            );
+        }
+    };
+    epoch.for_each_chunk(5, check);
+    epoch.par_for_each_chunk(5, check);
+    for (idx, b) in epoch.chunks(5) {
+        check(idx, b.view());
+    }
+    let boom = |x: i64| -> f32 {
+        assert!(x != 30, "conversion");
+        x as f32
+    };
+    let epoch = p.map_elems(boom).shuffled(&mut StdRng::seed_from_u64(4));
+    for rows in [1, 5] {
+        assert!(catch_unwind(AssertUnwindSafe(|| epoch.for_each_chunk(rows, |_, _| {}))).is_err());
+        assert!(catch_unwind(AssertUnwindSafe(
+            || epoch.par_for_each_chunk(rows, |_, _| {})
+        ))
+        .is_err());
+    }
 }
 
 #[test]
