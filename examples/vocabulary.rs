@@ -6,12 +6,12 @@
 //! cargo run --release --example vocabulary [SEED]
 //! ```
 //!
-//! Every 8x8 window of `camera.png` and of `astronaut.png` (in grey) is a
-//! candidate; each minibatch is 2048 windows drawn at random (seeded), copied
-//! to `f32` and contrast-normalised (mean 0, unit norm), then handed to
-//! `KMeans::fit_with`, which updates the centroids incrementally, until
-//! they move less than the tolerance or 400 minibatches have passed. The
-//! patch matrices (16 MB of `f32` for camera alone) are never built.
+//! The 8x8 windows of `camera.png` and of `astronaut.png` (in grey) are
+//! delivered in shuffled epochs (`Rows::shuffled`: every window once per
+//! epoch, seeded) as minibatches of 2048 rows of `f32`, contrast-normalised
+//! (mean 0, unit norm) and handed to `KMeans::fit_with`, which updates the
+//! centroids incrementally, until they move less than the tolerance or two
+//! epochs have passed. The patch matrix (130 MB of `f32`) is never built.
 //!
 //! linfa 0.8 is built on ndarray 0.16 and this crate on ndarray 0.17: the
 //! two `ArrayView2` types are different types of the same memory layout.
@@ -27,25 +27,21 @@ use linfa::DatasetBase;
 use linfa_clustering::{IncrKMeansError, KMeans};
 use ndarray::{s, Array2, ArrayView2, Axis};
 use ndarray_patches::prelude::*;
-use ndarray_patches::rand::{rngs::StdRng, Rng, SeedableRng};
+use ndarray_patches::rand::{rngs::StdRng, SeedableRng};
 
 const K: usize = 64; // words in the vocabulary
 const SIDE: usize = 8; // patch side
 const BATCH: usize = 2048;
+const MAX_EPOCHS: usize = 2;
 
-/// A random minibatch of contrast-normalised windows (rows of `f32`).
-fn minibatch<R: Rng>(images: &[Array2<u8>], rng: &mut R) -> Array2<f32> {
-    let img = &images[rng.random_range(0..images.len())];
-    let p = img.patches(SIDE);
-    let idx = p.sample_indices(BATCH, rng);
-    let mut x = p.map_elems(|v: u8| f32::from(v) / 255.0).select(&idx);
+/// Contrast-normalises each row in place: mean 0, about unit norm.
+fn normalise(x: &mut Array2<f32>) {
     for mut row in x.axis_iter_mut(Axis(0)) {
         let mean = row.mean().expect("a patch has elements");
         row -= mean;
         let norm = row.dot(&row).sqrt();
         row /= norm + 0.1; // flat patches stay near 0 instead of blowing up
     }
-    x
 }
 
 /// An ndarray 0.17 matrix seen as ndarray 0.16 (linfa's), without a copy.
@@ -71,29 +67,40 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let camera = common::read_gray(&common::data("camera.png"))?;
     let astronaut = imageops::grayscale(&common::read_rgb(&common::data("astronaut.png"))?);
     let astronaut = common::gray_view(&astronaut).to_owned();
-    let images = [camera, astronaut];
-    let windows: usize = images.iter().map(|i| i.patches(SIDE).len()).sum();
+    // Both images as one (2, h, w) stack: windows of (1, 8, 8) are the
+    // 8x8 windows of either image, one row of 64 each.
+    let stack = ndarray::stack(Axis(0), &[camera.view(), astronaut.view()])?;
+    let p = stack.patches((1, SIDE, SIDE));
+    let rows = p.map_elems(|v: u8| f32::from(v) / 255.0);
     println!(
-        "windows  {windows} of {SIDE}x{SIDE} in camera.png and astronaut.png; minibatches of {BATCH}"
+        "windows  {} of {SIDE}x{SIDE} in camera.png and astronaut.png; shuffled epochs in minibatches of {BATCH}",
+        p.len()
     );
 
+    // Every window once per epoch, in a seeded random order (k-means on
+    // minibatches needs them shuffled); one minibatch in memory at a time.
     let mut rng = StdRng::seed_from_u64(seed);
     let params = KMeans::params(K).tolerance(1e-3);
-    let mut model = None;
-    let mut batches = 0;
-    let model = loop {
-        let x = minibatch(&images, &mut rng);
-        batches += 1;
-        match params.fit_with(model.take(), &DatasetBase::from(to_linfa(&x))) {
-            Ok(m) => break m,
-            Err(IncrKMeansError::NotConverged(m)) if batches < 400 => model = Some(m),
-            Err(IncrKMeansError::NotConverged(m)) => break m,
-            Err(e) => return Err(e.into()),
+    let (mut model, mut batches) = (None, 0);
+    'epochs: for _ in 0..MAX_EPOCHS {
+        let epoch = rows.shuffled(&mut rng);
+        for (_, mut x) in epoch.chunks(BATCH) {
+            normalise(&mut x);
+            batches += 1;
+            match params.fit_with(model.take(), &DatasetBase::from(to_linfa(&x))) {
+                Ok(m) => {
+                    model = Some(m);
+                    break 'epochs;
+                }
+                Err(IncrKMeansError::NotConverged(m)) => model = Some(m),
+                Err(e) => return Err(e.into()),
+            }
         }
-    };
+    }
+    let model = model.expect("at least one minibatch");
     println!(
-        "k-means  {K} centroids after {batches} minibatches ({} windows seen), inertia {:.4}",
-        batches * BATCH,
+        "k-means  {K} centroids after {batches} minibatches ({:.2} epochs), inertia {:.4}",
+        (batches * BATCH) as f64 / p.len() as f64,
         model.inertia()
     );
 
