@@ -92,6 +92,9 @@ fn linalg(c: &mut Criterion) {
         b.iter(|| black_box(p.to_matrix().dot(&w)))
     });
     g.bench_function("gram/virtual", |b| b.iter(|| black_box(p.gram::<f32>())));
+    g.bench_function("covariance/virtual", |b| {
+        b.iter(|| black_box(p.covariance::<f32>()))
+    });
     g.bench_function("gram/materialized", |b| {
         b.iter(|| {
             let x = p.to_matrix();

@@ -60,15 +60,21 @@ def criterion_median(group, bench):
 
 
 def run_benches(quick):
+    """Runs the criterion benches; returns the linalg bench's printed lines
+    (peak heap of the virtual products)."""
     extra = ["--warm-up-time", "1", "--measurement-time", "3"] if quick else []
+    printed = []
     for bench, filt in [
         ("flatten", r"^W[2-5]/(to_matrix|write_rows_reused|memcpy/.*)$"),
-        ("linalg", r"^linalg_W2/gram"),
-        ("fold", r"^fold_W2/(fold_mean|to_matrix)$"),
+        ("stream", r"^stream_W[25]/(par_for_each_chunk|memcpy_reused_chunk_all_threads)$"),
+        ("linalg", r"^linalg_W2/(gram|covariance)/virtual$"),
+        ("fold", r"^fold_W2/(fold_mean.*|to_matrix)$"),
     ]:
         cmd = ["cargo", "bench", "--locked", "--bench", bench, "--", *extra, filt]
         print("$", " ".join(cmd), flush=True)
-        subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        out = subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True).stdout
+        printed += [line for line in out.splitlines() if line.startswith("peak heap")]
+    return printed
 
 
 def main():
@@ -112,8 +118,7 @@ def main():
         pass
     del x
 
-    if not args.no_cargo:
-        run_benches(args.quick)
+    printed = run_benches(args.quick) if not args.no_cargo else []
 
     print()
     print("GB/s of patch matrix written; 'huge 2t' is a fresh huge-page buffer filled by every thread")
@@ -132,7 +137,18 @@ def main():
         print(f"{name:9} {gbs(ours):>10} {gbs(t_np):>11} {ratio:>11} {gbs(huge):>8} {vs_huge:>10} "
               f"{gbs(fresh):>13} {gbs(reused):>14} {gbs(wr):>18}")
     print()
+    for name in ("W2", "W5"):
+        par = criterion_median(f"stream_{name}", "par_for_each_chunk")
+        ref = criterion_median(f"stream_{name}", "memcpy_reused_chunk_all_threads")
+        if par and ref:
+            print(f"streaming {name}: par_for_each_chunk / memcpy into reused chunks on every "
+                  f"thread = {ref / par:.2f}x of its throughput")
     g = criterion_median("linalg_W2", "gram/virtual")
+    cov = criterion_median("linalg_W2", "covariance/virtual")
+    if g and cov:
+        print(f"covariance W2 f32: {cov:.3f} s = {cov / g:.2f}x the time of gram")
+    for line in printed:
+        print(line)
     if g:
         print(f"gram W2 f32: virtual {g:.3f} s vs numpy X.T @ X {t_gram:.3f} s "
               f"(BLAS only, X materialized): ours/numpy {t_gram / g:.2f}x")

@@ -8,7 +8,9 @@
 //! - `to_matrix` (the whole matrix, fresh, page faults included);
 //! - `memcpy_reused_chunk`: the same bytes copied, one thread, into the same
 //!   reused cache-sized buffer from a source the size of the image, then
-//!   summed by the same consumer: the bandwidth reference for streaming.
+//!   summed by the same consumer: the bandwidth reference for streaming;
+//!   `memcpy_reused_chunk_all_threads` the same on every thread, each with
+//!   its own buffer (the reference for `par_for_each_chunk`).
 //!
 //! Chunks are `DEFAULT_CHUNK_BYTES` (1 MiB). Compare ratios within a run.
 
@@ -18,6 +20,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ndarray::{Array2, ArrayView2};
 use ndarray_patches::prelude::*;
+use rayon::prelude::*;
 
 fn image(h: usize, w: usize) -> Array2<f32> {
     let mut x = 7u32;
@@ -80,6 +83,35 @@ fn stream(c: &mut Criterion) {
                         );
                         done += n;
                     }
+                })
+            });
+            // The same on every thread, each with its own reused buffer and
+            // its share of the chunks: the reference for par_for_each_chunk.
+            let threads = rayon::current_num_threads();
+            let mut bufs = vec![vec![0.0f32; chunk]; threads];
+            let n_chunks = total.div_ceil(chunk);
+            g.bench_function("memcpy_reused_chunk_all_threads", |b| {
+                b.iter(|| {
+                    bufs.par_iter_mut().enumerate().for_each(|(t, buf)| {
+                        let mut at = (t * 7919 * 64) % src.len();
+                        for c in (t..n_chunks).step_by(threads) {
+                            let n = chunk.min(total - c * chunk);
+                            for piece in buf[..n].chunks_mut(src.len()) {
+                                if at + piece.len() > src.len() {
+                                    at = 0;
+                                }
+                                piece.copy_from_slice(&src[at..at + piece.len()]);
+                                at += piece.len();
+                            }
+                            consume(
+                                ArrayView2::from_shape(
+                                    (n / p.patch_len(), p.patch_len()),
+                                    &buf[..n],
+                                )
+                                .unwrap(),
+                            );
+                        }
+                    })
                 })
             });
         }
