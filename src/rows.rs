@@ -161,8 +161,8 @@ pub(crate) fn resolve(
 }
 
 impl<'a, A, D: Dimension> Rows<'a, A, D, AsIs> {
-    /// Rows `start..end` of the patches of `geom` over `source`; the
-    /// geometry is validated for that source and the range checked.
+    /// All rows of the patches of `geom` over `source` (the geometry was
+    /// validated for that source by its maker).
     pub(crate) fn new(source: ArrayView<'a, A, D>, geom: Geometry<D>) -> Self {
         let end = geom.len();
         Rows {
