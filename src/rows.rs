@@ -813,7 +813,9 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
     /// one `Array1`, an `Array2` per chunk (`chunk.dot(&filters)`) one
     /// `Array2`. No locks and no offsets in your code. Memory: one chunk
     /// per worker plus the results (held twice while they are
-    /// concatenated).
+    /// concatenated). On an empty range `f` is never called and the result
+    /// is empty: an `Array2` of shape `(0, 0)`, since its number of columns
+    /// is only known from `f`.
     ///
     /// # Panics
     ///
