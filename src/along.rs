@@ -173,22 +173,43 @@ fn count(operand: &'static str, expected: usize, found: &IxDyn) -> Result<(), Pa
     }
 }
 
+/// Whether source axis `k` is an axis of the grid: a batch axis (before the
+/// first windowed axis) or a windowed axis.
+fn in_grid(windowed: &[usize], k: usize) -> bool {
+    k < windowed[0] || windowed.contains(&k)
+}
+
 /// The grid index (batch axes, then windowed axes) of a full-dimensional
 /// grid index.
 fn project_grid<D: Dimension>(windowed: &[usize], full: &D) -> IxDyn {
     let kept: Vec<usize> = (0..full.ndim())
-        .filter(|&k| k < windowed[0] || windowed.contains(&k))
+        .filter(|&k| in_grid(windowed, k))
         .map(|k| full[k])
         .collect();
     IxDyn(&kept)
 }
 
+/// A full-dimensional position with its grid index projected; the origin
+/// stays a source index.
 fn project_position<D: Dimension>(windowed: &[usize], p: Position<D>) -> Position<IxDyn> {
     Position {
         row: p.row,
         grid: project_grid(windowed, &p.grid),
         origin: p.origin.into_dyn(),
     }
+}
+
+/// A full-dimensional patch view without its first `batch` axes (the batch
+/// axes, of patch size 1): the patch shape of the rule, no copy.
+fn drop_batch<A, D: Dimension>(
+    patch: ArrayView<'_, A, D>,
+    batch: usize,
+) -> ArrayView<'_, A, IxDyn> {
+    let mut v = patch.into_dyn();
+    for k in (0..batch).rev() {
+        v.index_axis_inplace(Axis(k), 0);
+    }
+    v
 }
 
 impl<'a, A, D: Dimension> PatchesAlong<'a, A, D> {
@@ -230,28 +251,9 @@ impl<'a, A, D: Dimension> PatchesAlong<'a, A, D> {
         self.axes[0]
     }
 
-    /// Whether source axis `k` is an axis of the grid (batch or windowed).
-    fn in_grid(&self, k: usize) -> bool {
-        k < self.batch() || self.axes.contains(&k)
-    }
-
-    /// The grid index of a full-dimensional grid index.
-    fn project_grid(&self, full: &D) -> IxDyn {
-        project_grid(&self.axes, full)
-    }
-
-    /// A full-dimensional position with its grid index projected.
-    fn project_position(&self, p: Position<D>) -> Position<IxDyn> {
-        project_position(&self.axes, p)
-    }
-
-    /// A full-dimensional patch view without its batch axes (patch size 1).
-    fn project_patch(&self, patch: ArrayView<'a, A, D>) -> ArrayView<'a, A, IxDyn> {
-        let mut v = patch.into_dyn();
-        for k in (0..self.batch()).rev() {
-            v.index_axis_inplace(Axis(k), 0);
-        }
-        v
+    /// The source's number of axes.
+    fn source_ndim(&self) -> usize {
+        self.geometry().ndim()
     }
 
     /// The windowed axes, strictly increasing.
@@ -329,7 +331,7 @@ impl<'a, A, D: Dimension> PatchesAlong<'a, A, D> {
     /// assert_eq!(nchw.patches_along((2, 3), 3).grid(), IxDyn(&[2, 3, 8, 10]));
     /// ```
     pub fn grid(&self) -> IxDyn {
-        self.project_grid(self.geometry().grid())
+        project_grid(&self.axes, self.geometry().grid())
     }
 
     /// The shape of one patch: every source axis from the first windowed
@@ -382,7 +384,7 @@ impl<'a, A, D: Dimension> PatchesAlong<'a, A, D> {
     /// assert!(p.get(4).is_none());
     /// ```
     pub fn get(&self, r: usize) -> Option<ArrayView<'a, A, IxDyn>> {
-        self.patches.get(r).map(|v| self.project_patch(v))
+        self.patches.get(r).map(|v| drop_batch(v, self.batch()))
     }
 
     /// An iterator over every patch as a view of shape
@@ -406,13 +408,7 @@ impl<'a, A, D: Dimension> PatchesAlong<'a, A, D> {
         D: 'a,
     {
         let batch = self.batch();
-        self.patches.iter().map(move |v| {
-            let mut v = v.into_dyn();
-            for k in (0..batch).rev() {
-                v.index_axis_inplace(Axis(k), 0);
-            }
-            v
-        })
+        self.patches.iter().map(move |v| drop_batch(v, batch))
     }
 
     /// Where patch `r` is, or `None` if `r >= len`: `grid` is its index on
@@ -432,7 +428,9 @@ impl<'a, A, D: Dimension> PatchesAlong<'a, A, D> {
     /// assert_eq!(pos.origin, IxDyn(&[1, 3, 6, 0]));
     /// ```
     pub fn position(&self, r: usize) -> Option<Position<IxDyn>> {
-        self.patches.position(r).map(|p| self.project_position(p))
+        self.patches
+            .position(r)
+            .map(|p| project_position(&self.axes, p))
     }
 
     /// The [`position`](Self::position) of every patch, in row order.
@@ -478,15 +476,11 @@ impl<'a, A, D: Dimension> PatchesAlong<'a, A, D> {
         // The whole axes are the grid's singleton axes after the first
         // windowed one.
         for k in (self.batch()..self.source_ndim()).rev() {
-            if !self.in_grid(k) {
+            if !in_grid(&self.axes, k) {
                 values.index_axis_inplace(Axis(k), 0);
             }
         }
         values
-    }
-
-    fn source_ndim(&self) -> usize {
-        self.geometry().ndim()
     }
 
     /// Sets the step along the windowed axes: one number for all of them, or
@@ -669,7 +663,7 @@ impl<'a, A, D: Dimension> PatchesAlong<'a, A, D> {
             v.index_axis_inplace(Axis(ndim + k), 0);
         }
         for k in (0..ndim).rev() {
-            if !self.in_grid(k) {
+            if !in_grid(&self.axes, k) {
                 v.index_axis_inplace(Axis(k), 0);
             }
         }
