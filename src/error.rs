@@ -166,6 +166,16 @@ pub enum PatchError {
         /// The sigma given.
         sigma: f64,
     },
+    /// The windowed axes given to
+    /// [`patches_along`](crate::PatchExt::patches_along) are not a strictly
+    /// increasing, non-empty list of the array's axes: empty, an axis out of
+    /// range, an axis given twice, or out of order. The message says which.
+    InvalidAxes {
+        /// The windowed axes given.
+        axes: Vec<usize>,
+        /// The array's number of axes.
+        ndim: usize,
+    },
     /// A statistic or a sample needs more patches than there are (or than
     /// have a positive weight).
     NotEnoughPatches {
@@ -252,6 +262,7 @@ impl fmt::Display for PatchError {
                 f,
                 "the Gaussian window's sigma is {sigma}; it must be finite and positive"
             ),
+            PatchError::InvalidAxes { axes, ndim } => invalid_axes(f, axes, *ndim),
             PatchError::NotEnoughPatches { needed, found } => {
                 write!(f, "needs at least {needed} patches, there are {found}")
             }
@@ -260,6 +271,40 @@ impl fmt::Display for PatchError {
 }
 
 impl std::error::Error for PatchError {}
+
+/// The message of [`PatchError::InvalidAxes`]: the first thing wrong with
+/// `axes`, in the order empty, out of range, repeated, out of order.
+fn invalid_axes(f: &mut fmt::Formatter<'_>, axes: &[usize], ndim: usize) -> fmt::Result {
+    let plural = if ndim == 1 { "axis" } else { "axes" };
+    if axes.is_empty() {
+        return write!(
+            f,
+            "no windowed axes given; name at least one of the array's {ndim} {plural}"
+        );
+    }
+    if let Some(&a) = axes.iter().find(|&&a| a >= ndim) {
+        return write!(
+            f,
+            "windowed axis {a} is out of range for an array of {ndim} {plural} (axes {axes:?})"
+        );
+    }
+    if let Some(&a) = axes
+        .iter()
+        .enumerate()
+        .find_map(|(i, a)| axes[..i].contains(a).then_some(a))
+    {
+        return write!(f, "windowed axis {a} is given twice (axes {axes:?})");
+    }
+    match axes.windows(2).find(|w| w[0] >= w[1]) {
+        Some(w) => write!(
+            f,
+            "windowed axes must be strictly increasing, but {} comes after {} (axes {axes:?})",
+            w[1], w[0]
+        ),
+        // Not produced by this crate: the axes are valid.
+        None => write!(f, "windowed axes {axes:?} for an array of {ndim} {plural}"),
+    }
+}
 
 /// Unwraps a `Result<T, PatchError>`, panicking with the error's message at
 /// the caller's location (the panicking twins of the `try_` methods use it).

@@ -1,7 +1,8 @@
 //! The entry points: [`PatchExt`] on every array, [`IntoPatches`] on views.
 
-use ndarray::{ArrayRef, ArrayView, Dimension};
+use ndarray::{ArrayRef, ArrayView, Dimension, IxDyn};
 
+use crate::along::PatchesAlong;
 use crate::blocks::BlocksMut;
 use crate::error::{unwrap_or_panic, PatchError};
 use crate::geometry::{ones_like, Edge, Geometry, PerAxis, Window};
@@ -85,6 +86,85 @@ pub trait PatchExt<A, D: Dimension>: sealed::Sealed {
     /// # Ok::<(), PatchError>(())
     /// ```
     fn try_patches<Sh: PerAxis<D>>(&self, patch: Sh) -> Result<Patches<'_, A, D>, PatchError>;
+
+    /// The windows along `axes` only (numpy's
+    /// `sliding_window_view(x, shape, axis=axes)`): `axes` are the windowed
+    /// axes, strictly increasing (one axis `1`, or `(1, 2)`, `[1, 2]`, a
+    /// slice or `Vec`), `shape` one window size per windowed axis (or one
+    /// number for all). The axes before the first windowed axis are batch
+    /// axes of the grid; every other axis is taken whole into the patch:
+    ///
+    /// ```text
+    ///   (N, H, W, C) over (1, 2), windows (ph, pw):  grid (N, gh, gw), patch (ph, pw, C)
+    ///   (H, W, C)    over (0, 1):                     grid (gh, gw),    patch (ph, pw, C)
+    ///   (N, C, H, W) over (2, 3):                     grid (N, C, gh, gw), patch (ph, pw)
+    /// ```
+    ///
+    /// See [`PatchesAlong`] for the rule, and how to put an NCHW tensor's
+    /// channels in the patch. Costs O(1): nothing is copied.
+    ///
+    /// # Panics
+    ///
+    /// If the axes are not valid (empty, out of range, repeated, out of
+    /// order), `shape` does not have one size per windowed axis, a size is
+    /// zero, a window is larger than the array, or a non-windowed axis is
+    /// empty; see [`try_patches_along`](Self::try_patches_along).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::{Array4, IxDyn};
+    /// use ndarray_patches::prelude::*;
+    ///
+    /// let batch = Array4::<f32>::zeros((16, 28, 28, 3)); // (N, H, W, C)
+    /// let p = batch.patches_along((1, 2), (5, 5));
+    /// assert_eq!(p.grid(), IxDyn(&[16, 24, 24]));
+    /// assert_eq!(p.patch_shape(), IxDyn(&[5, 5, 3]));
+    /// assert_eq!(p.to_matrix().dim(), (16 * 24 * 24, 5 * 5 * 3));
+    /// ```
+    #[track_caller]
+    fn patches_along<Ax: PerAxis<IxDyn>, Sh: PerAxis<IxDyn>>(
+        &self,
+        axes: Ax,
+        shape: Sh,
+    ) -> PatchesAlong<'_, A, D> {
+        unwrap_or_panic(self.try_patches_along(axes, shape))
+    }
+
+    /// Like [`patches_along`](Self::patches_along), returning an error
+    /// instead of panicking.
+    ///
+    /// # Errors
+    ///
+    /// [`PatchError::InvalidAxes`] for axes that are empty, out of range,
+    /// repeated or not increasing; [`PatchError::ShapeMismatch`] if `shape`
+    /// does not have one size per windowed axis; [`PatchError::EmptyArray`]
+    /// if a non-windowed axis has length 0; [`PatchError::Zero`] or
+    /// [`PatchError::PatchTooLarge`] (naming the source axis) as for
+    /// [`try_patches`](Self::try_patches).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::Array3;
+    /// use ndarray_patches::prelude::*;
+    /// use ndarray_patches::PatchError;
+    ///
+    /// let hwc = Array3::<u8>::zeros((8, 8, 3));
+    /// let err = hwc.try_patches_along((1, 0), 2).unwrap_err();
+    /// assert_eq!(err, PatchError::InvalidAxes { axes: vec![1, 0], ndim: 3 });
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "windowed axes must be strictly increasing, but 0 comes after 1 (axes [1, 0])"
+    /// );
+    /// assert_eq!(hwc.try_patches_along((0, 1), (2, 2))?.len(), 49);
+    /// # Ok::<(), PatchError>(())
+    /// ```
+    fn try_patches_along<Ax: PerAxis<IxDyn>, Sh: PerAxis<IxDyn>>(
+        &self,
+        axes: Ax,
+        shape: Sh,
+    ) -> Result<PatchesAlong<'_, A, D>, PatchError>;
 
     /// Non-overlapping blocks of shape `block` (scikit-image's
     /// `view_as_blocks`): the patches whose step is their shape. A remainder
@@ -252,6 +332,17 @@ impl<A, D: Dimension> PatchExt<A, D> for ArrayRef<A, D> {
 
     fn try_patches<Sh: PerAxis<D>>(&self, patch: Sh) -> Result<Patches<'_, A, D>, PatchError> {
         Patches::new(self.view(), patch.per_axis(self.ndim()))
+    }
+
+    fn try_patches_along<Ax: PerAxis<IxDyn>, Sh: PerAxis<IxDyn>>(
+        &self,
+        axes: Ax,
+        shape: Sh,
+    ) -> Result<PatchesAlong<'_, A, D>, PatchError> {
+        // One axis number is one windowed axis; a single size is for each.
+        let axes: IxDyn = axes.per_axis(1);
+        let shape: IxDyn = shape.per_axis(axes.ndim());
+        PatchesAlong::new(self.view(), axes.slice(), &shape)
     }
 
     fn try_blocks<Sh: PerAxis<D>>(&self, block: Sh) -> Result<Patches<'_, A, D>, PatchError> {

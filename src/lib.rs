@@ -127,6 +127,10 @@
 //!   (numpy.pad's modes) through [`PatchExt::padded`].
 //! - Back to the image: [`Fold`] (sum, mean, window-weighted) and
 //!   [`Fold::place`] for one prediction per window; [`reconstruct`].
+//! - Windows over some axes only (numpy's `sliding_window_view(..,
+//!   axis=..)`): [`PatchExt::patches_along`] and [`PatchesAlong`]; an
+//!   `(N, H, W, C)` batch over axes `(1, 2)` has grid `(N, gh, gw)` and rows
+//!   of `ph * pw * C`.
 //! - Tiles: [`PatchExt::blocks`] and [`PatchExt::blocks_mut`].
 //! - Linear algebra on the virtual patch matrix X, never built:
 //!   [`Patches::dot`], [`Patches::matmul`], [`Patches::gram`],
@@ -183,14 +187,16 @@
 //! `error` -> `scalar` (element types) -> `geometry` (validated shapes,
 //! windows, edges, padding arithmetic) -> `view` (the one `from_shape_ptr`)
 //! -> `flatten` (copy plans and the hot loops) -> `rows` ([`Rows`]) ->
-//! `patches` ([`Patches`]) -> `sample`, `shuffle` ([`Shuffled`]), `linalg`
-//! -> `pad`, `fold`, `blocks` -> `ext` ([`PatchExt`]). All unsafe code is
-//! in `view` and `flatten`.
+//! `patches` ([`Patches`]) -> `along` ([`PatchesAlong`]: windows over
+//! chosen axes) -> `sample`, `shuffle` ([`Shuffled`]), `linalg` -> `pad`,
+//! `fold`, `blocks` -> `ext` ([`PatchExt`]). All unsafe code is in `view`
+//! and `flatten`.
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, missing_debug_implementations)]
 
 // Layers, bottom to top: a module imports only from modules above it in
 // this list (see the README's "Layout" table).
+mod along;
 mod blocks;
 mod error;
 mod ext;
@@ -208,6 +214,7 @@ mod scalar;
 mod shuffle;
 mod view;
 
+pub use along::PatchesAlong;
 pub use blocks::BlocksMut;
 pub use error::{Argument, PatchError};
 pub use ext::{IntoPatches, PatchExt};

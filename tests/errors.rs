@@ -430,6 +430,20 @@ fn error_messages() {
              instead (for_each_chunk, par_for_each_chunk, par_map_chunks, write_rows)",
         ),
         (
+            PatchError::InvalidAxes {
+                axes: vec![2, 1],
+                ndim: 4,
+            },
+            "windowed axes must be strictly increasing, but 1 comes after 2 (axes [2, 1])",
+        ),
+        (
+            PatchError::InvalidAxes {
+                axes: vec![],
+                ndim: 1,
+            },
+            "no windowed axes given; name at least one of the array's 1 axis",
+        ),
+        (
             PatchError::ZeroWindowWeights,
             "every window weight is 0 (a Gaussian's sigma too small for its window?); \
              nothing would be folded",

@@ -29,3 +29,27 @@ e = np.arange(8)
 show("numpy sliding_window_view(arange(8), 3)[::2]", sliding_window_view(e, 3)[::2])
 f = np.arange(24).reshape(2,3,4)
 show("numpy sliding_window_view(arange(24).reshape(2,3,4), (2,2,3))", np.ascontiguousarray(sliding_window_view(f, (2,2,3))).reshape(-1, 12))
+# patches_along: numpy's sliding_window_view(x, shape, axis=axes) has x's
+# axes (windowed ones shrunk to their positions) then the window axes; this
+# crate's view is grid (batch axes, windowed axes) ++ patch (every axis from
+# axes[0] on: window axes for windowed, numpy's own axis for whole ones).
+def along(x, shape, axes, step=None):
+    v = sliding_window_view(x, shape, axis=axes)
+    if step is not None:
+        v = v[tuple(slice(None, None, step[axes.index(k)]) if k in axes else slice(None) for k in range(x.ndim))]
+    b = axes[0]
+    grid = list(range(b)) + list(axes)
+    patch = [x.ndim + axes.index(k) if k in axes else k for k in range(b, x.ndim)]
+    return np.ascontiguousarray(np.transpose(v, grid + patch))
+x = np.arange(2*4*5*3).reshape(2, 4, 5, 3)
+show("along(arange(120).reshape(2,4,5,3), (2,3), axes=(1,2), step=(2,2)), (N,H,W,C)", along(x, (2, 3), (1, 2), (2, 2)).reshape(-1, 18))
+y = np.arange(3*4*2).reshape(3, 4, 2)
+show("along(arange(24).reshape(3,4,2), (2,2), axes=(0,1)), (H,W,C)", along(y, (2, 2), (0, 1)).reshape(-1, 8))
+z = np.arange(1*2*3*4).reshape(1, 2, 3, 4)
+show("along(arange(24).reshape(1,2,3,4), (2,2), axes=(2,3)), NCHW: C is a batch axis", along(z, (2, 2), (2, 3)).reshape(-1, 4))
+show("along(arange(24).reshape(1,2,3,4), (1,2,2), axes=(0,2,3)), torch unfold's column order", along(z, (1, 2, 2), (0, 2, 3)).reshape(-1, 8))
+w = np.arange(3*2*4).reshape(3, 2, 4)
+show("along(arange(24).reshape(3,2,4), (2,3), axes=(0,2)): axis 1 whole, between windowed axes", along(w, (2, 3), (0, 2)).reshape(-1, 12))
+# torch.nn.functional.unfold(z, (2,2)) computed with numpy indexing (torch's definition): (N, C*2*2, L) -> rows (L, C*2*2)
+t = np.array([[z[0, c, i + a, j + bb] for c in range(2) for a in range(2) for bb in range(2)] for i in range(2) for j in range(3)])
+show("torch unfold(arange(24).reshape(1,2,3,4), (2,2))[0].T", t)

@@ -80,6 +80,25 @@ proptest! {
     }
 
     #[test]
+    fn windows_along_axes(axes in proptest::collection::vec(prop_oneof![3 => 0usize..5, 1 => size()], 0..5),
+                          p in proptest::collection::vec(size(), 0..5), s in size(), d in (size(), size())) {
+        let vol = ArrayD::<f64>::zeros(IxDyn(&[4, 5, 6, 3]));
+        named(vol.try_patches_along(axes.clone(), p.clone()));
+        named(vol.try_patches_along(axes.clone(), s));
+        let fixed = ndarray::Array4::<u8>::zeros((2, 4, 5, 3));
+        named(fixed.try_patches_along(axes.clone(), p));
+        named(fixed.try_patches_along((1, 2), s).and_then(|q| q.try_step(d)).and_then(|q| q.try_dilation(d)));
+        named(fixed.try_patches_along((1, 2), 2).and_then(|q| q.try_step(s)).and_then(|q| q.try_dilation(vec![d.0])));
+        // 2^60 virtual elements: the view's element count overflows only past isize.
+        let one = ndarray::Array3::<u8>::zeros((1, 1, 1));
+        let big = one.broadcast((1usize << 30, 1usize << 30, 3)).unwrap();
+        if let Ok(q) = big.try_patches_along(axes, s) {
+            named(q.try_view());
+            named(q.matrix_bytes());
+        }
+    }
+
+    #[test]
     #[cfg(feature = "rand")]
     fn sampling_weights(w in proptest::collection::vec(prop_oneof![Just(f64::MAX), Just(0.0), Just(1e-300), 0.0..10.0f64, Just(f64::NAN), Just(-1.0), Just(f64::INFINITY)], 9), n in 0usize..20, replace: bool) {
         let img = Array2::<f32>::zeros((5, 5)); // 9 patches of 3x3
