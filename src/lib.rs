@@ -87,7 +87,8 @@
 //!   weighted, masked, clamped) and [`Rows::select`].
 //! - Borders: [`Window`], [`Edge`] (`Valid`, `Same`, `Cover`) and [`Pad`]
 //!   (numpy.pad's modes) through [`PatchExt::padded`].
-//! - Back to the image: [`Fold`] (sum, mean, window-weighted) and
+//! - Back to the image: [`Fold`] (sum, mean, window-weighted, max, min,
+//!   last window; streamed or on every core) and
 //!   [`Fold::place`] for one prediction per window; [`reconstruct`].
 //! - Tiles: [`PatchExt::blocks`] and [`PatchExt::blocks_mut`].
 //! - Linear algebra on the virtual patch matrix X, never built:
