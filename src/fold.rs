@@ -350,6 +350,9 @@ impl<D: Dimension> AccMut<'_, D> {
     }
 }
 
+/// Bands per rayon thread in [`Fold::par_add_patches`].
+const BANDS_PER_THREAD: usize = 4;
+
 /// What is being added for rows `start..start + len`: patch rows, or one
 /// value per patch spread over its footprint.
 #[derive(Clone, Copy)]
@@ -1061,12 +1064,14 @@ impl<D: Dimension> Fold<D> {
 
     /// Adds every row of `rows` (all of a [`Patches`](crate::Patches), or
     /// a range, converted or not), extracting and folding them on every
-    /// rayon thread in one pass: each thread owns a band of the image and
-    /// streams the rows that reach it through its own chunk buffer. The
-    /// result is the same to the bit as `for_each_chunk` + `add_rows`.
-    /// Memory: one chunk of [`DEFAULT_CHUNK_BYTES`](crate::DEFAULT_CHUNK_BYTES)
-    /// per thread; the rows at a band's edge are extracted by both of its
-    /// threads.
+    /// rayon thread in one pass: the image is cut into a few bands per
+    /// thread, and the thread that takes a band streams the rows that reach
+    /// it through its own chunk buffer and adds them, in row order, to that
+    /// band only. The result is the same to the bit as `for_each_chunk` +
+    /// `add_rows`. Memory: one chunk of
+    /// [`DEFAULT_CHUNK_BYTES`](crate::DEFAULT_CHUNK_BYTES) per thread at a
+    /// time; the rows whose windows straddle two bands are extracted for
+    /// both.
     ///
     /// # Panics
     ///
@@ -1150,12 +1155,15 @@ impl<D: Dimension> Fold<D> {
             ..
         } = self;
         let (geom, pw) = (&*geom, patch_weights.as_ref());
-        let threads = rayon::current_num_threads();
+        // A few bands per thread, so that rayon balances them when a core
+        // is busy elsewhere; only the rows at a band's edge are extracted
+        // twice (the fold's work does not grow).
+        let n = BANDS_PER_THREAD * rayon::current_num_threads();
         let Bands {
             axis,
             contiguous,
             bands,
-        } = bands(geom, acc, threads, &range, true);
+        } = bands(geom, acc, n, &range, true);
         bands
             .into_par_iter()
             .with_max_len(1)
