@@ -3,6 +3,13 @@
 //! - `fold_mean`: every row of the patch matrix streamed into a `Fold`
 //!   (`for_each_chunk` + `add_rows`) and finished with `Mean`, against
 //!   `to_matrix` of the same rows (the cost of producing them once);
+//! - `fold_mean_par_rows`: the same chunks (extracted on every core by
+//!   `for_each_chunk`) folded on every core with `par_add_rows`;
+//! - `fold_mean_par`: extraction and fold in one pass on every core,
+//!   `par_add_patches`; `fold_max_par` the same with `Reduction::Max`.
+//!
+//! The parallel ones run on a pool of 2 threads (`FOLD_THREADS` to change
+//! it), so their ratio to `fold_mean` is the speed-up on 2 cores.
 //! - `same_to_matrix`: "same" windows (padding with `Pad::Reflect`
 //!   included, one window per pixel) flattened with `to_matrix`, against
 //!   `to_matrix` of the valid windows; throughput is per byte of matrix,
@@ -35,6 +42,43 @@ fn fold(c: &mut Criterion) {
                 f.add_rows(start, &rows)
             });
             black_box(f.finish::<f32>(Reduction::Mean))
+        })
+    });
+    let threads = std::env::var("FOLD_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(2);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    g.bench_function("fold_mean_par_rows", |b| {
+        b.iter(|| {
+            pool.install(|| {
+                let mut f = Fold::new((1024, 1024), &w, Edge::Valid);
+                p.for_each_chunk(p.default_chunk_rows(), |start, rows| {
+                    f.par_add_rows(start, &rows)
+                });
+                black_box(f.finish::<f32>(Reduction::Mean))
+            })
+        })
+    });
+    g.bench_function("fold_mean_par", |b| {
+        b.iter(|| {
+            pool.install(|| {
+                let mut f = Fold::new((1024, 1024), &w, Edge::Valid);
+                f.par_add_patches(&p);
+                black_box(f.finish::<f32>(Reduction::Mean))
+            })
+        })
+    });
+    g.bench_function("fold_max_par", |b| {
+        b.iter(|| {
+            pool.install(|| {
+                let mut f = Fold::new((1024, 1024), &w, Edge::Valid).reducing(Reduction::Max);
+                f.par_add_patches(&p);
+                black_box(f.finish::<f32>(Reduction::Max))
+            })
         })
     });
     let same_bytes = img

@@ -176,6 +176,33 @@ pub enum PatchError {
         /// The array's number of axes.
         ndim: usize,
     },
+    /// A [`Fold`](crate::Fold) asked to finish with a reduction its
+    /// accumulator cannot give (`Max` from a fold that summed, say): the
+    /// reduction is chosen with [`Fold::reducing`](crate::Fold::reducing)
+    /// before rows are added.
+    ReductionMismatch {
+        /// The reduction(s) the fold accumulated for.
+        chosen: &'static str,
+        /// The reduction asked for.
+        asked: &'static str,
+    },
+    /// Window weights on a [`Fold`](crate::Fold) that reduces by `Max`,
+    /// `Min` or `Last`: weights blend contributions, so only `Sum` and
+    /// `Mean` take them.
+    WeightedReduction {
+        /// The fold's reduction.
+        reduction: &'static str,
+    },
+    /// Patches handed to a [`Fold`](crate::Fold) whose geometry is not the
+    /// fold's (another window, step, dilation or padded shape).
+    GeometryMismatch {
+        /// Which part of the geometry differs.
+        what: &'static str,
+        /// The fold's.
+        expected: Vec<usize>,
+        /// The patches'.
+        found: Vec<usize>,
+    },
     /// A statistic or a sample needs more patches than there are (or than
     /// have a positive weight).
     NotEnoughPatches {
@@ -263,6 +290,24 @@ impl fmt::Display for PatchError {
                 "the Gaussian window's sigma is {sigma}; it must be finite and positive"
             ),
             PatchError::InvalidAxes { axes, ndim } => invalid_axes(f, axes, *ndim),
+            PatchError::ReductionMismatch { chosen, asked } => write!(
+                f,
+                "the fold accumulated for {chosen}, so it cannot finish with {asked}; \
+                 choose the reduction with Fold::reducing before adding rows"
+            ),
+            PatchError::WeightedReduction { reduction } => write!(
+                f,
+                "window weights blend contributions (Sum, Mean); a fold reducing by \
+                 {reduction} takes none"
+            ),
+            PatchError::GeometryMismatch {
+                what,
+                expected,
+                found,
+            } => write!(
+                f,
+                "the patches' {what} is {found:?}, but the fold's is {expected:?}"
+            ),
             PatchError::NotEnoughPatches { needed, found } => {
                 write!(f, "needs at least {needed} patches, there are {found}")
             }

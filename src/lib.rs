@@ -125,7 +125,8 @@
 //!   worker, never the matrix.
 //! - Borders: [`Window`], [`Edge`] (`Valid`, `Same`, `Cover`) and [`Pad`]
 //!   (numpy.pad's modes) through [`PatchExt::padded`].
-//! - Back to the image: [`Fold`] (sum, mean, window-weighted) and
+//! - Back to the image: [`Fold`] (sum, mean, window-weighted, max, min,
+//!   last window; streamed or on every core) and
 //!   [`Fold::place`] for one prediction per window; [`reconstruct`].
 //! - Windows over some axes only (numpy's `sliding_window_view(..,
 //!   axis=..)`): [`PatchExt::patches_along`] and [`PatchesAlong`]; an

@@ -189,10 +189,6 @@ impl<'a, A, D: Dimension> Rows<'a, A, D, AsIs> {
         &self.source
     }
 
-    pub(crate) fn geometry(&self) -> &Geometry<D> {
-        &self.geom
-    }
-
     fn with_conv<C>(&self, conv: C) -> Rows<'a, A, D, C> {
         Rows {
             source: self.source.clone(),
@@ -251,6 +247,10 @@ impl<'a, A, D: Dimension> Rows<'a, A, D, AsIs> {
 
 /// # Range, positions and sizes
 impl<A, D: Dimension, C> Rows<'_, A, D, C> {
+    pub(crate) fn geometry(&self) -> &Geometry<D> {
+        &self.geom
+    }
+
     /// The rows delivered, as row numbers of the whole matrix.
     ///
     /// # Examples
@@ -684,6 +684,38 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
             fill_view(&src, &self.conv, start, block.view_mut(), true);
             f(start, block.view());
         }
+    }
+
+    /// Calls `f(start, chunk)` for the rows `range` (a part of these rows,
+    /// checked by the caller) in chunks of at most `rows` rows, in order,
+    /// filled on the calling thread into one buffer: for callers that walk
+    /// their own share of the rows on each rayon thread (the parallel fold).
+    pub(crate) fn try_for_each_chunk_in<F>(
+        &self,
+        range: Range<usize>,
+        rows: usize,
+        mut f: F,
+    ) -> Result<(), PatchError>
+    where
+        F: FnMut(usize, ArrayView2<'_, C::Output>),
+    {
+        debug_assert!(self.start <= range.start && range.end <= self.end);
+        let rows = rows.clamp(1, range.len().max(1));
+        self.geom.block_elements(rows, size_of::<C::Output>())?;
+        if range.is_empty() {
+            return Ok(());
+        }
+        let src = self.row_source()?;
+        let mut buf = fill_new(&src, &self.conv, range.start, rows, false)?;
+        for start in range.clone().step_by(rows) {
+            let n = rows.min(range.end - start);
+            let mut block = buf.slice_mut(s![..n, ..]);
+            if start > range.start {
+                fill_view(&src, &self.conv, start, block.view_mut(), false);
+            }
+            f(start, block.view());
+        }
+        Ok(())
     }
 
     /// Calls `f(start, chunk)` for chunks of at most `rows` rows on every

@@ -274,3 +274,326 @@ fn zero_dimensional_fold() {
     f.add_rows(0, &array![[3.5]]);
     assert_eq!(f.finish::<f64>(Reduction::Mean).image[()], 3.0);
 }
+
+/// Per axis, from the edge policies' definitions: the padding before the
+/// array and the padded length.
+fn padding_1d(n: usize, p: usize, s: usize, d: usize, edge: Edge) -> (usize, usize) {
+    let e = d * (p - 1) + 1;
+    match edge {
+        Edge::Valid => (0, n),
+        Edge::Same => ((e - 1) / 2, n + e - 1),
+        _ => (
+            0,
+            if n <= e {
+                e
+            } else {
+                n + (n - e).div_ceil(s) * s + e - n
+            },
+        ),
+    }
+}
+
+/// Row-major decode of `r` over `dims`.
+fn unravel(mut r: usize, dims: &[usize]) -> Vec<usize> {
+    let mut idx = vec![0; dims.len()];
+    for k in (0..dims.len()).rev() {
+        idx[k] = r % dims[k];
+        r /= dims[k];
+    }
+    idx
+}
+
+/// The fold by nested loops over windows (in row order) and their
+/// elements: the image and the covered mask.
+#[allow(clippy::too_many_arguments)]
+fn naive_fold(
+    shape: &[usize],
+    patch: &[usize],
+    step: &[usize],
+    dil: &[usize],
+    edge: Edge,
+    rows: &Array2<f64>,
+    weights: Option<&ArrayD<f64>>,
+    reduction: Reduction,
+) -> (ArrayD<f64>, ArrayD<bool>) {
+    let nd = shape.len();
+    let pads: Vec<_> = (0..nd)
+        .map(|k| padding_1d(shape[k], patch[k], step[k], dil[k], edge))
+        .collect();
+    let grid: Vec<usize> = (0..nd)
+        .map(|k| (pads[k].1 - (dil[k] * (patch[k] - 1) + 1)) / step[k] + 1)
+        .collect();
+    assert_eq!(rows.nrows(), grid.iter().product::<usize>());
+    let (mut sum, mut weight) = (ArrayD::zeros(IxDyn(shape)), ArrayD::zeros(IxDyn(shape)));
+    let mut value = ArrayD::from_elem(IxDyn(shape), f64::NAN);
+    let mut covered = ArrayD::from_elem(IxDyn(shape), false);
+    let plen: usize = patch.iter().product();
+    for r in 0..rows.nrows() {
+        let g = unravel(r, &grid);
+        'elements: for c in 0..plen {
+            let j = unravel(c, patch);
+            let mut at = vec![0; nd];
+            for k in 0..nd {
+                let i = (g[k] * step[k] + j[k] * dil[k]) as isize - pads[k].0 as isize;
+                if i < 0 || i as usize >= shape[k] {
+                    continue 'elements;
+                }
+                at[k] = i as usize;
+            }
+            let x = rows[[r, c]];
+            let w = weights.map_or(1.0, |w| w[IxDyn(&j)]);
+            let at = IxDyn(&at);
+            sum[at.clone()] += w * x;
+            weight[at.clone()] += w;
+            let v: &mut f64 = &mut value[at.clone()];
+            *v = match reduction {
+                Reduction::Max if !covered[at.clone()] || x > *v => x,
+                Reduction::Min if !covered[at.clone()] || x < *v => x,
+                Reduction::Last => x, // rows in increasing order
+                _ => *v,
+            };
+            covered[at] = true;
+        }
+    }
+    let image = match reduction {
+        Reduction::Sum | Reduction::Mean => {
+            covered = weight.mapv(|w: f64| w > 0.0);
+            ndarray::Zip::from(&sum)
+                .and(&weight)
+                .map_collect(|&s, &w| match (reduction, w > 0.0) {
+                    (_, false) => 0.0,
+                    (Reduction::Sum, true) => s,
+                    _ => s / w,
+                })
+        }
+        _ => ndarray::Zip::from(&value)
+            .and(&covered)
+            .map_collect(|&v, &c| if c { v } else { 0.0 }),
+    };
+    (image, covered)
+}
+
+/// A permutation of `0..n` from `seed` (Fisher-Yates on an LCG).
+fn shuffled(n: usize, mut seed: u64) -> Vec<usize> {
+    let mut v: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        v.swap(i, (seed >> 33) as usize % (i + 1));
+    }
+    v
+}
+
+const REDUCTIONS: [Reduction; 5] = [
+    Reduction::Sum,
+    Reduction::Mean,
+    Reduction::Max,
+    Reduction::Min,
+    Reduction::Last,
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    /// Every reduction against the nested loops, rows (or one value per
+    /// window) added in chunks in a shuffled order, on one thread or all.
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn reductions_match_nested_loops_in_any_chunk_order(
+        shape in prop::collection::vec(1usize..10, 1..4),
+        ps in prop::collection::vec((1usize..5, 1usize..4, 1usize..3), 3),
+        edge in 0u8..3,
+        reduction in 0usize..5,
+        weighted in any::<bool>(),
+        values in any::<bool>(),
+        parallel in any::<bool>(),
+        chunk in 1usize..20,
+        seed in any::<u64>(),
+    ) {
+        let nd = shape.len();
+        let (patch, step, dil): (Vec<_>, Vec<_>, Vec<_>) =
+            (ps[..nd].iter().map(|t| t.0).collect(), ps[..nd].iter().map(|t| t.1).collect(), ps[..nd].iter().map(|t| t.2).collect());
+        let edge = edge_of(edge);
+        let reduction = REDUCTIONS[reduction];
+        let additive = matches!(reduction, Reduction::Sum | Reduction::Mean);
+        let weighted = weighted && additive;
+        let w = Window::new(IxDyn(&patch)).step(IxDyn(&step)).dilation(IxDyn(&dil));
+        let Ok(fold) = Fold::try_new(IxDyn(&shape), &w, edge) else {
+            prop_assert!(edge == Edge::Valid);
+            return Ok(());
+        };
+        let mut fold = fold.reducing(reduction);
+        let hann = weighted.then(|| {
+            ArrayD::from_shape_fn(IxDyn(&patch), |j| {
+                (0..nd).map(|k| (std::f64::consts::PI * (j[k] + 1) as f64 / (patch[k] + 1) as f64).sin().powi(2)).product::<f64>()
+            })
+        });
+        if weighted {
+            fold = fold.weighted(WindowWeights::Hann);
+        }
+        let (n, plen) = (fold.len(), fold.patch_len());
+        // Small integers, so overlaps tie and disagree; a value per window
+        // is a row of copies.
+        let per_window = Array1::from_shape_fn(n, |r| ((r * 7919 + 13) % 11) as f64 - 5.0);
+        let rows = if values {
+            Array2::from_shape_fn((n, plen), |(r, _)| per_window[r])
+        } else {
+            Array2::from_shape_fn((n, plen), |(r, c)| ((r * 31 + c * 17 + seed as usize % 7) % 13) as f64 - 6.0)
+        };
+        let starts: Vec<usize> = (0..n).step_by(chunk).collect();
+        for k in shuffled(starts.len(), seed) {
+            let (a, b) = (starts[k], (starts[k] + chunk).min(n));
+            match (values, parallel) {
+                (true, _) => fold.add_values(a, &per_window.slice(ndarray::s![a..b])),
+                (false, false) => fold.add_rows(a, &rows.slice(ndarray::s![a..b, ..])),
+                (false, true) => fold.par_add_rows(a, &rows.slice(ndarray::s![a..b, ..])),
+            }
+        }
+        let out = fold.finish::<f64>(reduction);
+        let (want, covered) = naive_fold(&shape, &patch, &step, &dil, edge, &rows, hann.as_ref(), reduction);
+        prop_assert_eq!(&out.covered, &covered);
+        prop_assert_eq!(out.uncovered, covered.iter().filter(|&&c| !c).count());
+        if additive {
+            for (g, w) in out.image.iter().zip(&want) {
+                prop_assert!((g - w).abs() <= 1e-9 * (1.0 + w.abs()), "{} vs {}", g, w);
+            }
+        } else {
+            prop_assert_eq!(&out.image, &want);
+        }
+    }
+
+    /// The parallel paths give the sequential result to the bit, on more
+    /// bands than this machine has cores, for every reduction, for all
+    /// rows or a range of them.
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn parallel_folds_are_bit_identical(
+        shape in prop::collection::vec(1usize..14, 1..4),
+        ps in prop::collection::vec((1usize..5, 1usize..4, 1usize..3), 3),
+        edge in 0u8..3,
+        reduction in 0usize..5,
+        weighted in any::<bool>(),
+        threads in 2usize..6,
+        cut in (0.0f64..1.0, 0.0f64..1.0),
+    ) {
+        let nd = shape.len();
+        let (patch, step, dil): (Vec<_>, Vec<_>, Vec<_>) =
+            (ps[..nd].iter().map(|t| t.0).collect(), ps[..nd].iter().map(|t| t.1).collect(), ps[..nd].iter().map(|t| t.2).collect());
+        let edge = edge_of(edge);
+        let reduction = REDUCTIONS[reduction];
+        let w = Window::new(IxDyn(&patch)).step(IxDyn(&step)).dilation(IxDyn(&dil));
+        let x = ArrayD::from_shape_fn(IxDyn(&shape), |i| (i.as_array_view().iter().fold(7usize, |h, &v| h * 31 + v) % 1000) as f32 / 7.0);
+        let Ok(padded) = x.try_padded(&w, edge, Pad::Symmetric) else {
+            return Ok(());
+        };
+        let p = padded.patches();
+        let (a, b) = ((cut.0 * p.len() as f64) as usize, (cut.1 * p.len() as f64) as usize);
+        let range = a.min(b)..a.max(b);
+        let mut fold = Fold::new(IxDyn(&shape), &w, edge).reducing(reduction);
+        if weighted && matches!(reduction, Reduction::Sum | Reduction::Mean) {
+            fold = fold.weighted(WindowWeights::Gaussian(1.3));
+        }
+        let (mut one, mut par_rows, mut par_patches) = (fold.clone(), fold.clone(), fold);
+        p.rows(range.clone()).for_each_chunk(7, |start, rows| one.add_rows(start, &rows));
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            p.rows(range.clone()).for_each_chunk(50, |start, rows| par_rows.par_add_rows(start, &rows));
+            par_patches.par_add_patches(&p.rows(range.clone()));
+        });
+        let bits = |f: Fold<IxDyn>| {
+            let out = f.finish::<f64>(reduction);
+            (out.image.mapv(f64::to_bits), out.covered)
+        };
+        let want = bits(one);
+        prop_assert_eq!(bits(par_rows), want.clone());
+        prop_assert_eq!(bits(par_patches), want);
+    }
+}
+
+#[test]
+fn reductions_chosen_before_rows() {
+    // 1-D, windows of 3 step 1 on 5 elements: rows 0..3.
+    let rows = array![[1.0, 9.0, 2.0], [4.0, 3.0, 8.0], [7.0, 0.0, 5.0]];
+    let fold = |r: Reduction| {
+        let mut f = Fold::new(5, &Window::new(3), Edge::Valid).reducing(r);
+        f.add_rows(2, &rows.slice(ndarray::s![2.., ..]));
+        f.add_rows(0, &rows.slice(ndarray::s![..2, ..]));
+        f.finish::<f64>(r).image.to_vec()
+    };
+    assert_eq!(fold(Reduction::Max), vec![1.0, 9.0, 7.0, 8.0, 5.0]);
+    assert_eq!(fold(Reduction::Min), vec![1.0, 4.0, 2.0, 0.0, 5.0]);
+    assert_eq!(fold(Reduction::Last), vec![1.0, 4.0, 7.0, 0.0, 5.0]);
+    assert_eq!(fold(Reduction::Sum), vec![1.0, 13.0, 12.0, 8.0, 5.0]);
+    // NaN counts only where every contribution is NaN.
+    let mut f = Fold::new(3, &Window::new(2), Edge::Valid).reducing(Reduction::Max);
+    f.add_rows(0, &array![[f64::NAN, f64::NAN], [1.0, f64::NAN]]);
+    let out = f.finish::<f64>(Reduction::Max).image;
+    assert!(out[0].is_nan() && out[1] == 1.0 && out[2].is_nan());
+}
+
+#[test]
+fn reduction_misuse() {
+    let f = Fold::new((6, 6), &Window::new((3, 3)), Edge::Valid);
+    assert_eq!(
+        f.clone().try_finish::<f32>(Reduction::Last).unwrap_err(),
+        PatchError::ReductionMismatch {
+            chosen: "Sum and Mean",
+            asked: "Last"
+        }
+    );
+    let max = f.clone().reducing(Reduction::Max);
+    assert_eq!(
+        max.clone().try_finish::<f32>(Reduction::Min).unwrap_err(),
+        PatchError::ReductionMismatch {
+            chosen: "Max",
+            asked: "Min"
+        }
+    );
+    assert_eq!(
+        max.clone().try_weighted(WindowWeights::Hann).unwrap_err(),
+        PatchError::WeightedReduction { reduction: "Max" }
+    );
+    let weighted = f.clone().weighted(WindowWeights::Hann);
+    assert_eq!(
+        weighted.clone().try_reducing(Reduction::Last).unwrap_err(),
+        PatchError::WeightedReduction { reduction: "Last" }
+    );
+    // Sum and Mean keep the weighted accumulator, and each other's.
+    let mean = weighted.reducing(Reduction::Sum);
+    assert!(mean.try_finish::<f64>(Reduction::Mean).is_ok());
+    // Back from Max to the default accumulator.
+    assert!(max
+        .reducing(Reduction::Mean)
+        .try_finish::<f64>(Reduction::Sum)
+        .is_ok());
+    let msg = std::panic::catch_unwind(|| f.finish::<f64>(Reduction::Min))
+        .unwrap_err()
+        .downcast::<String>()
+        .unwrap();
+    assert!(msg.contains("Sum and Mean") && msg.contains("Min"), "{msg}");
+    // Patches of another geometry.
+    let img = Array2::<f32>::zeros((6, 6));
+    let mut f = Fold::new((6, 6), &Window::new((3, 3)), Edge::Same);
+    assert_eq!(
+        f.try_par_add_patches(&img.patches((3, 3))),
+        Err(PatchError::GeometryMismatch {
+            what: "array shape",
+            expected: vec![8, 8],
+            found: vec![6, 6]
+        })
+    );
+    assert_eq!(
+        f.try_par_add_patches(
+            &img.padded(&Window::new((3, 3)).dilation(2), Edge::Same, Pad::Edge)
+                .patches()
+                .rows(0..0)
+        )
+        .unwrap_err(),
+        PatchError::GeometryMismatch {
+            what: "array shape",
+            expected: vec![8, 8],
+            found: vec![10, 10]
+        }
+    );
+}
