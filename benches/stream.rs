@@ -34,6 +34,19 @@ fn consume(c: ArrayView2<'_, f32>) {
     black_box(c.sum());
 }
 
+/// The memcpy reference's chunk: `buf` filled from `src` at `*at`
+/// (wrapping around), then consumed as rows of `patch_len`.
+fn copy_chunk(src: &[f32], buf: &mut [f32], at: &mut usize, patch_len: usize) {
+    for piece in buf.chunks_mut(src.len()) {
+        if *at + piece.len() > src.len() {
+            *at = 0;
+        }
+        piece.copy_from_slice(&src[*at..*at + piece.len()]);
+        *at += piece.len();
+    }
+    consume(ArrayView2::from_shape((buf.len() / patch_len, patch_len), &*buf).unwrap());
+}
+
 fn stream(c: &mut Criterion) {
     let one_thread = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
@@ -70,17 +83,7 @@ fn stream(c: &mut Criterion) {
                     let (mut done, mut at) = (0, 0);
                     while done < total {
                         let n = chunk.min(total - done);
-                        for piece in buf[..n].chunks_mut(src.len()) {
-                            if at + piece.len() > src.len() {
-                                at = 0;
-                            }
-                            piece.copy_from_slice(&src[at..at + piece.len()]);
-                            at += piece.len();
-                        }
-                        consume(
-                            ArrayView2::from_shape((n / p.patch_len(), p.patch_len()), &buf[..n])
-                                .unwrap(),
-                        );
+                        copy_chunk(&src, &mut buf[..n], &mut at, p.patch_len());
                         done += n;
                     }
                 })
@@ -96,20 +99,7 @@ fn stream(c: &mut Criterion) {
                         let mut at = (t * 7919 * 64) % src.len();
                         for c in (t..n_chunks).step_by(threads) {
                             let n = chunk.min(total - c * chunk);
-                            for piece in buf[..n].chunks_mut(src.len()) {
-                                if at + piece.len() > src.len() {
-                                    at = 0;
-                                }
-                                piece.copy_from_slice(&src[at..at + piece.len()]);
-                                at += piece.len();
-                            }
-                            consume(
-                                ArrayView2::from_shape(
-                                    (n / p.patch_len(), p.patch_len()),
-                                    &buf[..n],
-                                )
-                                .unwrap(),
-                            );
+                            copy_chunk(&src, &mut buf[..n], &mut at, p.patch_len());
                         }
                     })
                 })
