@@ -55,6 +55,14 @@ class Patches:
         start: int = 0,
         stop: Optional[int] = None,
     ) -> Iterator[Tuple[int, np.ndarray]]: ...
+    def shuffled(
+        self,
+        rows: Optional[int] = None,
+        seed: int = 0,
+        dtype: npt.DTypeLike = ...,
+        start: int = 0,
+        stop: Optional[int] = None,
+    ) -> Iterator[Tuple[npt.NDArray[np.int64], np.ndarray]]: ...
     def positions(self, start: int = 0, stop: Optional[int] = None) -> npt.NDArray[np.int64]: ...
     def sample(
         self,

@@ -32,6 +32,23 @@ def positions(
     start: int,
     stop: int,
 ) -> npt.NDArray[np.int64]: ...
+def shuffled_order(
+    a: np.ndarray,
+    patch: List[int],
+    step: List[int],
+    dilation: List[int],
+    start: int,
+    stop: int,
+    seed: int,
+) -> npt.NDArray[np.int64]: ...
+def select(
+    a: np.ndarray,
+    patch: List[int],
+    step: List[int],
+    dilation: List[int],
+    indices: npt.NDArray[np.int64],
+    dtype: str,
+) -> np.ndarray: ...
 def sample(
     a: np.ndarray,
     patch: List[int],

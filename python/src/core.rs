@@ -83,6 +83,12 @@ pub trait Conv<B>: Elem {
         start: usize,
         out: ArrayViewMut2<'_, B>,
     ) -> Result<(), PatchError>;
+    /// The rows at `indices`, in that order, as a new matrix.
+    fn select(
+        src: ArrayViewD<'_, Self>,
+        g: &Geom,
+        indices: &[usize],
+    ) -> Result<Array2<B>, PatchError>;
 }
 
 /// `conv!(A => B, |rows| rows_of_B)`: how rows of `A` become rows of `B`.
@@ -101,6 +107,14 @@ macro_rules! conv {
             ) -> Result<(), PatchError> {
                 let $r = patches(src, g)?;
                 $adapt.try_write_rows(start, out)
+            }
+            fn select(
+                src: ArrayViewD<'_, $a>,
+                g: &Geom,
+                indices: &[usize],
+            ) -> Result<Array2<$b>, PatchError> {
+                let $r = patches(src, g)?;
+                $adapt.try_select(indices)
             }
         }
     )*};
@@ -141,6 +155,21 @@ pub fn positions<A>(
         }
     }
     Ok(out)
+}
+
+/// Rows `start..stop` in the order of one shuffled epoch of the crate
+/// (`Rows::try_shuffled` with `StdRng::seed_from_u64(seed)`).
+pub fn shuffled_order<A>(
+    src: ArrayViewD<'_, A>,
+    g: &Geom,
+    start: usize,
+    stop: usize,
+    seed: u64,
+) -> Result<Vec<usize>, PatchError> {
+    let p = patches(src, g)?;
+    check_range(&p, start, stop)?;
+    let mut rng = StdRng::seed_from_u64(seed);
+    Ok(p.rows(start..stop).try_shuffled(&mut rng)?.order().to_vec())
 }
 
 /// `n` patches drawn with a seeded `StdRng`: their rows and their contents.

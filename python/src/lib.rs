@@ -339,6 +339,60 @@ fn default_chunk_rows(
     })))
 }
 
+/// The rows of one shuffled epoch of rows `start..stop` (the crate's order
+/// for `StdRng::seed_from_u64(seed)`), an int64 array.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn shuffled_order<'py>(
+    py: Python<'py>,
+    a: &Bound<'py, PyAny>,
+    patch: Vec<usize>,
+    step: Vec<usize>,
+    dilation: Vec<usize>,
+    start: usize,
+    stop: usize,
+    seed: u64,
+) -> PyResult<Bound<'py, PyArray1<i64>>> {
+    let g = geom(patch, step, dilation);
+    dispatch!(a, |A, v| {
+        let order = run(py, || core::shuffled_order(v, &g, start, stop, seed))?;
+        Ok(order
+            .into_iter()
+            .map(|r| r as i64)
+            .collect::<Vec<_>>()
+            .into_pyarray(py))
+    })
+}
+
+/// The rows at `indices` (int64, each in `0..len`), as a new
+/// `(len(indices), patch_len)` array of `dtype`.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn select<'py>(
+    py: Python<'py>,
+    a: &Bound<'py, PyAny>,
+    patch: Vec<usize>,
+    step: Vec<usize>,
+    dilation: Vec<usize>,
+    indices: PyReadonlyArray1<'py, i64>,
+    dtype: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    let g = geom(patch, step, dilation);
+    let idx = indices
+        .as_array()
+        .iter()
+        .map(|&i| {
+            usize::try_from(i).map_err(|_| {
+                pyo3::exceptions::PyIndexError::new_err(format!("row {i} is negative"))
+            })
+        })
+        .collect::<PyResult<Vec<usize>>>()?;
+    dispatch!(a, |A, v| with_out!(A, dtype, |B| {
+        let rows = run(py, || <A as Conv<B>>::select(v, &g, &idx))?;
+        Ok(rows.into_pyarray(py).into_any())
+    }))
+}
+
 /// Window origins of rows `start..stop`, an int64 `(n, ndim)` array.
 #[pyfunction]
 fn positions<'py>(
@@ -607,6 +661,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(default_chunk_rows, m)?)?;
     m.add_function(wrap_pyfunction!(positions, m)?)?;
     m.add_function(wrap_pyfunction!(sample, m)?)?;
+    m.add_function(wrap_pyfunction!(shuffled_order, m)?)?;
+    m.add_function(wrap_pyfunction!(select, m)?)?;
     m.add_function(wrap_pyfunction!(product, m)?)?;
     m.add_function(wrap_pyfunction!(stat, m)?)?;
     m.add_function(wrap_pyfunction!(padded, m)?)?;
