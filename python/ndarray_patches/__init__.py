@@ -341,16 +341,19 @@ class Patches:
         """
         dt = self._out_dtype(dtype)
         start, stop = self._range(start, stop)
+        rows = self._chunk_rows(rows, dt)
+        src = _snapshot(self._a) if self._copy else self._a
+        return _chunk_iter(src, self._g, start, stop, rows, dt)
+
+    def _chunk_rows(self, rows, dt) -> int:
         if rows is None:
             # Twice the crate's default (1 MiB of output): a chunk handed to
             # Python costs more per call than one handed to Rust code.
-            rows = min(2 * _core.default_chunk_rows(self._a, *self._g, dt.name), max(self._len, 1))
-        else:
-            rows = _index(rows, "rows")
-            if rows < 1:
-                raise PatchError("chunk size is zero rows; it must be at least 1")
-        src = _snapshot(self._a) if self._copy else self._a
-        return _chunk_iter(src, self._g, start, stop, rows, dt)
+            return min(2 * _core.default_chunk_rows(self._a, *self._g, dt.name), max(self._len, 1))
+        rows = _index(rows, "rows")
+        if rows < 1:
+            raise PatchError("chunk size is zero rows; it must be at least 1")
+        return rows
 
     def shuffled(
         self,
@@ -389,12 +392,7 @@ class Patches:
         seed = _index(seed, "seed")
         if seed < 0:
             raise PatchError(f"seed must be >= 0, not {seed}")
-        if rows is None:
-            rows = min(2 * _core.default_chunk_rows(self._a, *self._g, dt.name), max(self._len, 1))
-        else:
-            rows = _index(rows, "rows")
-            if rows < 1:
-                raise PatchError("chunk size is zero rows; it must be at least 1")
+        rows = self._chunk_rows(rows, dt)
         src = _snapshot(self._a) if self._copy else self._a
         order = _core.shuffled_order(src, *self._g, start, stop, seed)
         return _shuffled_iter(src, self._g, order, rows, dt)
