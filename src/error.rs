@@ -203,6 +203,16 @@ pub enum PatchError {
         /// The patches'.
         found: Vec<usize>,
     },
+    /// A strided [`view`](crate::Patches::view) of [`Edge::Shift`](crate::Edge::Shift)
+    /// windows: the last window on `axis` is moved back, `back` elements
+    /// closer to the one before it than a step, so no strides describe the
+    /// grid.
+    ShiftedGrid {
+        /// The first axis whose last window is moved back.
+        axis: usize,
+        /// How far it is moved back from where the step would put it.
+        back: usize,
+    },
     /// A statistic or a sample needs more patches than there are (or than
     /// have a positive weight).
     NotEnoughPatches {
@@ -307,6 +317,12 @@ impl fmt::Display for PatchError {
             } => write!(
                 f,
                 "the patches' {what} is {found:?}, but the fold's is {expected:?}"
+            ),
+            PatchError::ShiftedGrid { axis, back } => write!(
+                f,
+                "no strided view holds Edge::Shift windows: the last window on axis {axis} \
+                 is moved back by {back} from the step; read them with get, iter or the \
+                 flatteners"
             ),
             PatchError::NotEnoughPatches { needed, found } => {
                 write!(f, "needs at least {needed} patches, there are {found}")

@@ -60,21 +60,52 @@ fn runs_conflict(stride_bytes: usize, runs: usize) -> bool {
     runs > L1_WAYS * (L1_WAY_BYTES / b)
 }
 
-/// Axes with their lengths and strides (in elements), C order, merged where
-/// an axis is contiguous with its inner neighbour, length-1 axes dropped.
-fn merge_axes(lens: &[usize], strides: &[isize]) -> Vec<(usize, isize)> {
-    let mut out: Vec<(usize, isize)> = Vec::with_capacity(lens.len());
-    for (&n, &s) in lens.iter().zip(strides).rev() {
-        if n == 1 {
+/// One axis of a copy plan: `len` positions, `stride` elements apart, the
+/// last one `back` elements earlier than the stride would put it (the
+/// moved-back last window of `Edge::Shift`; 0 everywhere else).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Ax {
+    len: usize,
+    stride: isize,
+    back: isize,
+}
+
+impl Ax {
+    /// The offset of position `i < len`, wrapping (the plan's offsets are
+    /// only used once they address an element).
+    #[inline(always)]
+    fn offset(self, i: usize) -> isize {
+        let at = (i as isize).wrapping_mul(self.stride);
+        if i + 1 == self.len {
+            at.wrapping_sub(self.back)
+        } else {
+            at
+        }
+    }
+}
+
+/// Axes with their lengths, strides and backs (in elements; no `backs`
+/// means none is moved back), C order, merged where an axis is contiguous
+/// with its inner neighbour (and neither has a moved-back last position),
+/// length-1 axes dropped.
+fn merge_axes(lens: &[usize], strides: &[isize], backs: Option<&[isize]>) -> Vec<Ax> {
+    let mut out: Vec<Ax> = Vec::with_capacity(lens.len());
+    for (k, (&len, &stride)) in lens.iter().zip(strides).enumerate().rev() {
+        let back = backs.map_or(0, |b| b[k]);
+        if len == 1 {
             continue;
         }
         match out.last_mut() {
             // The outer axis steps exactly over the whole inner axis: one
             // longer axis with the inner stride.
-            Some((inner_n, inner_s)) if (*inner_n as isize).wrapping_mul(*inner_s) == s => {
-                *inner_n *= n;
+            Some(inner)
+                if back == 0
+                    && inner.back == 0
+                    && (inner.len as isize).wrapping_mul(inner.stride) == stride =>
+            {
+                inner.len *= len;
             }
-            _ => out.push((n, s)),
+            _ => out.push(Ax { len, stride, back }),
         }
     }
     out.reverse();
@@ -85,9 +116,9 @@ fn merge_axes(lens: &[usize], strides: &[isize]) -> Vec<(usize, isize)> {
 #[derive(Clone, Debug)]
 struct Plan {
     /// Merged grid axes.
-    grid: Vec<(usize, isize)>,
+    grid: Vec<Ax>,
     /// Merged patch axes outside the innermost run.
-    outer: Vec<(usize, isize)>,
+    outer: Vec<Ax>,
     run_len: usize,
     run_stride: isize,
     patch_len: usize,
@@ -136,13 +167,16 @@ impl<'a, A: Copy> RowSource<'a, A> {
             "geometry of another array"
         );
         let ws = geom.window_strides(source.strides())?;
-        let grid = merge_axes(axes(geom.grid()), &ws.grid);
-        let mut outer = merge_axes(axes(geom.patch()), &ws.patch);
-        let (run_len, run_stride) = outer.pop().unwrap_or((1, 0));
+        let grid = merge_axes(axes(geom.grid()), &ws.grid, Some(&ws.back));
+        let mut outer = merge_axes(axes(geom.patch()), &ws.patch, None);
+        let (run_len, run_stride) = outer.pop().map_or((1, 0), |a| (a.len, a.stride));
         let rows_conflict = match outer.as_slice() {
-            &[(n, s)] => {
+            &[a] => {
                 !grid.is_empty()
-                    && runs_conflict(s.unsigned_abs().saturating_mul(size_of::<A>()), n)
+                    && runs_conflict(
+                        a.stride.unsigned_abs().saturating_mul(size_of::<A>()),
+                        a.len,
+                    )
             }
             _ => false,
         };
@@ -262,31 +296,40 @@ impl<'a, A: Copy> RowSource<'a, A> {
             let last = idx.len().wrapping_sub(1);
             let mut origin = 0isize;
             let mut r = start;
-            for (k, &(n, s)) in plan.grid.iter().enumerate().rev() {
-                idx[k] = r % n;
-                r /= n;
-                origin += idx[k] as isize * s;
+            for (k, a) in plan.grid.iter().enumerate().rev() {
+                idx[k] = r % a.len;
+                r /= a.len;
+                origin = origin.wrapping_add(a.offset(idx[k]));
             }
             let mut row = 0;
             while row < rows {
                 // Rows in this step: a tile along the last grid axis, or one.
                 let t = if tiled {
-                    tile.min(plan.grid[last].0 - idx[last]).min(rows - row)
+                    let a = plan.grid[last];
+                    // Positions one stride apart from here: up to the end of
+                    // the axis, or up to a moved-back last one.
+                    let even = if a.back != 0 && idx[last] + 1 < a.len {
+                        a.len - 1 - idx[last]
+                    } else {
+                        a.len - idx[last]
+                    };
+                    tile.min(even).min(rows - row)
                 } else {
                     1
                 };
                 let dst = out[row * pl..(row + t) * pl].as_mut_ptr();
                 // `origin` is the offset of the first element of the patch of
                 // row start + row, and the next t - 1 patches follow it along
-                // the last grid axis (t does not pass the end of that axis),
-                // all rows < plan.rows (checked in `fill`). `dst` is t whole
-                // rows of `out`.
+                // the last grid axis one grid stride apart (t does not pass
+                // the end of that axis nor a moved-back last position), all
+                // rows < plan.rows (checked in `fill`). `dst` is t whole rows
+                // of `out`.
                 // SAFETY: so by the RowSource invariant every offset formed
                 // below addresses an element of the source.
                 unsafe {
                     if tiled {
-                        let (n_out, s_out) = plan.outer[0];
-                        let (_, gs) = plan.grid[last];
+                        let (n_out, s_out) = (plan.outer[0].len, plan.outer[0].stride);
+                        let gs = plan.grid[last].stride;
                         for a in 0..n_out {
                             copy_runs(
                                 conv,
@@ -335,7 +378,7 @@ impl<'a, A: Copy> RowSource<'a, A> {
             // SAFETY: one run of the whole patch, as argued above.
             [] => unsafe { copy_runs(conv, src, 0, rs, run, 1, dst, 0) },
             // SAFETY: n runs of the patch, as argued above.
-            &[(n, s)] => unsafe { copy_runs(conv, src, s, rs, run, n, dst, run) },
+            &[a] => unsafe { copy_runs(conv, src, a.stride, rs, run, a.len, dst, run) },
             outer => with_index(outer.len(), |idx| {
                 let mut off = 0isize;
                 for k in 0..plan.patch_len / run {
@@ -467,22 +510,29 @@ unsafe fn copy_runs<A: Copy, C: Conversion<A>>(
     }
 }
 
-/// Advances the odometer `idx` over `axes` (`(len, stride)`, C order) by
-/// `step` positions of its last axis (`step > 1` only when that stays within
-/// the last axis or lands exactly on its end), keeping `offset` equal to the
-/// sum of `idx[k] * stride_k`. Wrapping arithmetic: after the last position
+/// Advances the odometer `idx` over `axes` (C order) by `step` positions of
+/// its last axis (`step > 1` only when that stays within the last axis or
+/// lands exactly on its end), keeping `offset` equal to the sum of
+/// `axes[k].offset(idx[k])`. Wrapping arithmetic: after the last position
 /// the offset is never used.
 #[inline(always)]
-fn advance(idx: &mut [usize], axes: &[(usize, isize)], offset: &mut isize, mut step: usize) {
+fn advance(idx: &mut [usize], axes: &[Ax], offset: &mut isize, mut step: usize) {
     for k in (0..idx.len()).rev() {
-        let (n, s) = axes[k];
+        let a = axes[k];
+        let old = idx[k];
         idx[k] += step;
-        *offset = offset.wrapping_add(s.wrapping_mul(step as isize));
-        if idx[k] < n {
+        if idx[k] < a.len {
+            let mut d = a.stride.wrapping_mul(step as isize);
+            if idx[k] + 1 == a.len {
+                // Onto the last position, from one before it.
+                d = d.wrapping_sub(a.back);
+            }
+            *offset = offset.wrapping_add(d);
             return;
         }
+        // Past the end: back to position 0, carry into the next axis.
         idx[k] = 0;
-        *offset = offset.wrapping_sub(s.wrapping_mul(n as isize));
+        *offset = offset.wrapping_sub(a.offset(old));
         step = 1;
     }
 }
@@ -739,7 +789,7 @@ pub(crate) fn fill_view<A: Copy + Sync, C: Conversion<A>>(
 
 #[cfg(test)]
 mod tests {
-    use super::{merge_axes, runs_conflict};
+    use super::{advance, merge_axes, runs_conflict, Ax};
 
     #[test]
     fn conflict_model() {
@@ -757,17 +807,68 @@ mod tests {
 
     #[test]
     fn merging() {
+        let merged = |lens: &[usize], strides: &[isize]| -> Vec<(usize, isize)> {
+            merge_axes(lens, strides, None)
+                .iter()
+                .map(|a| (a.len, a.stride))
+                .collect()
+        };
         // (32, 32, 3) patch of a (H, 100, 3) C-order image.
-        assert_eq!(
-            merge_axes(&[32, 32, 3], &[300, 3, 1]),
-            vec![(32, 300), (96, 1)]
-        );
+        assert_eq!(merged(&[32, 32, 3], &[300, 3, 1]), vec![(32, 300), (96, 1)]);
         // Length-1 axes vanish; a fully contiguous block is one run.
-        assert_eq!(merge_axes(&[1, 4, 1, 5], &[0, 5, 7, 1]), vec![(20, 1)]);
-        assert_eq!(merge_axes(&[1, 1], &[3, 3]), vec![]);
+        assert_eq!(merged(&[1, 4, 1, 5], &[0, 5, 7, 1]), vec![(20, 1)]);
+        assert_eq!(merged(&[1, 1], &[3, 3]), vec![]);
         // Reversed and broadcast strides merge only when consistent.
-        assert_eq!(merge_axes(&[2, 3], &[-3, -1]), vec![(6, -1)]);
-        assert_eq!(merge_axes(&[2, 3], &[0, 0]), vec![(6, 0)]);
-        assert_eq!(merge_axes(&[2, 3], &[3, 2]), vec![(2, 3), (3, 2)]);
+        assert_eq!(merged(&[2, 3], &[-3, -1]), vec![(6, -1)]);
+        assert_eq!(merged(&[2, 3], &[0, 0]), vec![(6, 0)]);
+        assert_eq!(merged(&[2, 3], &[3, 2]), vec![(2, 3), (3, 2)]);
+        // An axis with a moved-back last position merges with neither
+        // neighbour.
+        let ax = |len, stride, back| Ax { len, stride, back };
+        assert_eq!(
+            merge_axes(&[2, 3], &[3, 1], Some(&[0, 1])),
+            vec![ax(2, 3, 0), ax(3, 1, 1)]
+        );
+        assert_eq!(
+            merge_axes(&[2, 3, 4], &[12, 4, 1], Some(&[2, 0, 0])),
+            vec![ax(2, 12, 2), ax(12, 1, 0)]
+        );
+    }
+
+    /// The odometer's offset is always the sum of the axes' offsets, moved
+    /// back last positions included, for single steps and tile steps.
+    #[test]
+    fn odometer_with_moved_back_positions() {
+        let axes = [
+            Ax {
+                len: 3,
+                stride: 100,
+                back: 30,
+            },
+            Ax {
+                len: 4,
+                stride: 10,
+                back: 4,
+            },
+        ];
+        let expected = |idx: &[usize]| axes[0].offset(idx[0]) + axes[1].offset(idx[1]);
+        for step in [1, 3] {
+            let (mut idx, mut off) = ([0, 0], 0isize);
+            for _ in 0..12 {
+                assert_eq!(off, expected(&idx), "{idx:?}");
+                // Tile steps stop before a moved-back position or at the end.
+                let t = if idx[1] + 1 < 4 {
+                    step.min(3 - idx[1])
+                } else {
+                    1
+                };
+                advance(&mut idx, &axes, &mut off, t);
+                if idx == [0, 0] {
+                    break;
+                }
+            }
+        }
+        assert_eq!(axes[1].offset(3), 26);
+        assert_eq!(axes[0].offset(2), 170);
     }
 }

@@ -444,13 +444,13 @@ fn bands<'a, D: Dimension>(
             .expect("k0 is an axis")
     };
     let (p0, positions) = (if k == k0 { first[k] } else { 0 }, span(k));
-    let (s, len) = (geom.step()[k], geom.shape()[k]);
+    let len = geom.shape()[k];
     let n = n.min(positions);
     let mut bands = Vec::with_capacity(n);
     let (mut rest, mut lo) = (whole, 0);
     for t in 1..n {
-        // A window's start: <= (grid - 1) * s < len, and increasing in t.
-        let hi = (p0 + t * positions / n) * s;
+        // A window's start: < len, and increasing in t.
+        let hi = geom.axis_origin(k, p0 + t * positions / n);
         let (band, tail) = rest.split_at(Axis(k), hi - lo);
         bands.push(Band { acc: band, lo, hi });
         (rest, lo) = (tail, hi);
@@ -483,16 +483,9 @@ fn band_rows<D: Dimension>(
     let (Some(k), Some((offset, per))) = bands else {
         return rows.clone();
     };
-    let (s, e) = (geom.step()[k], geom.extent()[k]);
-    // Windows i with i*s + e > lo and i*s < hi.
-    let first = if band.lo >= e {
-        (band.lo - e) / s + 1
-    } else {
-        0
-    };
-    let last = band.hi.div_ceil(s).min(geom.grid()[k]);
-    let start = (offset + first * per).clamp(rows.start, rows.end);
-    start..(offset + last * per).clamp(start, rows.end)
+    let reaching = geom.axis_windows_reaching(k, band.lo, band.hi);
+    let start = (offset + reaching.start * per).clamp(rows.start, rows.end);
+    start..(offset + reaching.end * per).clamp(start, rows.end)
 }
 
 /// Merges `contributions` for rows `start..` into `band`: the rows whose
@@ -1137,6 +1130,8 @@ impl<D: Dimension> Fold<D> {
             ("patch shape", ours.patch(), theirs.patch()),
             ("step", ours.step(), theirs.step()),
             ("dilation", ours.dilation(), theirs.dilation()),
+            // The same window over the same shape: differs only by the edge.
+            ("grid (edge policy)", ours.grid(), theirs.grid()),
         ] {
             if expected != found {
                 return Err(PatchError::GeometryMismatch {

@@ -14,6 +14,8 @@
 //! padding an edge policy needs, and [`PerAxis`] (a single number or one
 //! number per axis).
 
+use std::ops::Range;
+
 use ndarray::{AxisDescription, Dim, Dimension, IntoDimension, Ix, IxDyn, Slice};
 
 use crate::error::{Argument, PatchError};
@@ -196,6 +198,32 @@ pub enum Edge {
     /// The grid covers every element: padding after the end only, as little
     /// as lets the last window reach the last element.
     Cover,
+    /// The windows reach the last element on every axis without padding
+    /// (the tiling of empatches and tiler): the windows of
+    /// [`Valid`](Edge::Valid), plus, on every axis the step does not take to
+    /// the end, one more window moved back so that it ends on the last
+    /// element. Tiles that touch or overlap (step at most the extent, no
+    /// dilation) then cover every element. That last window is closer
+    /// to the one before it than a step (its origin is `n - extent`), so
+    /// these windows have no strided [`view`](crate::Patches::view); every
+    /// other way of reading them works. A window larger than the array is
+    /// still an error, as for `Valid`.
+    ///
+    /// ```
+    /// use ndarray::{Array1, Dim};
+    /// use ndarray_patches::prelude::*;
+    /// use ndarray_patches::Edge;
+    ///
+    /// let a = Array1::from_iter(0..10);
+    /// // The step reaches the end (origins 0, 3, 6): nothing to add.
+    /// assert_eq!(a.patches(4).step(3).edge(Edge::Shift).grid(), Dim([3]));
+    /// // Valid stops at origin 4 and leaves 8, 9 out; Shift adds origin 6.
+    /// let p = a.patches(4).step(4).edge(Edge::Shift);
+    /// let origins: Vec<usize> = p.positions().map(|q| q.origin[0]).collect();
+    /// assert_eq!(origins, vec![0, 4, 6]);
+    /// assert_eq!(p.to_matrix().row(2).to_vec(), vec![6, 7, 8, 9]);
+    /// ```
+    Shift,
 }
 
 /// Patch shape, step and dilation: the windows, independent of any array.
@@ -306,11 +334,12 @@ impl<D: Dimension> Window<D> {
             return Err(PatchError::EmptyArray { axis });
         }
         let padded = padded_shape(shape, &before, &after)?;
-        let geom = Geometry::new(
+        let geom = Geometry::build(
             padded,
             self.patch.clone(),
             self.step.clone(),
             self.dilation.clone(),
+            edge == Edge::Shift,
         )?;
         Ok((before, after, geom))
     }
@@ -350,6 +379,13 @@ pub(crate) struct Geometry<D: Dimension> {
     grid: D,
     /// `dilation * (patch - 1) + 1` per axis, checked.
     extent: D,
+    /// [`Edge::Shift`]: one more window, ending on the last element, on
+    /// every axis the step does not take to the end.
+    shifted: bool,
+    /// How far the last window on each axis sits before where the step
+    /// would put it (`0 < back < step` on a shifted axis, else 0): its
+    /// origin is `(grid - 1) * step - back = n - extent`.
+    back: D,
     len: usize,
     patch_len: usize,
 }
@@ -362,6 +398,9 @@ pub(crate) struct WindowStrides {
     pub grid: Vec<isize>,
     /// Offset between neighbouring elements of a patch, per axis.
     pub patch: Vec<isize>,
+    /// Offset by which the last grid position sits before where `grid`
+    /// would put it, per axis (`back * stride`; 0 on axes not shifted).
+    pub back: Vec<isize>,
 }
 
 fn check_ndim<D: Dimension>(argument: Argument, arg: &D, ndim: usize) -> Result<(), PatchError> {
@@ -426,20 +465,38 @@ pub(crate) fn extent(size: usize, dilation: usize) -> Option<usize> {
 
 impl<D: Dimension> Geometry<D> {
     /// Validates a request: `patch`, `step` and `dilation` over an array of
-    /// shape `shape`.
+    /// shape `shape` ([`Edge::Valid`]).
     pub(crate) fn new(shape: D, patch: D, step: D, dilation: D) -> Result<Self, PatchError> {
+        Self::build(shape, patch, step, dilation, false)
+    }
+
+    /// Validates a request; with `shifted`, the grid of [`Edge::Shift`].
+    fn build(shape: D, patch: D, step: D, dilation: D, shifted: bool) -> Result<Self, PatchError> {
         let extents = check_window(shape.ndim(), &patch, &step, &dilation)?;
         let mut grid = shape.clone();
         let mut extent = shape.clone();
-        for (axis, &extent) in extents.iter().enumerate() {
-            let len = shape[axis];
-            if extent > len {
-                return Err(PatchError::PatchTooLarge { axis, extent, len });
-            }
-            grid[axis] = (len - extent) / step[axis] + 1;
-        }
+        let mut back = shape.clone();
         for (axis, &e) in extents.iter().enumerate() {
+            let len = shape[axis];
+            if e > len {
+                return Err(PatchError::PatchTooLarge {
+                    axis,
+                    extent: e,
+                    len,
+                });
+            }
+            let (s, rest) = (step[axis], len - e);
             extent[axis] = e;
+            // Valid: origins 0, s, .., (rest / s) * s <= rest.
+            grid[axis] = rest / s + 1;
+            back[axis] = 0;
+            if shifted && rest % s != 0 {
+                // One more origin, at rest = n - e instead of the next step
+                // (rest / s + 1) * s: back = s - rest % s, in 1..s. The grid
+                // is at most rest + 1 <= n, so the increment cannot overflow.
+                grid[axis] += 1;
+                back[axis] = s - rest % s;
+            }
         }
         let len = checked_product(axes(&grid), "number of patches")?;
         let patch_len = checked_product(axes(&patch), "patch length")?;
@@ -450,29 +507,140 @@ impl<D: Dimension> Geometry<D> {
             dilation,
             grid,
             extent,
+            shifted,
+            back,
             len,
             patch_len,
         })
     }
 
+    /// The same windows under an edge policy that needs no padding:
+    /// [`Edge::Valid`] or [`Edge::Shift`]; `None` for the others.
+    pub(crate) fn with_edge(&self, edge: Edge) -> Option<Result<Self, PatchError>> {
+        let shifted = match edge {
+            Edge::Valid => false,
+            Edge::Shift => true,
+            Edge::Same | Edge::Cover => return None,
+        };
+        Some(Self::build(
+            self.shape.clone(),
+            self.patch.clone(),
+            self.step.clone(),
+            self.dilation.clone(),
+            shifted,
+        ))
+    }
+
     /// The same geometry with another step.
     pub(crate) fn with_step(&self, step: D) -> Result<Self, PatchError> {
-        Self::new(
+        Self::build(
             self.shape.clone(),
             self.patch.clone(),
             step,
             self.dilation.clone(),
+            self.shifted,
         )
     }
 
     /// The same geometry with another dilation.
     pub(crate) fn with_dilation(&self, dilation: D) -> Result<Self, PatchError> {
-        Self::new(
+        Self::build(
             self.shape.clone(),
             self.patch.clone(),
             self.step.clone(),
             dilation,
+            self.shifted,
         )
+    }
+
+    /// The edge policy of the grid: [`Edge::Shift`] or [`Edge::Valid`]
+    /// (padded policies are plain grids over a padded array).
+    pub(crate) fn edge(&self) -> Edge {
+        if self.shifted {
+            Edge::Shift
+        } else {
+            Edge::Valid
+        }
+    }
+
+    /// [`PatchError::ShiftedGrid`] for the first axis whose last window is
+    /// moved back ([`Edge::Shift`]): its origins are not evenly spaced, so
+    /// no strided view holds them.
+    pub(crate) fn check_strided(&self) -> Result<(), PatchError> {
+        match axes(&self.back).iter().position(|&b| b != 0) {
+            Some(axis) => Err(PatchError::ShiftedGrid {
+                axis,
+                back: self.back[axis],
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The origin on axis `k` of grid position `i < grid[k]`.
+    pub(crate) fn axis_origin(&self, k: usize, i: usize) -> usize {
+        debug_assert!(i < self.grid[k]);
+        if i + 1 == self.grid[k] && self.back[k] != 0 {
+            // The moved-back last window: (grid - 1) * step - back.
+            self.shape[k] - self.extent[k]
+        } else {
+            // Cannot overflow: i * step <= n - extent < n.
+            i * self.step[k]
+        }
+    }
+
+    /// The origin of the last grid position on every axis.
+    pub(crate) fn last_origin(&self) -> D {
+        let mut o = self.grid.clone();
+        for k in 0..self.ndim() {
+            o[k] = self.axis_origin(k, self.grid[k] - 1);
+        }
+        o
+    }
+
+    /// The grid positions on axis `k` whose windows reach into elements
+    /// `lo..hi` (origin `< hi` and origin + extent `> lo`): a range, because
+    /// origins increase along an axis.
+    pub(crate) fn axis_windows_reaching(&self, k: usize, lo: usize, hi: usize) -> Range<usize> {
+        let (s, e, g) = (self.step[k], self.extent[k], self.grid[k]);
+        // Regular positions i * s: i*s + e > lo  <=>  i >= (lo - e) / s + 1.
+        let first = if lo >= e { (lo - e) / s + 1 } else { 0 };
+        // i*s < hi  <=>  i < ceil(hi / s).
+        let end = hi.div_ceil(s).min(g);
+        if self.back[k] == 0 {
+            return first.min(end)..end;
+        }
+        // The last position is moved back to n - e: it ends on the last
+        // element (so reaches any lo < n) and starts at n - e.
+        let last = g - 1;
+        let first = first.min(last);
+        let end = if self.shape[k] - e < hi {
+            g
+        } else {
+            end.min(last)
+        };
+        first.min(end)..end
+    }
+
+    /// The row of the patch whose origin is `origin`, or `None` where no
+    /// patch starts there.
+    pub(crate) fn row_of(&self, origin: &D) -> Option<usize> {
+        if origin.ndim() != self.ndim() {
+            return None;
+        }
+        let mut row = 0usize;
+        for k in 0..self.ndim() {
+            let (s, g, o) = (self.step[k], self.grid[k], origin[k]);
+            let i = if self.back[k] != 0 && o == self.shape[k] - self.extent[k] {
+                g - 1
+            } else if o % s == 0 && o / s < g - (self.back[k] != 0) as usize {
+                o / s
+            } else {
+                return None;
+            };
+            // row < len, which fits in usize: no overflow.
+            row = row * g + i;
+        }
+        Some(row)
     }
 
     pub(crate) fn ndim(&self) -> usize {
@@ -522,8 +690,7 @@ impl<D: Dimension> Geometry<D> {
     pub(crate) fn origin(&self, r: usize) -> D {
         let mut idx = self.grid_index(r);
         for axis in 0..self.ndim() {
-            // Cannot overflow: idx*step <= n - extent < n.
-            idx[axis] *= self.step[axis];
+            idx[axis] = self.axis_origin(axis, idx[axis]);
         }
         idx
     }
@@ -612,17 +779,24 @@ impl<D: Dimension> Geometry<D> {
         };
         let mut grid = Vec::with_capacity(self.ndim());
         let mut patch = Vec::with_capacity(self.ndim());
+        let mut back = Vec::with_capacity(self.ndim());
         for (axis, &s) in strides.iter().enumerate() {
             grid.push(scaled(self.grid[axis], self.step[axis], s)?);
             patch.push(scaled(self.patch[axis], self.dilation[axis], s)?);
+            // back < step, so it fits wherever step * stride does.
+            back.push(if self.back[axis] == 0 {
+                0
+            } else {
+                scaled(self.grid[axis], self.back[axis], s)?
+            });
         }
-        Ok(WindowStrides { grid, patch })
+        Ok(WindowStrides { grid, patch, back })
     }
 }
 
 /// Padding `(before, after)` on one axis of length `n` for an edge policy:
 ///
-/// - `Valid`: none;
+/// - `Valid` and `Shift`: none;
 /// - `Same`: a patch centred on every element (on every `step`-th element):
 ///   `before = (e - 1) / 2`, `after = e - 1 - before`, so that the centre of
 ///   an even-sized patch is its element `(size - 1) / 2` (TensorFlow's and
@@ -640,7 +814,7 @@ fn edge_padding(
 ) -> Option<(usize, usize)> {
     let e = extent(size, dilation)?;
     Some(match edge {
-        Edge::Valid => (0, 0),
+        Edge::Valid | Edge::Shift => (0, 0),
         Edge::Same => {
             let before = (e - 1) / 2;
             (before, e - 1 - before)

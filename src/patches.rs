@@ -8,7 +8,7 @@ use ndarray::{ArrayView, Dimension};
 use rayon::prelude::*;
 
 use crate::error::{unwrap_or_panic, PatchError};
-use crate::geometry::{axes, ones_like, Geometry, PerAxis, Window};
+use crate::geometry::{axes, ones_like, Edge, Geometry, PerAxis, Window};
 use crate::rows::{resolve, Position, Rows};
 use crate::view::{window_view, PatchDim};
 
@@ -72,6 +72,7 @@ impl<A, D: Dimension> fmt::Debug for Patches<'_, A, D> {
             .field("step", &axes(geom.step()))
             .field("dilation", &axes(geom.dilation()))
             .field("grid", &axes(geom.grid()))
+            .field("edge", &geom.edge())
             .finish()
     }
 }
@@ -184,21 +185,49 @@ impl<'a, A, D: Dimension> Patches<'a, A, D> {
     /// ```
     pub fn row_of(&self, origin: impl PerAxis<D>) -> Option<usize> {
         let geom = self.geometry();
-        let origin: D = origin.per_axis(geom.ndim());
-        if origin.ndim() != geom.ndim() {
-            return None;
-        }
-        let mut row = 0usize;
-        for k in 0..geom.ndim() {
-            let (s, g) = (geom.step()[k], geom.grid()[k]);
-            let i = origin[k] / s;
-            if origin[k] % s != 0 || i >= g {
-                return None;
+        geom.row_of(&origin.per_axis(geom.ndim()))
+    }
+
+    /// The same windows under another edge policy that needs no padding:
+    /// [`Edge::Valid`] (the default) or [`Edge::Shift`], which adds, on
+    /// every axis the step does not take to the end, one window ending on
+    /// the last element, so that the windows cover every element. Kept by
+    /// later [`step`](Self::step) and [`dilation`](Self::dilation) calls.
+    /// (The padded policies are [`PatchExt::padded`](crate::PatchExt::padded)'s.)
+    ///
+    /// # Panics
+    ///
+    /// For [`Edge::Same`] and [`Edge::Cover`], which need a padded copy of
+    /// the array, and (with `Shift`) if the number of patches overflows
+    /// `usize`.
+    ///
+    /// # Examples
+    ///
+    /// Overlapping tiles of a whole image, every pixel in some tile:
+    ///
+    /// ```
+    /// use ndarray::{Array2, Dim};
+    /// use ndarray_patches::prelude::*;
+    /// use ndarray_patches::Edge;
+    ///
+    /// let img = Array2::<f32>::zeros((1000, 700));
+    /// let tiles = img.patches(256).step(192).edge(Edge::Shift);
+    /// assert_eq!(tiles.grid(), Dim([5, 4]));     // Valid: (4, 3), missing the borders
+    /// let last = tiles.position(tiles.len() - 1).unwrap();
+    /// assert_eq!(last.origin, Dim([1000 - 256, 700 - 256]));
+    /// ```
+    #[track_caller]
+    #[must_use]
+    pub fn edge(self, edge: Edge) -> Self {
+        match self.geometry().with_edge(edge) {
+            Some(geom) => {
+                let geom = unwrap_or_panic(geom);
+                self.with_geometry(geom)
             }
-            // row < len, which fits in usize: no overflow.
-            row = row * g + i;
+            None => panic!(
+                "Edge::{edge:?} needs padding: use padded(&window, Edge::{edge:?}, pad).patches()"
+            ),
         }
-        Some(row)
     }
 
     /// Sets the step: the distance between neighbouring patch origins on
@@ -433,7 +462,9 @@ impl<'a, A, D: Dimension> Patches<'a, A, D> {
     ///
     /// # Panics
     ///
-    /// If the view's element count overflows `isize` (only possible with
+    /// For [`Edge::Shift`] windows whose last window is moved back (their
+    /// origins are not evenly spaced, so no strides describe them), and if
+    /// the view's element count overflows `isize` (only possible with
     /// broadcast sources); see [`try_view`](Self::try_view).
     ///
     /// # Examples
@@ -460,8 +491,9 @@ impl<'a, A, D: Dimension> Patches<'a, A, D> {
     ///
     /// # Errors
     ///
-    /// [`PatchError::Overflow`] if the view's element count or strides
-    /// overflow `isize`.
+    /// [`PatchError::ShiftedGrid`] for [`Edge::Shift`] windows with a
+    /// moved-back last window, [`PatchError::Overflow`] if the view's element
+    /// count or strides overflow `isize`.
     ///
     /// # Examples
     ///

@@ -329,6 +329,7 @@ impl<A, D: Dimension, C> Rows<'_, A, D, C> {
         Positions {
             grid_shape: geom.grid().clone(),
             step: geom.step().clone(),
+            last_origin: geom.last_origin(),
             next,
             end: self.end,
         }
@@ -1180,6 +1181,9 @@ pub struct Position<D> {
 pub struct Positions<D: Dimension> {
     grid_shape: D,
     step: D,
+    /// The origin of the last grid position on each axis (not a step after
+    /// the one before it under `Edge::Shift`).
+    last_origin: D,
     next: Position<D>,
     end: usize,
 }
@@ -1197,8 +1201,12 @@ impl<D: Dimension> Iterator for Positions<D> {
         p.row += 1;
         for k in (0..p.grid.ndim()).rev() {
             p.grid[k] += 1;
-            p.origin[k] += self.step[k];
-            if p.grid[k] < self.grid_shape[k] {
+            if p.grid[k] + 1 < self.grid_shape[k] {
+                p.origin[k] += self.step[k];
+                break;
+            }
+            if p.grid[k] + 1 == self.grid_shape[k] {
+                p.origin[k] = self.last_origin[k];
                 break;
             }
             p.grid[k] = 0;

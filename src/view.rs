@@ -71,6 +71,8 @@ pub(crate) fn window_view<'a, A, D: PatchDim>(
 ) -> Result<ArrayView<'a, A, D::View>, PatchError> {
     let ndim = geom.ndim();
     debug_assert_eq!(source.shape(), axes(geom.shape()));
+    // Evenly spaced origins on every axis: grid index i is origin i * step.
+    geom.check_strided()?;
     let ws = geom.window_strides(source.strides())?;
 
     let mut shape = D::View::zeros(2 * ndim);

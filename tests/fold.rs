@@ -53,38 +53,36 @@ fn sum_is_torch_fold() {
     );
 }
 
+/// Per axis, from the edge policies' definitions: the padding before the
+/// array and the window origins in the padded array (Shift: the Valid
+/// origins, plus `n - e` if they do not reach the end).
+fn origins_1d(n: usize, p: usize, s: usize, d: usize, edge: Edge) -> (usize, Vec<usize>) {
+    let e = d * (p - 1) + 1;
+    let (before, len) = padding_1d(n, p, s, d, edge);
+    let mut origins: Vec<usize> = (0..len).step_by(s).take_while(|o| o + e <= len).collect();
+    if edge == Edge::Shift && origins.last().is_some_and(|&o| o + e < n) {
+        origins.push(n - e);
+    }
+    (before, origins)
+}
+
 /// Per axis: the source indices some window covers.
 fn covered_1d(n: usize, p: usize, s: usize, d: usize, edge: Edge) -> Vec<bool> {
-    let e = d * (p - 1) + 1;
-    let (before, after) = match edge {
-        Edge::Valid => (0, 0),
-        Edge::Same => ((e - 1) / 2, e - 1 - (e - 1) / 2),
-        _ => (
-            0,
-            if n <= e {
-                e - n
-            } else {
-                (n - e).div_ceil(s) * s + e - n
-            },
-        ),
-    };
-    let len = n + before + after;
+    let (before, origins) = origins_1d(n, p, s, d, edge);
     let mut cov = vec![false; n];
-    let mut o = 0;
-    while o + e <= len {
+    for o in origins {
         for j in 0..p {
             let i = (o + j * d) as isize - before as isize;
             if i >= 0 && (i as usize) < n {
                 cov[i as usize] = true;
             }
         }
-        o += s;
     }
     cov
 }
 
 fn edge_of(k: u8) -> Edge {
-    [Edge::Valid, Edge::Same, Edge::Cover][k as usize % 3]
+    [Edge::Valid, Edge::Same, Edge::Cover, Edge::Shift][k as usize % 4]
 }
 
 proptest! {
@@ -95,7 +93,7 @@ proptest! {
     fn extract_then_fold_returns_covered_elements(
         shape in prop::collection::vec(1usize..12, 1..4),
         ps in prop::collection::vec((1usize..5, 1usize..4, 1usize..3), 3),
-        edge in 0u8..3,
+        edge in 0u8..4,
         mode in 0u8..5,
         weights in 0u8..3,
         chunk in 1usize..30,
@@ -108,8 +106,8 @@ proptest! {
         let w = Window::new(IxDyn(&patch)).step(IxDyn(&step)).dilation(IxDyn(&dil));
         let pad = [Pad::Constant(-5.0), Pad::Edge, Pad::Reflect, Pad::Symmetric, Pad::Wrap][mode as usize];
         let Ok(padded) = x.try_padded(&w, edge, pad) else {
-            // Only a Valid window larger than the array is refused.
-            prop_assert!(edge == Edge::Valid);
+            // Only an unpadded window larger than the array is refused.
+            prop_assert!(matches!(edge, Edge::Valid | Edge::Shift));
             prop_assert!(Fold::try_new(IxDyn(&shape), &w, edge).is_err());
             return Ok(());
         };
@@ -280,7 +278,7 @@ fn zero_dimensional_fold() {
 fn padding_1d(n: usize, p: usize, s: usize, d: usize, edge: Edge) -> (usize, usize) {
     let e = d * (p - 1) + 1;
     match edge {
-        Edge::Valid => (0, n),
+        Edge::Valid | Edge::Shift => (0, n),
         Edge::Same => ((e - 1) / 2, n + e - 1),
         _ => (
             0,
@@ -318,11 +316,9 @@ fn naive_fold(
 ) -> (ArrayD<f64>, ArrayD<bool>) {
     let nd = shape.len();
     let pads: Vec<_> = (0..nd)
-        .map(|k| padding_1d(shape[k], patch[k], step[k], dil[k], edge))
+        .map(|k| origins_1d(shape[k], patch[k], step[k], dil[k], edge))
         .collect();
-    let grid: Vec<usize> = (0..nd)
-        .map(|k| (pads[k].1 - (dil[k] * (patch[k] - 1) + 1)) / step[k] + 1)
-        .collect();
+    let grid: Vec<usize> = pads.iter().map(|(_, o)| o.len()).collect();
     assert_eq!(rows.nrows(), grid.iter().product::<usize>());
     let (mut sum, mut weight) = (ArrayD::zeros(IxDyn(shape)), ArrayD::zeros(IxDyn(shape)));
     let mut value = ArrayD::from_elem(IxDyn(shape), f64::NAN);
@@ -334,7 +330,7 @@ fn naive_fold(
             let j = unravel(c, patch);
             let mut at = vec![0; nd];
             for k in 0..nd {
-                let i = (g[k] * step[k] + j[k] * dil[k]) as isize - pads[k].0 as isize;
+                let i = (pads[k].1[g[k]] + j[k] * dil[k]) as isize - pads[k].0 as isize;
                 if i < 0 || i as usize >= shape[k] {
                     continue 'elements;
                 }
@@ -403,7 +399,7 @@ proptest! {
     fn reductions_match_nested_loops_in_any_chunk_order(
         shape in prop::collection::vec(1usize..10, 1..4),
         ps in prop::collection::vec((1usize..5, 1usize..4, 1usize..3), 3),
-        edge in 0u8..3,
+        edge in 0u8..4,
         reduction in 0usize..5,
         weighted in any::<bool>(),
         values in any::<bool>(),
@@ -420,7 +416,7 @@ proptest! {
         let weighted = weighted && additive;
         let w = Window::new(IxDyn(&patch)).step(IxDyn(&step)).dilation(IxDyn(&dil));
         let Ok(fold) = Fold::try_new(IxDyn(&shape), &w, edge) else {
-            prop_assert!(edge == Edge::Valid);
+            prop_assert!(matches!(edge, Edge::Valid | Edge::Shift));
             return Ok(());
         };
         let mut fold = fold.reducing(reduction);
@@ -471,7 +467,7 @@ proptest! {
     fn parallel_folds_are_bit_identical(
         shape in prop::collection::vec(1usize..14, 1..4),
         ps in prop::collection::vec((1usize..5, 1usize..4, 1usize..3), 3),
-        edge in 0u8..3,
+        edge in 0u8..4,
         reduction in 0usize..5,
         weighted in any::<bool>(),
         threads in 2usize..6,
