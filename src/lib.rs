@@ -123,8 +123,12 @@
 //!   once per epoch in a seeded random order, in minibatches with their
 //!   row numbers ([`Shuffled`]), holding one index per row and a batch per
 //!   worker, never the matrix.
-//! - Borders: [`Window`], [`Edge`] (`Valid`, `Same`, `Cover`) and [`Pad`]
-//!   (numpy.pad's modes) through [`PatchExt::padded`].
+//! - Borders: [`Window`], [`Edge`] (`Valid`, `Same`, `Cover`, `Shift`) and
+//!   [`Pad`] (numpy.pad's modes) through [`PatchExt::padded`]. Tiles that
+//!   reach every border without padding, for running a model on overlapping
+//!   tiles and stitching its output: [`Patches::edge`]`(Edge::Shift)` adds,
+//!   on each axis the step does not take to the end, one tile moved back to
+//!   end on the border (zero copy; [`Fold`] takes the same `Edge`).
 //! - Back to the image: [`Fold`] (sum, mean, window-weighted, max, min,
 //!   last window; streamed or on every core) and
 //!   [`Fold::place`] for one prediction per window; [`reconstruct`].

@@ -198,8 +198,7 @@ impl<'a, A, D: Dimension> Patches<'a, A, D> {
     /// # Panics
     ///
     /// For [`Edge::Same`] and [`Edge::Cover`], which need a padded copy of
-    /// the array, and (with `Shift`) if the number of patches overflows
-    /// `usize`.
+    /// the array.
     ///
     /// # Examples
     ///
@@ -221,7 +220,10 @@ impl<'a, A, D: Dimension> Patches<'a, A, D> {
     pub fn edge(self, edge: Edge) -> Self {
         match self.geometry().with_edge(edge) {
             Some(geom) => {
-                let geom = unwrap_or_panic(geom);
+                // The same window over the same array validated before; the
+                // grid is at most the array's shape, whose size fits in
+                // isize, so the number of patches cannot overflow.
+                let geom = geom.expect("a validated window under another edge");
                 self.with_geometry(geom)
             }
             None => panic!(

@@ -22,7 +22,12 @@ fn size() -> impl Strategy<Value = usize> {
 }
 
 fn edge() -> impl Strategy<Value = Edge> {
-    prop_oneof![Just(Edge::Valid), Just(Edge::Same), Just(Edge::Cover)]
+    prop_oneof![
+        Just(Edge::Valid),
+        Just(Edge::Same),
+        Just(Edge::Cover),
+        Just(Edge::Shift)
+    ]
 }
 
 /// Huge errors must name the numbers: the message is never empty.
@@ -58,6 +63,11 @@ proptest! {
         let one = Array2::<u8>::zeros((1, 1));
         let big = one.broadcast((1usize << 30, 1usize << 30)).unwrap();
         if let Ok(q) = big.try_patches(p) {
+            // Shift adds windows but no error: the grid stays within the
+            // array's shape.
+            named(q.clone().edge(Edge::Shift).try_step(a).map(|q| q.len()));
+            named(q.clone().edge(Edge::Shift).try_to_matrix());
+            named(q.clone().edge(Edge::Shift).try_view().map(|v| v.len()));
             named(q.try_to_matrix());
             named(q.cast::<f64>().try_to_matrix());
             named(q.matrix_bytes());

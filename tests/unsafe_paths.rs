@@ -114,6 +114,49 @@ fn three_and_four_dimensional() {
     check(&[2, 3, 2, 3], &[1, 2, 2, 2], &[1, 1, 1, 1], &[1, 1, 1, 1]);
 }
 
+/// Edge::Shift: the row copier's moved-back last positions (an axis that
+/// no neighbour merges with), row by row and in the tiled order, against
+/// slices of the source taken with ndarray's bounds-checked slicing.
+#[test]
+fn shifted_last_windows() {
+    use ndarray::Dimension;
+    use ndarray_patches::Edge;
+    for layout in layouts(2) {
+        let src = Source::new(&[7, 9], layout.clone());
+        let a = src.view();
+        for (patch, step) in [([3, 4], [3, 3]), ([2, 2], [4, 5]), ([7, 4], [1, 2])] {
+            let p = a
+                .patches(IxDyn(&patch))
+                .step(IxDyn(&step))
+                .edge(Edge::Shift);
+            let m = p.to_matrix();
+            let mut out = Array2::zeros((p.len(), p.patch_len()).f());
+            p.write_rows(0, out.view_mut());
+            assert_eq!(out, m);
+            for (r, w) in p.iter().enumerate() {
+                let want: Vec<i32> = w.iter().copied().collect();
+                assert_eq!(m.row(r).to_vec(), want, "{layout:?} {patch:?} {step:?}");
+            }
+            let last = p.position(p.len() - 1).unwrap().origin;
+            assert_eq!(last.slice(), &[7 - patch[0], 9 - patch[1]]);
+        }
+    }
+    // A 1024-wide f32 image: 16 x 16 rows conflict in L1, so a chunk is
+    // filled tile by tile, each tile stopping before the moved-back window.
+    let wide = Array2::from_shape_fn((17, 1024), |(i, j)| (i * 1024 + j) as f32);
+    let p = wide.patches(16).step((1, 100)).edge(Edge::Shift);
+    let m = p.to_matrix();
+    let mut n = 0;
+    p.for_each_chunk(12, |start, c| {
+        assert_eq!(c, m.slice(s![start..start + c.nrows(), ..]));
+        n += c.nrows();
+    });
+    assert_eq!(n, p.len());
+    for (r, w) in p.iter().enumerate() {
+        assert_eq!(m.row(r).to_vec(), w.iter().copied().collect::<Vec<_>>());
+    }
+}
+
 #[test]
 fn parallel_split_and_reuse() {
     // Several rayon tasks (TASK_BYTES is 256 under Miri, 128 KiB otherwise:

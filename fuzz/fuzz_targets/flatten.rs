@@ -8,6 +8,7 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use ndarray::{Array2, ArrayD, ArrayViewD, Axis, Dimension, IxDyn, Slice};
 use ndarray_patches::prelude::*;
+use ndarray_patches::Edge;
 
 #[derive(Arbitrary, Debug)]
 struct Case {
@@ -16,19 +17,25 @@ struct Case {
     transpose: bool,
     range: (u16, u16),
     chunk: u8,
+    shift: bool, // Edge::Shift: one more window per axis, moved back to the end
 }
 
 /// Row `r` of the patch matrix, by nested loops over explicit indices.
-fn oracle(a: &ArrayViewD<'_, i32>, patch: &[usize], step: &[usize], dil: &[usize]) -> Option<(Vec<usize>, Vec<Vec<i32>>)> {
+fn oracle(a: &ArrayViewD<'_, i32>, patch: &[usize], step: &[usize], dil: &[usize], shift: bool) -> Option<(Vec<usize>, Vec<Vec<i32>>)> {
     let nd = a.ndim();
-    let mut grid = Vec::new();
+    let mut origins: Vec<Vec<usize>> = Vec::new();
     for k in 0..nd {
-        let e = dil[k] * (patch[k] - 1) + 1;
-        if e > a.shape()[k] {
+        let (n, e) = (a.shape()[k], dil[k] * (patch[k] - 1) + 1);
+        if e > n {
             return None;
         }
-        grid.push((a.shape()[k] - e) / step[k] + 1);
+        let mut o: Vec<usize> = (0..).map(|i| i * step[k]).take_while(|&o| o + e <= n).collect();
+        if shift && o.last().unwrap() + e < n {
+            o.push(n - e);
+        }
+        origins.push(o);
     }
+    let grid: Vec<usize> = origins.iter().map(Vec::len).collect();
     let count = |s: &[usize]| s.iter().product::<usize>();
     let unravel = |mut i: usize, s: &[usize]| {
         let mut idx = vec![0; s.len()];
@@ -44,7 +51,7 @@ fn oracle(a: &ArrayViewD<'_, i32>, patch: &[usize], step: &[usize], dil: &[usize
             (0..count(patch))
                 .map(|j| {
                     let p = unravel(j, patch);
-                    let idx: Vec<usize> = (0..nd).map(|k| g[k] * step[k] + p[k] * dil[k]).collect();
+                    let idx: Vec<usize> = (0..nd).map(|k| origins[k][g[k]] + p[k] * dil[k]).collect();
                     a[IxDyn(&idx)]
                 })
                 .collect()
@@ -99,9 +106,10 @@ fuzz_target!(|case: Case| {
         .view()
         .try_into_patches(IxDyn(&patch))
         .and_then(|p| p.try_step(IxDyn(&step)))
-        .and_then(|p| p.try_dilation(IxDyn(&dil)));
+        .and_then(|p| p.try_dilation(IxDyn(&dil)))
+        .map(|p| if case.shift { p.edge(Edge::Shift) } else { p });
     let valid = patch.iter().chain(&step).chain(&dil).all(|&x| x > 0);
-    let expected = if valid { oracle(&v, &patch, &step, &dil) } else { None };
+    let expected = if valid { oracle(&v, &patch, &step, &dil, case.shift) } else { None };
     let p = match (p, expected) {
         (Ok(p), Some((grid, rows))) => {
             assert_eq!(p.grid().slice(), &grid[..]);
