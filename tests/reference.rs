@@ -4,52 +4,15 @@
 
 mod common;
 
-use common::{indices, reference, Layout, Source};
+use common::{indices, reference, Case, Layout, Source};
 use ndarray::{Array2, ArrayViewD, Axis, Dim, Dimension, Ix1, Ix2, Ix3, Ix4, IxDyn, ShapeBuilder};
 use ndarray_patches::prelude::*;
 use ndarray_patches::{pad, Edge, Pad, Window};
 use proptest::prelude::*;
 
-/// One random case: shape, patch, step, dilation, layout.
-#[derive(Clone, Debug)]
-struct Case {
-    shape: Vec<usize>,
-    patch: Vec<usize>,
-    step: Vec<usize>,
-    dil: Vec<usize>,
-    layout: Layout,
-}
-
-fn axis() -> impl Strategy<Value = (usize, usize, usize, usize)> {
-    (1usize..=9, 1usize..=4, 1usize..=3).prop_flat_map(|(n, s, d)| {
-        // patch p with extent d*(p-1)+1 <= n
-        let pmax = (n - 1) / d + 1;
-        (Just(n), 1..=pmax, Just(s), Just(d))
-    })
-}
-
+/// Lengths up to 9, steps up to 4, dilations up to 3 per axis.
 fn case(ndim: std::ops::RangeInclusive<usize>) -> impl Strategy<Value = Case> {
-    ndim.prop_flat_map(|nd| {
-        (
-            prop::collection::vec(axis(), nd),
-            any::<bool>(),
-            any::<bool>(),
-            prop::collection::vec(any::<bool>(), nd),
-            prop::collection::vec(prop::bool::weighted(0.2), nd),
-        )
-    })
-    .prop_map(|(axes, fortran, sliced, reversed, broadcast)| Case {
-        shape: axes.iter().map(|a| a.0).collect(),
-        patch: axes.iter().map(|a| a.1).collect(),
-        step: axes.iter().map(|a| a.2).collect(),
-        dil: axes.iter().map(|a| a.3).collect(),
-        layout: Layout {
-            fortran,
-            sliced,
-            reversed,
-            broadcast,
-        },
-    })
+    common::case(ndim, 9, 4, 3)
 }
 
 /// Checks every reader on a dynamic-dimensional source.

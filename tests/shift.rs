@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{indices, Layout, Source};
+use common::{indices, Case, Source};
 use ndarray::{
     array, s, Array1, Array2, ArrayD, ArrayView2, ArrayViewD, Dim, Dimension, IxDyn, ShapeBuilder,
 };
@@ -53,42 +53,10 @@ fn reference(
         .collect()
 }
 
-#[derive(Clone, Debug)]
-struct Case {
-    shape: Vec<usize>,
-    patch: Vec<usize>,
-    step: Vec<usize>,
-    dil: Vec<usize>,
-    layout: Layout,
-}
-
+/// Lengths up to 11 and steps up to 5, so that most axes end short of a
+/// step; dilations up to 3.
 fn case() -> impl Strategy<Value = Case> {
-    let axis = (1usize..=11, 1usize..=5, 1usize..=3).prop_flat_map(|(n, s, d)| {
-        let pmax = (n - 1) / d + 1;
-        (Just(n), 1..=pmax, Just(s), Just(d))
-    });
-    (1usize..=3)
-        .prop_flat_map(move |nd| {
-            (
-                prop::collection::vec(axis.clone(), nd),
-                any::<bool>(),
-                any::<bool>(),
-                prop::collection::vec(any::<bool>(), nd),
-                prop::collection::vec(prop::bool::weighted(0.2), nd),
-            )
-        })
-        .prop_map(|(axes, fortran, sliced, reversed, broadcast)| Case {
-            shape: axes.iter().map(|a| a.0).collect(),
-            patch: axes.iter().map(|a| a.1).collect(),
-            step: axes.iter().map(|a| a.2).collect(),
-            dil: axes.iter().map(|a| a.3).collect(),
-            layout: Layout {
-                fortran,
-                sliced,
-                reversed,
-                broadcast,
-            },
-        })
+    common::case(1..=3, 11, 5, 3)
 }
 
 proptest! {

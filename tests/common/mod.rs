@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 use ndarray::{Array, ArrayD, ArrayView, ArrayViewD, Axis, IxDyn, ShapeBuilder, Slice};
+use proptest::prelude::*;
 
 /// The reference: every patch as a row, computed with plain nested loops
 /// over explicit indices, knowing nothing of the crate's geometry code.
@@ -157,4 +158,51 @@ impl<T> Source<T> {
         assert_eq!(v.shape(), &self.shape[..]);
         v
     }
+}
+
+/// One random case: shape, patch, step, dilation, layout.
+#[derive(Clone, Debug)]
+pub struct Case {
+    pub shape: Vec<usize>,
+    pub patch: Vec<usize>,
+    pub step: Vec<usize>,
+    pub dil: Vec<usize>,
+    pub layout: Layout,
+}
+
+/// Random cases of `ndim` axes: lengths `1..=len`, steps `1..=step`,
+/// dilations `1..=dil`, and a patch that fits on every axis; any layout
+/// (a broadcast axis one time in five).
+pub fn case(
+    ndim: std::ops::RangeInclusive<usize>,
+    len: usize,
+    step: usize,
+    dil: usize,
+) -> impl Strategy<Value = Case> {
+    let axis = (1..=len, 1..=step, 1..=dil).prop_flat_map(|(n, s, d)| {
+        // patch p with extent d*(p-1)+1 <= n
+        let pmax = (n - 1) / d + 1;
+        (Just(n), 1..=pmax, Just(s), Just(d))
+    });
+    ndim.prop_flat_map(move |nd| {
+        (
+            prop::collection::vec(axis.clone(), nd),
+            any::<bool>(),
+            any::<bool>(),
+            prop::collection::vec(any::<bool>(), nd),
+            prop::collection::vec(prop::bool::weighted(0.2), nd),
+        )
+    })
+    .prop_map(|(axes, fortran, sliced, reversed, broadcast)| Case {
+        shape: axes.iter().map(|a| a.0).collect(),
+        patch: axes.iter().map(|a| a.1).collect(),
+        step: axes.iter().map(|a| a.2).collect(),
+        dil: axes.iter().map(|a| a.3).collect(),
+        layout: Layout {
+            fortran,
+            sliced,
+            reversed,
+            broadcast,
+        },
+    })
 }
