@@ -166,6 +166,15 @@ proptest! {
             prop_assert_eq!(sel.row(k), expected.row(r));
         }
 
+        // The virtual products read the same rows.
+        let x = expected.mapv(f64::from);
+        let w = Array1::from_shape_fn(plen, |j| (j % 5) as f64 - 2.0);
+        prop_assert_eq!(p.dot::<f64>(&w), x.dot(&w));
+        let v = Array1::from_shape_fn(p.len(), |r| (r % 3) as f64);
+        prop_assert_eq!(p.t_dot::<f64>(&v), x.t().dot(&v));
+        let g = p.gram::<f64>();
+        prop_assert!((&g - &x.t().dot(&x)).iter().all(|d| d.abs() < 1e-6));
+
         // The padded path: Shift pads nothing and gives the same windows.
         let w = Window::new(IxDyn(&c.patch)).step(IxDyn(&c.step)).dilation(IxDyn(&c.dil));
         let padded = a.padded(&w, Edge::Shift, Pad::Constant(-7));
