@@ -292,64 +292,67 @@ impl<'a, A: Copy> RowSource<'a, A> {
             (TILE_BYTES / pl.saturating_mul(size_of::<C::Output>()).max(1)).clamp(1, MAX_TILE_ROWS);
         let tiled =
             plan.rows_conflict && total_bytes <= TILED_MAX_OUTPUT_BYTES && tile >= MIN_TILE_ROWS;
-        with_index(plan.grid.len(), |idx| {
-            let last = idx.len().wrapping_sub(1);
-            let mut origin = 0isize;
-            let mut r = start;
-            for (k, a) in plan.grid.iter().enumerate().rev() {
-                idx[k] = r % a.len;
-                r /= a.len;
-                origin = origin.wrapping_add(a.offset(idx[k]));
-            }
-            let mut row = 0;
-            while row < rows {
-                // Rows in this step: a tile along the last grid axis, or one.
-                let t = if tiled {
-                    let a = plan.grid[last];
-                    // Positions one stride apart from here: up to the end of
-                    // the axis, or up to a moved-back last one.
-                    let even = if a.back != 0 && idx[last] + 1 < a.len {
-                        a.len - 1 - idx[last]
-                    } else {
-                        a.len - idx[last]
-                    };
-                    tile.min(even).min(rows - row)
+        // No closure here: this body must stay inside `fill_rows_avx2` to be
+        // compiled with its target features (a closure is a function of
+        // its own, compiled without them).
+        let mut index = Index::new(plan.grid.len());
+        let idx = index.as_mut();
+        let last = idx.len().wrapping_sub(1);
+        let mut origin = 0isize;
+        let mut r = start;
+        for (k, a) in plan.grid.iter().enumerate().rev() {
+            idx[k] = r % a.len;
+            r /= a.len;
+            origin = origin.wrapping_add(a.offset(idx[k]));
+        }
+        let mut row = 0;
+        while row < rows {
+            // Rows in this step: a tile along the last grid axis, or one.
+            let t = if tiled {
+                let a = plan.grid[last];
+                // Positions one stride apart from here: up to the end of
+                // the axis, or up to a moved-back last one.
+                let even = if a.back != 0 && idx[last] + 1 < a.len {
+                    a.len - 1 - idx[last]
                 } else {
-                    1
+                    a.len - idx[last]
                 };
-                let dst = out[row * pl..(row + t) * pl].as_mut_ptr();
-                // `origin` is the offset of the first element of the patch of
-                // row start + row, and the next t - 1 patches follow it along
-                // the last grid axis one grid stride apart (t does not pass
-                // the end of that axis nor a moved-back last position), all
-                // rows < plan.rows (checked in `fill`). `dst` is t whole rows
-                // of `out`.
-                // SAFETY: so by the RowSource invariant every offset formed
-                // below addresses an element of the source.
-                unsafe {
-                    if tiled {
-                        let (n_out, s_out) = (plan.outer[0].len, plan.outer[0].stride);
-                        let gs = plan.grid[last].stride;
-                        for a in 0..n_out {
-                            copy_runs(
-                                conv,
-                                self.ptr.offset(origin + a as isize * s_out),
-                                gs,
-                                plan.run_stride,
-                                plan.run_len,
-                                t,
-                                dst.add(a * plan.run_len),
-                                pl,
-                            );
-                        }
-                    } else {
-                        self.copy_patch(conv, origin, dst);
+                tile.min(even).min(rows - row)
+            } else {
+                1
+            };
+            let dst = out[row * pl..(row + t) * pl].as_mut_ptr();
+            // `origin` is the offset of the first element of the patch of
+            // row start + row, and the next t - 1 patches follow it along
+            // the last grid axis one grid stride apart (t does not pass
+            // the end of that axis nor a moved-back last position), all
+            // rows < plan.rows (checked in `fill`). `dst` is t whole rows
+            // of `out`.
+            // SAFETY: so by the RowSource invariant every offset formed
+            // below addresses an element of the source.
+            unsafe {
+                if tiled {
+                    let (n_out, s_out) = (plan.outer[0].len, plan.outer[0].stride);
+                    let gs = plan.grid[last].stride;
+                    for a in 0..n_out {
+                        copy_runs(
+                            conv,
+                            self.ptr.offset(origin + a as isize * s_out),
+                            gs,
+                            plan.run_stride,
+                            plan.run_len,
+                            t,
+                            dst.add(a * plan.run_len),
+                            pl,
+                        );
                     }
+                } else {
+                    self.copy_patch(conv, origin, dst);
                 }
-                row += t;
-                advance(idx, &plan.grid, &mut origin, t);
             }
-        });
+            row += t;
+            advance(idx, &plan.grid, &mut origin, t);
+        }
     }
 
     /// Copies one patch, starting at source offset `origin`, to `dst`.
@@ -379,14 +382,16 @@ impl<'a, A: Copy> RowSource<'a, A> {
             [] => unsafe { copy_runs(conv, src, 0, rs, run, 1, dst, 0) },
             // SAFETY: n runs of the patch, as argued above.
             &[a] => unsafe { copy_runs(conv, src, a.stride, rs, run, a.len, dst, run) },
-            outer => with_index(outer.len(), |idx| {
+            outer => {
+                let mut index = Index::new(outer.len());
+                let idx = index.as_mut();
                 let mut off = 0isize;
                 for k in 0..plan.patch_len / run {
                     // SAFETY: one run of the patch, as argued above.
                     unsafe { copy_runs(conv, src.offset(off), 0, rs, run, 1, dst.add(k * run), 0) };
                     advance(idx, outer, &mut off, 1);
                 }
-            }),
+            }
         }
     }
 }
@@ -537,14 +542,36 @@ fn advance(idx: &mut [usize], axes: &[Ax], offset: &mut isize, mut step: usize) 
     }
 }
 
-/// Runs `f` with a zeroed index of `n` counters, on the stack for small `n`.
-#[inline(always)]
-fn with_index<R>(n: usize, f: impl FnOnce(&mut [usize]) -> R) -> R {
+/// A zeroed index of `n` counters, on the stack for small `n`.
+struct Index {
+    stack: [usize; Index::STACK],
+    heap: Vec<usize>,
+    n: usize,
+}
+
+impl Index {
     const STACK: usize = 8;
-    if n <= STACK {
-        f(&mut [0; STACK][..n])
-    } else {
-        f(&mut vec![0; n])
+
+    #[inline(always)]
+    fn new(n: usize) -> Self {
+        Index {
+            stack: [0; Index::STACK],
+            heap: if n > Index::STACK {
+                vec![0; n]
+            } else {
+                Vec::new()
+            },
+            n,
+        }
+    }
+
+    #[inline(always)]
+    fn as_mut(&mut self) -> &mut [usize] {
+        if self.n <= Index::STACK {
+            &mut self.stack[..self.n]
+        } else {
+            &mut self.heap
+        }
     }
 }
 
