@@ -18,6 +18,11 @@ lists its window's elements row-major (C order): row ``r`` equals numpy's
 ``sliding_window_view(img, patch).reshape(-1, prod(patch))[r]`` for step 1
 and dilation 1.
 
+The windows stay inside the array (``edge="valid"``); ``edge="shift"``
+adds, on each axis the step does not take to the end, one window moved back
+to end on the last element (tiles of a whole image, no padding), and
+:func:`padded` gives TensorFlow's ``"same"`` and ``"cover"``.
+
 Sources may have any number of axes, any layout (C or F order, sliced,
 negative strides, broadcast) and one of the dtypes uint8, uint16, int16,
 int32, float32 and float64; integer sources convert during the copy.
@@ -107,6 +112,18 @@ class Patches:
     :meth:`to_matrix`, streamed by :meth:`chunks` and :meth:`write_rows`, and
     multiplied without being built by :meth:`dot`, :meth:`gram`, ...
 
+    ``edge``: ``"valid"`` (the default) keeps the windows inside the array
+    whose origins are multiples of ``step``; they may stop short of the end
+    when the step does not reach it. ``"shift"`` adds, on every axis where
+    the last window stops short, one more window moved back so that it ends
+    on the last element (origin ``n - extent``): tiles of a whole image with
+    no padding, for running a model on overlapping tiles and stitching its
+    output with :class:`Fold` (``edge="shift"``). Every method follows the
+    edge, except :meth:`view` when a last window is moved back (no strides
+    describe such a grid: a :class:`PatchError`; use :meth:`get` or the
+    matrix). ``"same"`` and ``"cover"`` need a padded copy: see
+    :func:`padded`.
+
     ``copy``: iterators made by :meth:`chunks` run between your Python
     statements, while other Python threads may write ``img``; with
     ``copy=True`` (the default) each :meth:`chunks` call takes one private
@@ -126,6 +143,18 @@ class Patches:
     array([ 2,  3,  4, 10, 11, 12, 18, 19, 20], dtype=uint8)
     >>> nd.Patches(img, 2, dilation=3).grid   # 2x2 windows spanning 4x4
     (3, 5)
+
+    Shift: step 4 leaves 8 and 9 out of 0..9; one more window ends on 9.
+
+    >>> t = nd.Patches(np.arange(10, dtype=np.int32), 4, step=4, edge="shift")
+    >>> t
+    Patches(shape=(10,), dtype=int32, patch=(4,), step=(4,), dilation=(1,), edge='shift', grid=(3,))
+    >>> t.to_matrix()
+    array([[0, 1, 2, 3],
+           [4, 5, 6, 7],
+           [6, 7, 8, 9]], dtype=int32)
+    >>> t.positions().ravel().tolist(), t.position(2), t.get(2).tolist()
+    ([0, 4, 6], (6,), [6, 7, 8, 9])
     """
 
     def __init__(
@@ -135,6 +164,7 @@ class Patches:
         step: Shape = 1,
         dilation: Shape = 1,
         copy: bool = True,
+        edge: str = "valid",
     ) -> None:
         a = _source(img)
         nd = a.ndim
@@ -143,6 +173,7 @@ class Patches:
         self._patch = _axes(patch, nd, "patch shape")
         self._step = _axes(step, nd, "step")
         self._dilation = _axes(dilation, nd, "dilation")
+        self._edge = _grid_edge(edge)
         grid, patch_len = _core.shape(a, *self._g)
         self._grid = tuple(grid)
         self._patch_len = patch_len
@@ -150,7 +181,7 @@ class Patches:
 
     @property
     def _g(self):
-        return (list(self._patch), list(self._step), list(self._dilation))
+        return (list(self._patch), list(self._step), list(self._dilation), self._edge)
 
     # -- geometry ----------------------------------------------------------
 
@@ -175,6 +206,11 @@ class Patches:
         return self._dilation
 
     @property
+    def edge(self) -> str:
+        """The edge policy of the grid: ``"valid"`` or ``"shift"``."""
+        return self._edge
+
+    @property
     def patch_len(self) -> int:
         """The number of elements of a window: the matrix's row length."""
         return self._patch_len
@@ -193,9 +229,10 @@ class Patches:
         return self._len
 
     def __repr__(self) -> str:
+        edge = "" if self._edge == "valid" else f"edge={self._edge!r}, "
         return (
             f"Patches(shape={self._a.shape}, dtype={self._a.dtype}, patch={self._patch}, "
-            f"step={self._step}, dilation={self._dilation}, grid={self._grid})"
+            f"step={self._step}, dilation={self._dilation}, {edge}grid={self._grid})"
         )
 
     def matrix_bytes(self, dtype=None) -> int:
@@ -222,7 +259,21 @@ class Patches:
         >>> v = nd.Patches(img, (2, 2), step=2).view()
         >>> v.shape, v[1, 0].tolist(), v.flags.writeable
         ((2, 2, 2, 2), [[8, 9], [12, 13]], False)
+
+        With ``edge="shift"``, a grid whose last window is moved back has no
+        strided view: a :class:`PatchError` (read its windows with
+        :meth:`get`, :meth:`to_matrix`, :meth:`chunks`, ...). A shift grid
+        the step takes to the end has one.
+
+        >>> nd.Patches(img, 2, step=3, edge="shift").view()
+        Traceback (most recent call last):
+        ...
+        ndarray_patches.PatchError: no strided view holds edge="shift" windows: ...
+        >>> nd.Patches(img, 2, step=2, edge="shift").view().shape
+        (2, 2, 2, 2)
         """
+        if self._edge == "shift":
+            _core.check_strided(self._a, *self._g)
         a = self._a
         shape = self._grid + self._patch
         strides = tuple(s * k for s, k in zip(a.strides, self._step)) + tuple(
@@ -239,7 +290,15 @@ class Patches:
         >>> p.get(3).tolist()
         [[10, 11], [14, 15]]
         """
-        return self.view()[self._grid_index(r)]
+        origin = self.position(r)
+        w = self._a[
+            tuple(
+                slice(o, o + d * (k - 1) + 1, d)
+                for o, k, d in zip(origin, self._patch, self._dilation)
+            )
+        ].view()
+        w.flags.writeable = False
+        return w
 
     def position(self, r: int) -> Tuple[int, ...]:
         """The origin (index in the source of the first element) of window
@@ -249,7 +308,14 @@ class Patches:
         >>> nd.Patches(np.zeros((10, 10), np.uint8), 4, step=3).position(5)
         (3, 6)
         """
-        return tuple(i * s for i, s in zip(self._grid_index(r), self._step))
+        # i * step, except a last window moved back by edge="shift", at
+        # n - extent (< i * step there; i * step <= n - extent elsewhere).
+        return tuple(
+            min(i * s, n - d * (k - 1) - 1)
+            for i, s, n, k, d in zip(
+                self._grid_index(r), self._step, self._a.shape, self._patch, self._dilation
+            )
+        )
 
     def _grid_index(self, r) -> Tuple[int, ...]:
         r = _index(r, "r")
@@ -590,7 +656,25 @@ def _shuffled_iter(src, g, order, rows, dtype):
         yield idx, _core.select(src, *g, idx, dtype.name)
 
 
-_EDGES = ("valid", "same", "cover")
+_EDGES = ("valid", "same", "cover", "shift")
+# The edges of a grid over the array itself (no padding): Patches' edge.
+_GRID_EDGES = ("valid", "shift")
+
+
+def _grid_edge(edge) -> str:
+    """``edge`` if Patches takes it (used by ndarray_patches.dask too)."""
+    if not isinstance(edge, str) or edge not in _GRID_EDGES:
+        raise PatchError(
+            f"unknown edge {edge!r} for Patches: use 'valid' or 'shift' "
+            "('same' and 'cover' pad the array: use padded)"
+        )
+    return edge
+
+
+def _check_edge(edge) -> str:
+    if not isinstance(edge, str) or edge not in _EDGES:
+        raise PatchError(f"unknown edge {edge!r}: use 'valid', 'same', 'cover' or 'shift'")
+    return edge
 _MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
 
 
@@ -608,8 +692,11 @@ def padded(
 
     ``edge``: ``"valid"`` (only windows inside the array), ``"same"`` (one
     window centred on every ``step``-th element, as TensorFlow's and
-    torch's ``"same"``) or ``"cover"`` (the grid reaches every element; pads
-    after the end only). ``mode``: how the borders are filled, with
+    torch's ``"same"``), ``"cover"`` (the grid reaches every element; pads
+    after the end only) or ``"shift"`` (pads nothing: the windows of
+    ``"valid"`` plus, where the step stops short of the end, one moved back
+    to end on the last element; the result has ``edge="shift"``, the same
+    windows as ``Patches(img, ..., edge="shift")`` over a copy). ``mode``: how the borders are filled, with
     numpy.pad's names: ``"constant"`` (``cval``), ``"edge"``,
     ``"reflect"``, ``"symmetric"``, ``"wrap"``. The padded array is
     ``p.source``.
@@ -621,10 +708,11 @@ def padded(
     ((5, 5), [[6.0, 5.0, 6.0], [1.0, 0.0, 1.0], [6.0, 5.0, 6.0]])
     >>> nd.padded(img, 2, step=2, edge="cover").grid
     (3, 3)
+    >>> nd.padded(img, 2, step=2, edge="shift").positions()[:, 1].tolist()
+    [0, 2, 3, 0, 2, 3, 0, 2, 3]
     """
     a = _source(img)
-    if edge not in _EDGES:
-        raise PatchError(f"unknown edge {edge!r}: use 'valid', 'same' or 'cover'")
+    _check_edge(edge)
     if mode not in _MODES:
         raise PatchError(
             f"unknown mode {mode!r}: use 'constant', 'edge', 'reflect', 'symmetric' or 'wrap'"
@@ -637,14 +725,16 @@ def padded(
     )
     c = np.array([cval], dtype=a.dtype)
     out = _core.padded(a, *g, edge, mode, c)
-    return Patches(out, g[0], g[1], g[2], copy=False)
+    # The padded policies are a valid grid over the padded array; Shift
+    # pads nothing and keeps its moved-back windows.
+    return Patches(out, g[0], g[1], g[2], copy=False, edge="shift" if edge == "shift" else "valid")
 
 
 class Fold:
     """Puts patch rows back onto an image of ``shape`` (reconstruction): the
     windows are those of ``patch``, ``step``, ``dilation`` under ``edge``
-    (as made by :class:`Patches` for ``"valid"``, by :func:`padded` for the
-    others). Add rows in any order and in any number of calls with
+    (as made by :class:`Patches` for ``"valid"`` and ``"shift"``, by
+    :func:`padded` for ``"same"`` and ``"cover"``). Add rows in any order and in any number of calls with
     :meth:`add_rows`, then :meth:`finish`: overlapping contributions are
     averaged (``"mean"``, scikit-learn's reconstruction) or summed
     (``"sum"``, torch's ``fold``). Holds two float64 arrays of the padded
@@ -657,6 +747,18 @@ class Fold:
     >>> for start, rows in p.chunks(rows=5, dtype=np.float64):
     ...     f.add_rows(start, rows)
     >>> bool(np.allclose(f.finish("mean"), img))
+    True
+
+    Tiles of a whole image without padding (``edge="shift"``): a model's
+    output per tile, stitched back; with a step at most the patch every
+    element is covered.
+
+    >>> tiles = nd.Patches(img, (6, 6), step=4, edge="shift")
+    >>> tiles.grid, tiles.positions()[:4, 1].tolist()      # 0, 4, 8 and 10
+    ((4, 4), [0, 4, 8, 10])
+    >>> f = nd.Fold(img.shape, (6, 6), step=4, edge="shift")
+    >>> f.add_rows(0, 2 * tiles.to_matrix(np.float64))      # the "model": x2
+    >>> bool(np.allclose(f.finish("mean"), 2 * img))
     True
     """
 
@@ -671,8 +773,7 @@ class Fold:
         shape = tuple(_index(n, "shape") for n in shape)
         if any(n < 0 for n in shape):
             raise PatchError(f"negative image shape {shape}")
-        if edge not in _EDGES:
-            raise PatchError(f"unknown edge {edge!r}: use 'valid', 'same' or 'cover'")
+        _check_edge(edge)
         nd = len(shape)
         self.shape = shape
         self._f = _core._Fold(

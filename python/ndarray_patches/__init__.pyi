@@ -13,7 +13,8 @@ from ._core import PatchMemoryError as PatchMemoryError
 __version__: str
 
 _Shape = Union[int, Sequence[int]]
-_Edge = Literal["valid", "same", "cover"]
+_Edge = Literal["valid", "same", "cover", "shift"]
+_GridEdge = Literal["valid", "shift"]
 _Mode = Literal["constant", "edge", "reflect", "symmetric", "wrap"]
 
 class Patches:
@@ -24,6 +25,7 @@ class Patches:
         step: _Shape = 1,
         dilation: _Shape = 1,
         copy: bool = True,
+        edge: _GridEdge = "valid",
     ) -> None: ...
     @property
     def grid(self) -> Tuple[int, ...]: ...
@@ -33,6 +35,8 @@ class Patches:
     def step(self) -> Tuple[int, ...]: ...
     @property
     def dilation(self) -> Tuple[int, ...]: ...
+    @property
+    def edge(self) -> _GridEdge: ...
     @property
     def patch_len(self) -> int: ...
     @property
@@ -111,3 +115,4 @@ def get_num_threads() -> int: ...
 
 # Used by ndarray_patches.dask.
 def _axes(value: _Shape, ndim: int, name: str) -> Tuple[int, ...]: ...
+def _grid_edge(edge: object) -> _GridEdge: ...

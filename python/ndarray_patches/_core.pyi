@@ -10,25 +10,35 @@ class PatchIndexError(PatchError, IndexError): ...
 class PatchOverflowError(PatchError, OverflowError): ...
 class PatchMemoryError(PatchError, MemoryError): ...
 
+def check_strided(
+    a: np.ndarray, patch: List[int], step: List[int], dilation: List[int], edge: str
+) -> None: ...
 def shape(
-    a: np.ndarray, patch: List[int], step: List[int], dilation: List[int]
+    a: np.ndarray, patch: List[int], step: List[int], dilation: List[int], edge: str
 ) -> Tuple[List[int], int]: ...
 def write_rows(
     a: np.ndarray,
     patch: List[int],
     step: List[int],
     dilation: List[int],
+    edge: str,
     start: int,
     out: np.ndarray,
 ) -> None: ...
 def default_chunk_rows(
-    a: np.ndarray, patch: List[int], step: List[int], dilation: List[int], dtype: str
+    a: np.ndarray,
+    patch: List[int],
+    step: List[int],
+    dilation: List[int],
+    edge: str,
+    dtype: str,
 ) -> int: ...
 def positions(
     a: np.ndarray,
     patch: List[int],
     step: List[int],
     dilation: List[int],
+    edge: str,
     start: int,
     stop: int,
 ) -> npt.NDArray[np.int64]: ...
@@ -37,6 +47,7 @@ def shuffled_order(
     patch: List[int],
     step: List[int],
     dilation: List[int],
+    edge: str,
     start: int,
     stop: int,
     seed: int,
@@ -46,6 +57,7 @@ def select(
     patch: List[int],
     step: List[int],
     dilation: List[int],
+    edge: str,
     indices: npt.NDArray[np.int64],
     dtype: str,
 ) -> np.ndarray: ...
@@ -54,6 +66,7 @@ def sample(
     patch: List[int],
     step: List[int],
     dilation: List[int],
+    edge: str,
     n: int,
     seed: int,
     replace: bool,
@@ -64,6 +77,7 @@ def product(
     patch: List[int],
     step: List[int],
     dilation: List[int],
+    edge: str,
     op: str,
     operand: np.ndarray,
     dtype: str,
@@ -73,6 +87,7 @@ def stat(
     patch: List[int],
     step: List[int],
     dilation: List[int],
+    edge: str,
     op: str,
     dtype: str,
 ) -> np.ndarray: ...

@@ -27,6 +27,18 @@ True
 Windows may have a step and a dilation: blocks then start their windows at
 the first origin of the global grid inside them, so results never depend on
 the chunking.
+
+``edge="shift"`` (as for :class:`ndarray_patches.Patches`) is supported by
+every function here: on each axis where the step stops short of the end, the
+last block also owns the window moved back to end on the last element, and
+every other block stops its windows at its own last origin.
+
+>>> t = ndd.patch_dot(x, (8, 8), np.full(64, 1 / 64), step=8, edge="shift")
+>>> t.shape                                              # 60 = 7*8 + 4, 50 = 6*8 + 2
+(8, 7)
+>>> ref = nd.Patches(img, 8, step=8, edge="shift").dot(np.full(64, 1 / 64))
+>>> bool(np.allclose(t.compute(), ref.reshape(8, 7)))
+True
 """
 
 from __future__ import annotations
@@ -44,7 +56,7 @@ except ImportError:  # pragma: no cover - depends on the environment
         "(or the package's [dask] extra)"
     )
 
-from . import Patches, PatchError, _axes
+from . import Patches, PatchError, _axes, _grid_edge
 
 __all__ = ["patch_dot", "gram", "mean", "covariance"]
 
@@ -55,13 +67,14 @@ class _Plan:
     """The windows of a dask array: validated geometry, rechunked source,
     its trailing halo and the windows each block owns."""
 
-    def __init__(self, x, patch: Shape, step: Shape, dilation: Shape) -> None:
+    def __init__(self, x, patch: Shape, step: Shape, dilation: Shape, edge: str) -> None:
         if not isinstance(x, da.Array):
             x = da.asarray(x)
         nd = x.ndim
         self.patch = _axes(patch, nd, "patch shape")
         self.step = _axes(step, nd, "step")
         self.dilation = _axes(dilation, nd, "dilation")
+        self.edge = _grid_edge(edge)
         # Validate with the crate's messages, at no cost: a zero-stride
         # stand-in of the array's shape and dtype.
         probe = Patches(
@@ -70,11 +83,16 @@ class _Plan:
             self.step,
             self.dilation,
             copy=False,
+            edge=self.edge,
         )
         self.grid = probe.grid
         self.patch_len = probe.patch_len
         self.len = len(probe)
         self.extent = tuple(d * (p - 1) + 1 for p, d in zip(self.patch, self.dilation))
+        # Origins k * step (Valid), per axis; with edge="shift", an axis whose
+        # grid has one more, the window at n - extent (moved back).
+        valid = tuple((n - e) // s + 1 for n, e, s in zip(x.shape, self.extent, self.step))
+        self.shifted = tuple(g > v for g, v in zip(self.grid, valid))
         # Every block must be at least one extent long, so that the halo
         # comes from the next block alone and the last block holds a window.
         chunks = tuple(_min_chunks(c, e) for c, e in zip(x.chunks, self.extent))
@@ -82,13 +100,15 @@ class _Plan:
             x = x.rechunk(chunks)
         self.x = x
         self.starts = tuple(tuple(np.cumsum((0,) + c[:-1]).tolist()) for c in chunks)
-        # Windows whose origin k*step lies in each block, per axis.
+        # Windows whose origin lies in each block, per axis: the origins
+        # k*step, and the moved-back one (origin n - extent, in the last
+        # block: every block is at least one extent long).
         self.counts = tuple(
             tuple(
-                _origins_in(b, b + c, s, g)
-                for b, c in zip(starts, ch)
+                _origins_in(b, b + c, s, v) + (sh and i == len(ch) - 1)
+                for i, (b, c) in enumerate(zip(starts, ch))
             )
-            for starts, ch, s, g in zip(self.starts, chunks, self.step, self.grid)
+            for starts, ch, s, v, sh in zip(self.starts, chunks, self.step, valid, self.shifted)
         )
         depth = {k: (0, e - 1) for k, e in enumerate(self.extent)}
         self.halo = da.overlap.overlap(x, depth=depth, boundary="none")
@@ -98,8 +118,10 @@ class _Plan:
             patch=self.patch,
             step=self.step,
             dilation=self.dilation,
+            edge=self.edge,
             starts=self.starts,
             counts=self.counts,
+            shifted=self.shifted,
         )
 
 
@@ -125,15 +147,29 @@ def _origins_in(lo: int, hi: int, step: int, grid: int) -> int:
     return max(last - first, 0)
 
 
-def _block_patches(block, block_id, patch, step, dilation, starts, counts):
+def _block_patches(block, block_id, patch, step, dilation, edge, starts, counts, shifted):
     """The Patches of the windows a block owns, or None if it owns none."""
     idx = tuple(block_id[k] for k in range(len(patch)))
     if any(counts[k][i] == 0 for k, i in enumerate(idx)):
         return None
-    # The first global origin in the block: skip to it.
-    offs = tuple((-starts[k][i]) % step[k] for k, i in enumerate(idx))
-    local = block[tuple(slice(o, None) for o in offs)]
-    p = Patches(local, patch, step, dilation, copy=False)
+    cut = []
+    for k, i in enumerate(idx):
+        s, e = step[k], dilation[k] * (patch[k] - 1) + 1
+        n = counts[k][i]
+        if shifted[k] and i == len(starts[k]) - 1:
+            # The last block (no halo after it) owns the moved-back window;
+            # the block's own Shift grid adds it at the block's end.
+            if n == 1:  # only that one: a block one extent long
+                cut.append(slice(block.shape[k] - e, None))
+            else:  # from the first origin k*step in the block
+                cut.append(slice((-starts[k][i]) % s, None))
+        else:
+            # From the first global origin in the block to the end of its
+            # last window: the grid fits exactly, Shift adds nothing.
+            o = (-starts[k][i]) % s
+            cut.append(slice(o, o + (n - 1) * s + e))
+    local = block[tuple(cut)]
+    p = Patches(local, patch, step, dilation, copy=False, edge=edge)
     want = tuple(counts[k][i] for k, i in enumerate(idx))
     if p.grid != want:  # cannot happen with the halo above; keep it loud
         raise AssertionError(f"block {idx}: grid {p.grid}, expected {want}")
@@ -148,18 +184,21 @@ def _dot_block(block, w, out_dtype, block_id=None, **kw):
     return p.dot(w, dtype=out_dtype).reshape(counts)
 
 
-def patch_dot(x, patch: Shape, w, step: Shape = 1, dilation: Shape = 1, dtype=None) -> da.Array:
+def patch_dot(
+    x, patch: Shape, w, step: Shape = 1, dilation: Shape = 1, dtype=None, edge: str = "valid"
+) -> da.Array:
     """One value per window: ``X @ w``, shaped like the window grid, as a
     lazy dask array (chunked like ``x``). ``w`` has ``patch_len`` weights in
     C order over the window (a linear filter, a linear classifier's score).
-    The dtype follows :meth:`ndarray_patches.Patches.dot`.
+    The dtype follows :meth:`ndarray_patches.Patches.dot`; ``edge`` is
+    ``"valid"`` or ``"shift"``, as for :class:`ndarray_patches.Patches`.
 
     >>> import numpy as np, dask.array as da, ndarray_patches.dask as ndd
     >>> x = da.ones((10, 10), chunks=5, dtype=np.float32)
     >>> ndd.patch_dot(x, 2, np.ones(4, np.float32), step=2).compute()[0]
     array([4., 4., 4., 4., 4.], dtype=float32)
     """
-    plan = _Plan(x, patch, step, dilation)
+    plan = _Plan(x, patch, step, dilation, edge)
     w = np.asarray(w)
     if w.shape != (plan.patch_len,):
         raise PatchError(
@@ -224,9 +263,13 @@ def _reduce(plan: _Plan, what: str, width: int, **extra) -> np.ndarray:
     return np.asarray(parts.sum(axis=tuple(range(nd))).compute())
 
 
-def gram(x, patch: Shape, step: Shape = 1, dilation: Shape = 1) -> np.ndarray:
+def gram(
+    x, patch: Shape, step: Shape = 1, dilation: Shape = 1, edge: str = "valid"
+) -> np.ndarray:
     """``X.T @ X`` of the virtual patch matrix of a dask array, in float64:
-    per-block Gram matrices summed (a numpy array, computed now).
+    per-block Gram matrices summed (a numpy array, computed now). ``edge``:
+    ``"valid"`` or ``"shift"``, here and in :func:`mean` and
+    :func:`covariance`.
 
     >>> import numpy as np, dask.array as da, ndarray_patches.dask as ndd
     >>> ndd.gram(da.ones((8, 8), chunks=4), 2)
@@ -235,12 +278,14 @@ def gram(x, patch: Shape, step: Shape = 1, dilation: Shape = 1) -> np.ndarray:
            [49., 49., 49., 49.],
            [49., 49., 49., 49.]])
     """
-    plan = _Plan(x, patch, step, dilation)
+    plan = _Plan(x, patch, step, dilation, edge)
     pl = plan.patch_len
     return _reduce(plan, "gram", pl * pl).reshape(pl, pl)
 
 
-def mean(x, patch: Shape, step: Shape = 1, dilation: Shape = 1) -> np.ndarray:
+def mean(
+    x, patch: Shape, step: Shape = 1, dilation: Shape = 1, edge: str = "valid"
+) -> np.ndarray:
     """The mean window, flattened, in float64 (a numpy array).
 
     >>> import numpy as np, dask.array as da, ndarray_patches.dask as ndd
@@ -248,12 +293,14 @@ def mean(x, patch: Shape, step: Shape = 1, dilation: Shape = 1) -> np.ndarray:
     >>> ndd.mean(x, 2)
     array([ 5.,  6.,  9., 10.])
     """
-    plan = _Plan(x, patch, step, dilation)
+    plan = _Plan(x, patch, step, dilation, edge)
     v = _reduce(plan, "mean", 1 + plan.patch_len)
     return v[1:] / v[0]
 
 
-def covariance(x, patch: Shape, step: Shape = 1, dilation: Shape = 1) -> np.ndarray:
+def covariance(
+    x, patch: Shape, step: Shape = 1, dilation: Shape = 1, edge: str = "valid"
+) -> np.ndarray:
     """``np.cov(X, rowvar=False)`` of the virtual patch matrix, in float64
     (a numpy array). Each block's covariance comes from the crate's stable
     kernel; blocks are combined about the image's first window, so large
@@ -266,7 +313,7 @@ def covariance(x, patch: Shape, step: Shape = 1, dilation: Shape = 1) -> np.ndar
     >>> bool(np.allclose(C, nd.Patches(img, 3).covariance()))
     True
     """
-    plan = _Plan(x, patch, step, dilation)
+    plan = _Plan(x, patch, step, dilation, edge)
     if plan.len < 2:
         raise PatchError(f"needs at least 2 patches, there are {plan.len}")
     pl = plan.patch_len

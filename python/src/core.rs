@@ -17,12 +17,16 @@ use ndarray_patches::{
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
-/// Patch shape, step and dilation, one entry per axis of the source.
+/// Patch shape, step and dilation, one entry per axis of the source, and
+/// the edge policy of the grid: [`Edge::Shift`] if `shift`, else
+/// [`Edge::Valid`] (the padded policies are a valid grid over a padded copy,
+/// see [`padded`]).
 #[derive(Clone, Debug)]
 pub struct Geom {
     pub patch: Vec<usize>,
     pub step: Vec<usize>,
     pub dilation: Vec<usize>,
+    pub shift: bool,
 }
 
 impl Geom {
@@ -35,11 +39,27 @@ impl Geom {
 
 type P<'a, A> = Patches<'a, A, IxDyn>;
 
-/// The validated patches of `src`.
+/// The validated patches of `src`, under the edge of `g`. Every operation
+/// builds its patches here, so every one follows the edge.
 pub fn patches<'a, A>(src: ArrayViewD<'a, A>, g: &Geom) -> Result<P<'a, A>, PatchError> {
-    src.try_into_patches(IxDyn(&g.patch))?
+    let p = src
+        .try_into_patches(IxDyn(&g.patch))?
         .try_step(IxDyn(&g.step))?
-        .try_dilation(IxDyn(&g.dilation))
+        .try_dilation(IxDyn(&g.dilation))?;
+    // `edge` takes Valid and Shift (no padding) and cannot fail on a
+    // validated window.
+    Ok(if g.shift { p.edge(Edge::Shift) } else { p })
+}
+
+/// [`PatchError::ShiftedGrid`] if the windows have no strided view (a last
+/// window moved back by [`Edge::Shift`]). The view itself is made by the
+/// Python layer; other `try_view` errors (an element count over `isize` on
+/// a broadcast source) are not its concern.
+pub fn check_strided<A>(src: ArrayViewD<'_, A>, g: &Geom) -> Result<(), PatchError> {
+    match patches(src, g)?.try_view() {
+        Err(e @ PatchError::ShiftedGrid { .. }) => Err(e),
+        _ => Ok(()),
+    }
 }
 
 /// The grid shape and the number of elements of a patch.
@@ -290,6 +310,7 @@ pub fn edge(name: &str) -> Option<Edge> {
         "valid" => Some(Edge::Valid),
         "same" => Some(Edge::Same),
         "cover" => Some(Edge::Cover),
+        "shift" => Some(Edge::Shift),
         _ => None,
     }
 }

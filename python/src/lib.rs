@@ -29,7 +29,7 @@ pyo3::create_exception!(
     ndarray_patches,
     PatchError,
     PyValueError,
-    "A bad patch request (shape, step, dilation, dtype, rows, operands), with the crate's message."
+    "A bad patch request (shape, step, dilation, edge, dtype, rows, operands), with the crate's message."
 );
 
 static INDEX_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
@@ -59,7 +59,15 @@ fn subclass<'py>(
 /// `IndexError`, sizes that overflow also an `OverflowError`, a failed
 /// allocation also a `MemoryError`.
 fn py_err(py: Python<'_>, e: RustPatchError) -> PyErr {
-    let msg = e.to_string();
+    let msg = match e {
+        // The crate's message names its Rust API; this one the package's.
+        RustPatchError::ShiftedGrid { axis, back } => format!(
+            "no strided view holds edge=\"shift\" windows: the last window on axis {axis} \
+             is moved back by {back} from the step; read them with get, to_matrix, chunks, \
+             write_rows or shuffled"
+        ),
+        _ => e.to_string(),
+    };
     let cls = match e {
         RustPatchError::RowsOutOfRange { .. } => INDEX_ERROR.get(py),
         RustPatchError::Overflow { .. } => OVERFLOW_ERROR.get(py),
@@ -265,12 +273,44 @@ fn elem_name<A: 'static>() -> &'static str {
     .map_or("?", |(_, n)| n)
 }
 
-fn geom(patch: Vec<usize>, step: Vec<usize>, dilation: Vec<usize>) -> Geom {
+/// The geometry of a `Patches`: its window and its edge, "valid" or
+/// "shift" (the policies that need no padding).
+fn geom(patch: Vec<usize>, step: Vec<usize>, dilation: Vec<usize>, edge: &str) -> PyResult<Geom> {
+    let shift = match edge {
+        "valid" => false,
+        "shift" => true,
+        other => {
+            return Err(patch_error(format!(
+                "unknown edge {other:?} for Patches: use \"valid\" or \"shift\" \
+                 (\"same\" and \"cover\" pad the array: use padded)"
+            )))
+        }
+    };
+    Ok(Geom {
+        patch,
+        step,
+        dilation,
+        shift,
+    })
+}
+
+/// The window of `padded` and `Fold`, whose edge is a separate argument.
+fn window(patch: Vec<usize>, step: Vec<usize>, dilation: Vec<usize>) -> Geom {
     Geom {
         patch,
         step,
         dilation,
+        shift: false,
     }
+}
+
+/// The crate's edge policy called `edge`, for `padded` and `Fold`.
+fn any_edge(edge: &str) -> PyResult<ndarray_patches::Edge> {
+    core::edge(edge).ok_or_else(|| {
+        patch_error(format!(
+            "unknown edge {edge:?}: use \"valid\", \"same\", \"cover\" or \"shift\""
+        ))
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -284,23 +324,41 @@ fn shape(
     patch: Vec<usize>,
     step: Vec<usize>,
     dilation: Vec<usize>,
+    edge: &str,
 ) -> PyResult<(Vec<usize>, usize)> {
-    let g = geom(patch, step, dilation);
+    let g = geom(patch, step, dilation, edge)?;
     dispatch!(a, |A, v| run_serial(py, || core::shape(v, &g)))
+}
+
+/// A `PatchError` if the windows have no strided view: `edge="shift"` with
+/// a last window moved back.
+#[pyfunction]
+fn check_strided(
+    py: Python<'_>,
+    a: &Bound<'_, PyAny>,
+    patch: Vec<usize>,
+    step: Vec<usize>,
+    dilation: Vec<usize>,
+    edge: &str,
+) -> PyResult<()> {
+    let g = geom(patch, step, dilation, edge)?;
+    dispatch!(a, |A, v| run_serial(py, || core::check_strided(v, &g)))
 }
 
 /// Rows `start..start + len(out)` into the 2-D array `out`.
 #[pyfunction]
+#[allow(clippy::too_many_arguments)]
 fn write_rows(
     py: Python<'_>,
     a: &Bound<'_, PyAny>,
     patch: Vec<usize>,
     step: Vec<usize>,
     dilation: Vec<usize>,
+    edge: &str,
     start: usize,
     out: &Bound<'_, PyAny>,
 ) -> PyResult<()> {
-    let g = geom(patch, step, dilation);
+    let g = geom(patch, step, dilation, edge)?;
     let out_dtype = match out.cast::<PyUntypedArray>() {
         Ok(o) if o.ndim() == 2 => o.dtype().to_string(),
         Ok(o) => {
@@ -331,9 +389,10 @@ fn default_chunk_rows(
     patch: Vec<usize>,
     step: Vec<usize>,
     dilation: Vec<usize>,
+    edge: &str,
     dtype: &str,
 ) -> PyResult<usize> {
-    let g = geom(patch, step, dilation);
+    let g = geom(patch, step, dilation, edge)?;
     dispatch!(a, |A, v| with_out!(A, dtype, |B| run_serial(py, || {
         <A as Conv<B>>::default_chunk_rows(v, &g)
     })))
@@ -349,11 +408,12 @@ fn shuffled_order<'py>(
     patch: Vec<usize>,
     step: Vec<usize>,
     dilation: Vec<usize>,
+    edge: &str,
     start: usize,
     stop: usize,
     seed: u64,
 ) -> PyResult<Bound<'py, PyArray1<i64>>> {
-    let g = geom(patch, step, dilation);
+    let g = geom(patch, step, dilation, edge)?;
     dispatch!(a, |A, v| {
         let order = run(py, || core::shuffled_order(v, &g, start, stop, seed))?;
         Ok(order
@@ -374,10 +434,11 @@ fn select<'py>(
     patch: Vec<usize>,
     step: Vec<usize>,
     dilation: Vec<usize>,
+    edge: &str,
     indices: PyReadonlyArray1<'py, i64>,
     dtype: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let g = geom(patch, step, dilation);
+    let g = geom(patch, step, dilation, edge)?;
     let idx = indices
         .as_array()
         .iter()
@@ -395,16 +456,18 @@ fn select<'py>(
 
 /// Window origins of rows `start..stop`, an int64 `(n, ndim)` array.
 #[pyfunction]
+#[allow(clippy::too_many_arguments)]
 fn positions<'py>(
     py: Python<'py>,
     a: &Bound<'py, PyAny>,
     patch: Vec<usize>,
     step: Vec<usize>,
     dilation: Vec<usize>,
+    edge: &str,
     start: usize,
     stop: usize,
 ) -> PyResult<Bound<'py, PyArray2<i64>>> {
-    let g = geom(patch, step, dilation);
+    let g = geom(patch, step, dilation, edge)?;
     let m = dispatch!(a, |A, v| run_serial(py, || core::positions(
         v, &g, start, stop
     )))?;
@@ -420,12 +483,13 @@ fn sample<'py>(
     patch: Vec<usize>,
     step: Vec<usize>,
     dilation: Vec<usize>,
+    edge: &str,
     n: usize,
     seed: u64,
     replace: bool,
     weights: Option<PyReadonlyArray1<'py, f64>>,
 ) -> PyResult<(Bound<'py, PyArray1<i64>>, Bound<'py, PyAny>)> {
-    let g = geom(patch, step, dilation);
+    let g = geom(patch, step, dilation, edge)?;
     let w = weights.as_ref().map(|w| w.as_array());
     dispatch!(a, |A, v| {
         let (idx, rows) = run(py, || core::sample(v, &g, n, seed, replace, w))?;
@@ -444,11 +508,12 @@ fn product<'py>(
     patch: Vec<usize>,
     step: Vec<usize>,
     dilation: Vec<usize>,
+    edge: &str,
     op: &str,
     operand: &Bound<'py, PyAny>,
     dtype: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let g = geom(patch, step, dilation);
+    let g = geom(patch, step, dilation, edge)?;
     dispatch!(a, |A, v| with_real!(dtype, |F| match op {
         "dot" | "t_dot" => {
             let w: PyReadonlyArray1<'py, F> = operand.extract()?;
@@ -472,16 +537,18 @@ fn product<'py>(
 
 /// Statistics of the patch matrix in `dtype`: "gram", "mean", "covariance".
 #[pyfunction]
+#[allow(clippy::too_many_arguments)]
 fn stat<'py>(
     py: Python<'py>,
     a: &Bound<'py, PyAny>,
     patch: Vec<usize>,
     step: Vec<usize>,
     dilation: Vec<usize>,
+    edge: &str,
     op: &str,
     dtype: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let g = geom(patch, step, dilation);
+    let g = geom(patch, step, dilation, edge)?;
     dispatch!(a, |A, v| with_real!(dtype, |F| match op {
         "gram" => Ok(run(py, || <A as Lin<F>>::gram(v, &g))?
             .into_pyarray(py)
@@ -510,12 +577,8 @@ fn padded<'py>(
     mode: &str,
     cval: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let g = geom(patch, step, dilation);
-    let e = core::edge(edge).ok_or_else(|| {
-        patch_error(format!(
-            "unknown edge {edge:?}: use \"valid\", \"same\" or \"cover\""
-        ))
-    })?;
+    let g = window(patch, step, dilation);
+    let e = any_edge(edge)?;
     dispatch!(a, |A, v| {
         let c: PyReadonlyArray1<'py, A> = cval.extract()?;
         let c = *c
@@ -574,12 +637,8 @@ impl PyFold {
         dilation: Vec<usize>,
         edge: &str,
     ) -> PyResult<Self> {
-        let g = geom(patch, step, dilation);
-        let e = core::edge(edge).ok_or_else(|| {
-            patch_error(format!(
-                "unknown edge {edge:?}: use \"valid\", \"same\" or \"cover\""
-            ))
-        })?;
+        let g = window(patch, step, dilation);
+        let e = any_edge(edge)?;
         let inner = run(py, || core::fold_new(&shape, &g, e))?;
         Ok(PyFold { inner })
     }
@@ -657,6 +716,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("PatchMemoryError", memory.bind(py))?;
     m.add_class::<PyFold>()?;
     m.add_function(wrap_pyfunction!(shape, m)?)?;
+    m.add_function(wrap_pyfunction!(check_strided, m)?)?;
     m.add_function(wrap_pyfunction!(write_rows, m)?)?;
     m.add_function(wrap_pyfunction!(default_chunk_rows, m)?)?;
     m.add_function(wrap_pyfunction!(positions, m)?)?;
