@@ -5,43 +5,9 @@ import numpy as np
 import pytest
 
 import ndarray_patches as nd
-from conftest import reference, reference_matrix
+from conftest import layouts, random_array, random_geometry, reference, reference_matrix
 
 DTYPES = [np.uint8, np.uint16, np.int16, np.int32, np.float32, np.float64]
-
-
-def random_array(rng, shape, dtype):
-    if np.dtype(dtype).kind == "f":
-        return (rng.standard_normal(shape) * 1000).astype(dtype)
-    info = np.iinfo(dtype)
-    return rng.integers(info.min, info.max, size=shape, endpoint=True).astype(dtype)
-
-
-def layouts(rng, shape, dtype):
-    """The same logical shape in several memory layouts."""
-    base = random_array(rng, shape, dtype)
-    yield "C", base
-    yield "F", np.asfortranarray(base)
-    big = random_array(rng, tuple(2 * n + 1 for n in shape), dtype)
-    yield "sliced", big[tuple(slice(1, 1 + 2 * n, 2) for n in shape)]
-    yield "reversed", big[tuple(slice(2 * n, 0, -2) for n in shape)]
-    yield "transposed", np.ascontiguousarray(base.T).T
-    # A broadcast axis (stride 0) on axis 0.
-    row = random_array(rng, (1,) + shape[1:], dtype)
-    yield "broadcast", np.broadcast_to(row, shape)
-
-
-def random_geometry(rng, shape):
-    patch, step, dil = [], [], []
-    for n in shape:
-        d = int(rng.integers(1, 3))
-        p = int(rng.integers(1, max(2, (n - 1) // d + 2)))
-        while d * (p - 1) + 1 > n:
-            p -= 1
-        patch.append(max(p, 1))
-        step.append(int(rng.integers(1, 4)))
-        dil.append(d)
-    return tuple(patch), tuple(step), tuple(dil)
 
 
 CASES = [(seed, dt) for seed in range(8) for dt in DTYPES]
