@@ -200,24 +200,25 @@
 #![warn(missing_docs, missing_debug_implementations)]
 
 // Layers, bottom to top: a module imports only from modules above it in
-// this list (see the README's "Layout" table).
-mod along;
-mod blocks;
+// this list (checked in CI by .ci/layers.py).
 mod error;
-mod ext;
-mod flatten;
-mod fold;
+mod par;
+mod scalar;
 mod geometry;
-mod linalg;
-mod pad;
-mod patches;
+mod view;
+mod flatten;
 mod rows;
+mod patches;
+mod along;
 #[cfg(feature = "rand")]
 mod sample;
-mod scalar;
 #[cfg(feature = "rand")]
 mod shuffle;
-mod view;
+mod linalg;
+mod pad;
+mod fold;
+mod blocks;
+mod ext;
 
 pub use along::PatchesAlong;
 pub use blocks::BlocksMut;
