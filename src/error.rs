@@ -213,6 +213,16 @@ pub enum PatchError {
         /// How far it is moved back from where the step would put it.
         back: usize,
     },
+    /// A row number that is not in the row set it was asked of (a
+    /// selection from a range of rows).
+    RowNotInSet {
+        /// The row asked for.
+        row: usize,
+        /// The first row of the set.
+        start: usize,
+        /// One past its last row.
+        end: usize,
+    },
     /// A statistic or a sample needs more patches than there are (or than
     /// have a positive weight).
     NotEnoughPatches {
@@ -323,6 +333,10 @@ impl fmt::Display for PatchError {
                 "no strided view holds Edge::Shift windows: the last window on axis {axis} \
                  is moved back by {back} from the step; read them with get, iter or the \
                  flatteners"
+            ),
+            PatchError::RowNotInSet { row, start, end } => write!(
+                f,
+                "row {row} is not in the rows {start}..{end} it was selected from"
             ),
             PatchError::NotEnoughPatches { needed, found } => {
                 write!(f, "needs at least {needed} patches, there are {found}")

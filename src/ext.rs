@@ -127,7 +127,7 @@ pub trait PatchExt<A, D: Dimension>: sealed::Sealed {
         &self,
         axes: Ax,
         shape: Sh,
-    ) -> PatchesAlong<'_, A, D> {
+    ) -> PatchesAlong<'_, A> {
         unwrap_or_panic(self.try_patches_along(axes, shape))
     }
 
@@ -164,7 +164,7 @@ pub trait PatchExt<A, D: Dimension>: sealed::Sealed {
         &self,
         axes: Ax,
         shape: Sh,
-    ) -> Result<PatchesAlong<'_, A, D>, PatchError>;
+    ) -> Result<PatchesAlong<'_, A>, PatchError>;
 
     /// Non-overlapping blocks of shape `block` (scikit-image's
     /// `view_as_blocks`): the patches whose step is their shape. A remainder
@@ -338,7 +338,7 @@ impl<A, D: Dimension> PatchExt<A, D> for ArrayRef<A, D> {
         &self,
         axes: Ax,
         shape: Sh,
-    ) -> Result<PatchesAlong<'_, A, D>, PatchError> {
+    ) -> Result<PatchesAlong<'_, A>, PatchError> {
         // One axis number is one windowed axis; a single size is for each.
         let axes: IxDyn = axes.per_axis(1);
         let shape: IxDyn = shape.per_axis(axes.ndim());

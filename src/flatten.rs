@@ -22,7 +22,7 @@ use std::marker::PhantomData;
 use std::mem::{size_of, size_of_val, MaybeUninit};
 use std::ptr;
 
-use ndarray::{Array, Array2, ArrayView, ArrayViewMut2, Axis, Dimension};
+use ndarray::{Array, Array2, ArrayView, ArrayViewMut1, ArrayViewMut2, Axis, Dimension};
 use rayon::prelude::*;
 
 use crate::error::PatchError;
@@ -678,140 +678,144 @@ unsafe fn assume_init_matrix<B>(v: Vec<MaybeUninit<B>>, rows: usize, cols: usize
     unsafe { m.assume_init() }
 }
 
-/// Allocates a `(rows, patch_len)` matrix (fallibly) and fills it with rows
-/// `start..`, on all cores if `parallel`, else on the calling thread.
-pub(crate) fn fill_new<A: Copy + Sync, C: Conversion<A>>(
-    src: &RowSource<'_, A>,
-    conv: &C,
-    start: usize,
-    rows: usize,
-    parallel: bool,
-) -> Result<Array2<C::Output>, PatchError> {
-    let pl = src.patch_len();
-    let len = rows.checked_mul(pl).ok_or(PatchError::Overflow {
-        quantity: "number of matrix elements",
-    })?;
-    let mut buf = try_uninit_vec::<C::Output>(len, "the patch matrix")?;
-    if parallel {
-        src.fill_par(conv, start, &mut buf);
-    } else {
-        src.fill(conv, start, &mut buf);
-    }
-    // fill/fill_par wrote every element of `buf` (they fill whole rows and
-    // `buf` is exactly `rows` rows; they panic rather than return early).
-    // SAFETY: so every element is initialized, and there are rows * pl.
-    Ok(unsafe { assume_init_matrix(buf, rows, pl) })
+/// Which rows of the patch matrix a copy writes, in order: consecutive rows,
+/// or the rows at given indices (a batch of an index set).
+#[derive(Clone, Copy, Debug)]
+pub enum Part<'i> {
+    /// Rows `start..start + n`.
+    Range {
+        /// The first row.
+        start: usize,
+        /// How many.
+        n: usize,
+    },
+    /// Row `indices[k]` as row `k`.
+    Indices(&'i [usize]),
 }
 
-/// Writes row `indices[k]` into row `k` of `out` (exactly `indices.len()`
-/// rows), on all cores if `parallel`, else on the calling thread. The one
-/// gather loop: fresh matrices ([`gather_new`]) and reused buffers
-/// ([`gather_view`]) both go through it.
-///
-/// # Panics
-///
-/// If `out` is not `indices.len()` rows, or an index is not a row (`fill`
-/// checks).
-fn gather_rows<A: Copy + Sync, C: Conversion<A>>(
-    src: &RowSource<'_, A>,
-    conv: &C,
-    indices: &[usize],
-    out: &mut [MaybeUninit<C::Output>],
-    parallel: bool,
-) {
-    let pl = src.patch_len();
-    assert_eq!(out.len(), indices.len() * pl, "one output row per index");
-    if parallel {
-        out.par_chunks_mut(pl.max(1))
-            .zip(indices.par_iter())
-            .with_min_len((TASK_BYTES / (pl * size_of::<C::Output>()).max(1)).max(1))
-            .for_each(|(row, &r)| src.fill(conv, r, row));
-    } else {
-        for (row, &r) in out.chunks_mut(pl.max(1)).zip(indices) {
-            src.fill(conv, r, row);
+impl Part<'_> {
+    /// The number of rows.
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Part::Range { n, .. } => *n,
+            Part::Indices(idx) => idx.len(),
         }
     }
 }
 
-/// Allocates a `(indices.len(), patch_len)` matrix whose row `k` is row
-/// `indices[k]`, filled in parallel if `parallel`.
+/// Where a copy runs: split over the rayon pool, or on the calling thread
+/// alone (a worker of the pool filling its own buffer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Threads {
+    /// Row blocks filled by every thread of the pool.
+    Pool,
+    /// On the calling thread only.
+    Caller,
+}
+
+/// Allocates a `(part.len(), patch_len)` matrix (fallibly) and fills it
+/// with the rows of `part`.
 ///
 /// # Panics
 ///
-/// If an index is not a row (`fill` checks).
-pub(crate) fn gather_new<A: Copy + Sync, C: Conversion<A>>(
+/// If a row of `part` is not a row of the source (`fill` checks).
+pub(crate) fn fill_new<A: Copy + Sync, C: Conversion<A>>(
     src: &RowSource<'_, A>,
     conv: &C,
-    indices: &[usize],
-    parallel: bool,
+    part: Part<'_>,
+    threads: Threads,
 ) -> Result<Array2<C::Output>, PatchError> {
     let pl = src.patch_len();
-    let len = indices.len().checked_mul(pl).ok_or(PatchError::Overflow {
+    let rows = part.len();
+    let len = rows.checked_mul(pl).ok_or(PatchError::Overflow {
         quantity: "number of matrix elements",
     })?;
-    let mut buf = try_uninit_vec::<C::Output>(len, "the selected rows")?;
-    gather_rows(src, conv, indices, &mut buf, parallel);
-    // `buf` is `indices.len()` rows of `pl`, and `gather_rows` wrote every
-    // element of each row (it panics instead of returning if it cannot).
-    // SAFETY: so every element is initialized.
-    Ok(unsafe { assume_init_matrix(buf, indices.len(), pl) })
+    let mut buf = try_uninit_vec::<C::Output>(len, "the patch matrix")?;
+    fill_slice(src, conv, part, &mut buf, threads);
+    // fill_slice wrote every element of `buf` (it fills whole rows and
+    // `buf` is exactly `rows` rows; it panics rather than return early).
+    // SAFETY: so every element is initialized, and there are rows * pl.
+    Ok(unsafe { assume_init_matrix(buf, rows, pl) })
 }
 
-/// Writes row `indices[k]` into row `k` of `out`, a contiguous buffer
-/// (a row prefix of a standard-layout array), on all cores if `parallel`.
+/// Writes the rows of `part` into `out`, a contiguous buffer of exactly
+/// `part.len()` rows.
+fn fill_slice<A: Copy + Sync, C: Conversion<A>>(
+    src: &RowSource<'_, A>,
+    conv: &C,
+    part: Part<'_>,
+    out: &mut [MaybeUninit<C::Output>],
+    threads: Threads,
+) {
+    let pl = src.patch_len();
+    match (part, threads) {
+        (Part::Range { start, .. }, Threads::Pool) => src.fill_par(conv, start, out),
+        (Part::Range { start, .. }, Threads::Caller) => src.fill(conv, start, out),
+        (Part::Indices(indices), Threads::Pool) => {
+            assert_eq!(out.len(), indices.len() * pl, "one output row per index");
+            out.par_chunks_mut(pl.max(1))
+                .zip(indices.par_iter())
+                .with_min_len((TASK_BYTES / (pl * size_of::<C::Output>()).max(1)).max(1))
+                .for_each(|(row, &r)| src.fill(conv, r, row));
+        }
+        (Part::Indices(indices), Threads::Caller) => {
+            assert_eq!(out.len(), indices.len() * pl, "one output row per index");
+            for (row, &r) in out.chunks_mut(pl.max(1)).zip(indices) {
+                src.fill(conv, r, row);
+            }
+        }
+    }
+}
+
+/// Writes the rows of `part` into `out` (exactly `part.len()` rows), whatever
+/// its layout.
 ///
 /// # Panics
 ///
-/// If `out` is not contiguous or not `indices.len()` rows of `patch_len`,
-/// or an index is not a row.
-pub(crate) fn gather_view<A: Copy + Sync, C: Conversion<A>>(
-    src: &RowSource<'_, A>,
-    conv: &C,
-    indices: &[usize],
-    mut out: ArrayViewMut2<'_, C::Output>,
-    parallel: bool,
-) {
-    let buf = out
-        .as_slice_mut()
-        .expect("gather_view writes into a contiguous buffer");
-    gather_rows(src, conv, indices, as_uninit_mut(buf), parallel);
-}
-
-/// Writes rows `start..start + out.nrows()` into `out`, whatever its layout;
-/// on all cores if `parallel`, else (for contiguous `out`) on the calling
-/// thread.
+/// If `out` does not have `part.len()` rows of `patch_len`, or a row of
+/// `part` is not a row of the source.
 pub(crate) fn fill_view<A: Copy + Sync, C: Conversion<A>>(
     src: &RowSource<'_, A>,
     conv: &C,
-    start: usize,
+    part: Part<'_>,
     mut out: ArrayViewMut2<'_, C::Output>,
-    parallel: bool,
+    threads: Threads,
 ) {
-    if let Some(buf) = out.as_slice_mut() {
-        let buf = as_uninit_mut(buf);
-        return if parallel {
-            src.fill_par(conv, start, buf)
-        } else {
-            src.fill(conv, start, buf)
-        };
-    }
     let pl = src.patch_len();
-    out.axis_iter_mut(Axis(0))
-        .into_par_iter()
-        .enumerate()
-        .with_min_len((TASK_BYTES / (pl * size_of::<C::Output>()).max(1)).max(1))
-        .for_each_init(Vec::new, |tmp, (i, mut row)| match row.as_slice_mut() {
-            Some(r) => src.fill(conv, start + i, as_uninit_mut(r)),
-            None => {
-                tmp.clear();
-                tmp.resize(pl, MaybeUninit::uninit());
-                src.fill(conv, start + i, tmp);
-                for (o, t) in row.iter_mut().zip(tmp.iter()) {
-                    // SAFETY: `fill` wrote all `pl` elements of `tmp`.
-                    *o = unsafe { t.assume_init() };
-                }
+    assert_eq!(out.dim(), (part.len(), pl), "one output row per row of the part");
+    if let Some(buf) = out.as_slice_mut() {
+        return fill_slice(src, conv, part, as_uninit_mut(buf), threads);
+    }
+    let row_of = |i: usize| match part {
+        Part::Range { start, .. } => start + i,
+        Part::Indices(idx) => idx[i],
+    };
+    let fill_row = |tmp: &mut Vec<MaybeUninit<C::Output>>, i: usize, mut row: ArrayViewMut1<'_, C::Output>| match row.as_slice_mut() {
+        Some(r) => src.fill(conv, row_of(i), as_uninit_mut(r)),
+        None => {
+            tmp.clear();
+            tmp.resize(pl, MaybeUninit::uninit());
+            src.fill(conv, row_of(i), tmp);
+            for (o, t) in row.iter_mut().zip(tmp.iter()) {
+                // SAFETY: `fill` wrote all `pl` elements of `tmp`.
+                *o = unsafe { t.assume_init() };
             }
-        });
+        }
+    };
+    match threads {
+        Threads::Pool => out
+            .axis_iter_mut(Axis(0))
+            .into_par_iter()
+            .enumerate()
+            .with_min_len((TASK_BYTES / (pl * size_of::<C::Output>()).max(1)).max(1))
+            .for_each_init(Vec::new, |tmp, (i, row)| fill_row(tmp, i, row)),
+        Threads::Caller => {
+            let mut tmp = Vec::new();
+            for (i, row) in out.axis_iter_mut(Axis(0)).enumerate() {
+                fill_row(&mut tmp, i, row);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@
 
 use std::ops::Range;
 
-use ndarray::{AxisDescription, Dim, Dimension, IntoDimension, Ix, IxDyn, Slice};
+use ndarray::{ArrayView, AxisDescription, Dim, Dimension, IntoDimension, Ix, IxDyn, Slice};
 
 use crate::error::{Argument, PatchError};
 
@@ -388,6 +388,10 @@ pub(crate) struct Geometry<D: Dimension> {
     back: D,
     len: usize,
     patch_len: usize,
+    /// Windows along some axes only ([`PatchesAlong`](crate::PatchesAlong)):
+    /// the source axes shown in the grid (batch and windowed axes) and the
+    /// number of batch axes, dropped from a shown patch. `None`: every axis.
+    along: Option<(Vec<usize>, usize)>,
 }
 
 /// Per-axis offsets, in elements, of one step along the grid and one step
@@ -511,7 +515,100 @@ impl<D: Dimension> Geometry<D> {
             back,
             len,
             patch_len,
+            along: None,
         })
+    }
+
+    /// The same windows, shown along some axes only: `grid_axes` are the
+    /// source axes of the grid (strictly increasing), the first `batch` of
+    /// them batch axes (patch size 1, dropped from a shown patch).
+    ///
+    /// # Panics
+    ///
+    /// If `D` has a fixed number of axes other than `grid_axes.len()`.
+    pub(crate) fn shown_along(mut self, grid_axes: Vec<usize>, batch: usize) -> Self {
+        assert!(
+            D::NDIM.is_none(),
+            "windows along some axes need a dynamic-dimensional source"
+        );
+        self.along = Some((grid_axes, batch));
+        self
+    }
+
+    /// A full grid index as users see it: only the axes shown in the grid
+    /// (all of them, unless the windows are along some axes only).
+    pub(crate) fn project(&self, full: D) -> D {
+        match &self.along {
+            None => full,
+            Some((shown, _)) => {
+                let kept: Vec<usize> = shown.iter().map(|&k| full[k]).collect();
+                D::from_dimension(&IxDyn(&kept)).expect("checked by shown_along")
+            }
+        }
+    }
+
+    /// The grid as users see it ([`project`](Self::project) of the grid).
+    pub(crate) fn shown_grid(&self) -> D {
+        self.project(self.grid.clone())
+    }
+
+    /// The patch shape as users see it: without the batch axes (size 1)
+    /// of windows along some axes.
+    pub(crate) fn shown_patch(&self) -> D {
+        match &self.along {
+            None => self.patch.clone(),
+            Some((_, batch)) => D::from_dimension(&IxDyn(&axes(&self.patch)[*batch..]))
+                .expect("checked by shown_along"),
+        }
+    }
+
+    /// A patch (a view of the source, shaped like `patch`) as users see
+    /// it: without the batch axes of windows along some axes.
+    pub(crate) fn show_patch<'v, A>(&self, v: ArrayView<'v, A, D>) -> ArrayView<'v, A, D> {
+        match &self.along {
+            None => v,
+            Some((_, batch)) => {
+                let mut v = v.into_dyn();
+                for k in (0..*batch).rev() {
+                    v.index_axis_inplace(ndarray::Axis(k), 0);
+                }
+                v.into_dimensionality().expect("checked by shown_along")
+            }
+        }
+    }
+
+    /// The view `grid ++ patch` as users see it: for windows along some
+    /// axes, without the grid axes of the whole axes and the patch axes of
+    /// the batch axes (all of length 1).
+    pub(crate) fn show_view<'v, A, E: Dimension>(
+        &self,
+        v: ArrayView<'v, A, E>,
+    ) -> ArrayView<'v, A, E> {
+        match &self.along {
+            None => v,
+            Some((shown, batch)) => {
+                let ndim = self.ndim();
+                let mut v = v.into_dyn();
+                // Remove from the highest index down, so the lower ones keep
+                // their place: the batch axes' patch axes, then the whole
+                // axes' grid axes.
+                for k in (0..*batch).rev() {
+                    v.index_axis_inplace(ndarray::Axis(ndim + k), 0);
+                }
+                for k in (0..ndim).rev() {
+                    if !shown.contains(&k) {
+                        v.index_axis_inplace(ndarray::Axis(k), 0);
+                    }
+                }
+                v.into_dimensionality().expect("checked by shown_along")
+            }
+        }
+    }
+
+    /// Keeps the projection of `self` on a geometry built from it.
+    fn keep_along(mut self, from: &Self) -> Self {
+        self.along.clone_from(&from.along);
+        self
     }
 
     /// The same windows under an edge policy that needs no padding:
@@ -522,13 +619,16 @@ impl<D: Dimension> Geometry<D> {
             Edge::Shift => true,
             Edge::Same | Edge::Cover => return None,
         };
-        Some(Self::build(
-            self.shape.clone(),
-            self.patch.clone(),
-            self.step.clone(),
-            self.dilation.clone(),
-            shifted,
-        ))
+        Some(
+            Self::build(
+                self.shape.clone(),
+                self.patch.clone(),
+                self.step.clone(),
+                self.dilation.clone(),
+                shifted,
+            )
+            .map(|g| g.keep_along(self)),
+        )
     }
 
     /// The same geometry with another step.
@@ -540,6 +640,7 @@ impl<D: Dimension> Geometry<D> {
             self.dilation.clone(),
             self.shifted,
         )
+        .map(|g| g.keep_along(self))
     }
 
     /// The same geometry with another dilation.
@@ -551,6 +652,7 @@ impl<D: Dimension> Geometry<D> {
             dilation,
             self.shifted,
         )
+        .map(|g| g.keep_along(self))
     }
 
     /// The edge policy of the grid: [`Edge::Shift`] or [`Edge::Valid`]

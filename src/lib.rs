@@ -230,12 +230,13 @@ pub use fold::{
 pub use geometry::{Edge, PerAxis, Window};
 pub use pad::{pad, try_pad, Pad, Padded};
 pub use patches::{Iter, Patches};
-pub use rows::{ChunkResult, Chunks, Position, Positions, Rows, DEFAULT_CHUNK_BYTES};
+pub use linalg::Operand;
+pub use rows::{
+    ChunkResult, Chunks, Indices, Position, Positions, RowSet, Rows, DEFAULT_CHUNK_BYTES,
+};
 #[cfg(feature = "rand")]
 pub use sample::Sampling;
 pub use scalar::{AsIs, Cast, Conversion, MapElems, Real};
-#[cfg(feature = "rand")]
-pub use shuffle::{Shuffled, ShuffledChunks};
 pub use view::PatchDim;
 
 /// The `rand` this crate's sampling takes generators from (0.9): seed a

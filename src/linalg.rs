@@ -1,6 +1,9 @@
-//! Linear algebra on the virtual patch matrix `X` (`len x patch_len`),
-//! without ever holding it: `X·w`, `Xᵀ·v`, `X·W`, `Xᵀ·V`, `XᵀX`, the mean
-//! patch and the covariance.
+//! Linear algebra on the virtual patch matrix `X` of any [`Rows`] whose
+//! elements are `f32` or `f64` (a float image's patches, or any rows after
+//! [`cast`](Rows::cast) or [`map_elems`](Rows::map_elems)), without ever
+//! holding it: `X·w` and `X·W` ([`Rows::dot`]), `Xᵀ·v` and `Xᵀ·V`
+//! ([`Rows::t_dot`]), `XᵀX` ([`Rows::gram`]), the mean row and the
+//! covariance.
 //!
 //! Every product streams cache-sized chunks of `X` through ndarray's GEMM
 //! (`matrixmultiply`) on all rayon threads, one accumulator per thread,
@@ -22,14 +25,14 @@ use std::mem::size_of;
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{
-    s, Array1, Array2, ArrayRef1, ArrayRef2, ArrayView2, ArrayViewMut2, Axis, Dim, Dimension,
+    s, Array, Array1, Array2, ArrayBase, ArrayRef, ArrayView2, ArrayViewMut2, Axis, Data, Dim,
+    Dimension, Ix1, Ix2,
 };
 
 use crate::error::{unwrap_or_panic, PatchError};
 use crate::flatten::try_filled;
-use crate::patches::Patches;
-use crate::rows::DEFAULT_CHUNK_BYTES;
-use crate::scalar::Real;
+use crate::rows::{ChunkResult, RowSet, Rows, DEFAULT_CHUNK_BYTES};
+use crate::scalar::{Conversion, Real};
 
 fn check(operand: &'static str, expected: usize, found: usize) -> Result<(), PatchError> {
     if expected == found {
@@ -44,17 +47,11 @@ fn check(operand: &'static str, expected: usize, found: usize) -> Result<(), Pat
 }
 
 /// Adds a chunk's partial result to the `f64` accumulator.
-fn add_into<F: Real, D: Dimension>(acc: &mut ndarray::Array<f64, D>, part: &ndarray::Array<F, D>) {
+fn add_into<F: Real, D: Dimension>(acc: &mut Array<f64, D>, part: &Array<F, D>) {
     acc.zip_mut_with(part, |a, &b| *a += b.to_f64());
 }
 
 /// Adds two accumulators.
-fn merge<D: Dimension>(
-    a: ndarray::Array<f64, D>,
-    b: ndarray::Array<f64, D>,
-) -> ndarray::Array<f64, D> {
-    a + b
-}
 
 /// Checks that a `(pl, pl + 1)` matrix of `f64` is addressable.
 fn check_square(pl: usize) -> Result<(), PatchError> {
@@ -67,7 +64,7 @@ fn check_square(pl: usize) -> Result<(), PatchError> {
         })
 }
 
-fn to_real<F: Real, D: Dimension>(a: ndarray::Array<f64, D>) -> ndarray::Array<F, D> {
+fn to_real<F: Real, D: Dimension>(a: Array<f64, D>) -> Array<F, D> {
     a.mapv(F::from_f64)
 }
 
@@ -100,7 +97,7 @@ fn syrk_upper<F: Real>(x: ArrayView2<'_, F>, mut c: ArrayViewMut2<'_, F>) {
 }
 
 /// Adds the upper triangle (diagonal included) of `part` to `acc`.
-fn add_upper<F: Real>(mut acc: ArrayViewMut2<'_, f64>, part: &ArrayRef2<F>) {
+fn add_upper<F: Real>(mut acc: ArrayViewMut2<'_, f64>, part: &ArrayRef<F, Ix2>) {
     for (i, (mut a, p)) in acc.outer_iter_mut().zip(part.outer_iter()).enumerate() {
         a.slice_mut(s![i..])
             .zip_mut_with(&p.slice(s![i..]), |a, &b| *a += b.to_f64());
@@ -123,60 +120,186 @@ fn mirror_upper(a: &mut Array2<f64>) {
 /// it chunk by chunk and never build it. `F` (`f32` or `f64`) is the
 /// arithmetic type; the image's elements are converted to it during the copy
 /// (`u8`, `u16`, `i16`, ... images work directly).
-impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
-    /// Rows per chunk for products in `F`: [`DEFAULT_CHUNK_BYTES`] of `F`
-    /// rows (at least one), so the working set is one such chunk per
-    /// thread plus the result.
-    fn linalg_rows<F: Real + From<A>>(&self) -> usize {
-        self.cast::<F>().chunk_rows_for(DEFAULT_CHUNK_BYTES)
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// The right operand of [`Rows::dot`] and [`Rows::t_dot`]: a vector
+/// (`Array1`, a view, an `ArrayRef1`) or a matrix (`Array2`, ...) of the
+/// rows' float type. Sealed.
+///
+/// `X·w` is one value per row, `X·W` one row of values per row;
+/// `Xᵀ·v` is one value per column of X, `Xᵀ·V` one row per column.
+///
+/// # Examples
+///
+/// ```
+/// use ndarray::{Array1, Array2};
+/// use ndarray_patches::prelude::*;
+///
+/// let img = Array2::from_shape_fn((8, 8), |(i, j)| (i + j) as f64);
+/// let p = img.patches(3);
+/// let y = p.dot(&Array1::from_elem(9, 1.0));            // a vector: Array1
+/// let z = p.dot(&Array2::from_elem((9, 2), 1.0));       // a matrix: Array2
+/// assert_eq!(z.column(1), y);
+/// ```
+pub trait Operand<F: Real>: Sync + sealed::Sealed {
+    /// `X·w` for a vector (`Array1<F>`), `X·W` for a matrix (`Array2<F>`).
+    type Product: ChunkResult;
+
+    /// The length of the first axis.
+    #[doc(hidden)]
+    fn first_len(&self) -> usize;
+    /// The length of the second axis (1 for a vector).
+    #[doc(hidden)]
+    fn second_len(&self) -> usize;
+    /// `x · self`.
+    #[doc(hidden)]
+    fn right_of(&self, x: ArrayView2<'_, F>) -> Self::Product;
+    /// Adds `xᵀ · self[k..k + x.nrows()]` into `acc` (`(patch_len, second_len)`).
+    #[doc(hidden)]
+    fn add_t_product(&self, x: ArrayView2<'_, F>, k: usize, acc: &mut Array2<f64>);
+    /// The `(patch_len, second_len)` accumulator as this operand's product.
+    #[doc(hidden)]
+    fn t_product(acc: Array2<f64>) -> Self::Product;
+}
+
+macro_rules! operands {
+    ($($ty:ty, [$($g:tt)*];)*) => {$(
+        impl<$($g)*> sealed::Sealed for $ty {}
+    )*};
+}
+
+operands! {
+    ArrayRef<F, Ix1>, [F: Real];
+    ArrayRef<F, Ix2>, [F: Real];
+    ArrayBase<S, Ix1>, [F: Real, S: Data<Elem = F>];
+    ArrayBase<S, Ix2>, [F: Real, S: Data<Elem = F>];
+}
+
+impl<F: Real> Operand<F> for ArrayRef<F, Ix1> {
+    type Product = Array1<F>;
+
+    fn first_len(&self) -> usize {
+        self.len()
+    }
+    fn second_len(&self) -> usize {
+        1
+    }
+    fn right_of(&self, x: ArrayView2<'_, F>) -> Array1<F> {
+        x.dot(self)
+    }
+    fn add_t_product(&self, x: ArrayView2<'_, F>, k: usize, acc: &mut Array2<f64>) {
+        let part = x.t().dot(&self.slice(s![k..k + x.nrows()]));
+        acc.column_mut(0)
+            .zip_mut_with(&part, |a, &b| *a += b.to_f64());
+    }
+    fn t_product(acc: Array2<f64>) -> Array1<F> {
+        acc.column(0).mapv(F::from_f64)
+    }
+}
+
+impl<F: Real> Operand<F> for ArrayRef<F, Ix2> {
+    type Product = Array2<F>;
+
+    fn first_len(&self) -> usize {
+        self.nrows()
+    }
+    fn second_len(&self) -> usize {
+        self.ncols()
+    }
+    fn right_of(&self, x: ArrayView2<'_, F>) -> Array2<F> {
+        x.dot(self)
+    }
+    fn add_t_product(&self, x: ArrayView2<'_, F>, k: usize, acc: &mut Array2<f64>) {
+        let part = x.t().dot(&self.slice(s![k..k + x.nrows(), ..]));
+        add_into(acc, &part);
+    }
+    fn t_product(acc: Array2<f64>) -> Array2<F> {
+        to_real(acc)
+    }
+}
+
+impl<F: Real, S: Data<Elem = F>, D: Dimension> Operand<F> for ArrayBase<S, D>
+where
+    ArrayBase<S, D>: sealed::Sealed + Sync,
+    ArrayRef<F, D>: Operand<F>,
+{
+    type Product = <ArrayRef<F, D> as Operand<F>>::Product;
+
+    fn first_len(&self) -> usize {
+        (**self).first_len()
+    }
+    fn second_len(&self) -> usize {
+        (**self).second_len()
+    }
+    fn right_of(&self, x: ArrayView2<'_, F>) -> Self::Product {
+        (**self).right_of(x)
+    }
+    fn add_t_product(&self, x: ArrayView2<'_, F>, k: usize, acc: &mut Array2<f64>) {
+        (**self).add_t_product(x, k, acc)
+    }
+    fn t_product(acc: Array2<f64>) -> Self::Product {
+        <ArrayRef<F, D> as Operand<F>>::t_product(acc)
+    }
+}
+
+/// # Linear algebra on the virtual matrix (float rows)
+///
+/// Every product streams cache-sized chunks of the rows through a GEMM on
+/// all threads, one `f64` accumulator per thread: `O(threads x chunk +
+/// result)` memory, whatever the number of rows. Any row set: all the
+/// windows, a range, a selection, a shuffled epoch.
+impl<A, D, C, S, F> Rows<'_, A, D, C, S>
+where
+    A: Copy + Send + Sync,
+    D: Dimension,
+    C: Conversion<A, Output = F>,
+    S: RowSet,
+    F: Real,
+{
+    /// Rows per chunk: [`DEFAULT_CHUNK_BYTES`] of `F` rows (at least one),
+    /// so the working set is one such chunk per thread plus the result.
+    fn linalg_rows(&self) -> usize {
+        self.chunk_rows_for(DEFAULT_CHUNK_BYTES)
     }
 
-    /// Folds `F` chunks of X into one `f64` accumulator per thread (with a
-    /// `(scratch, scratch)` matrix of `F` beside it for partial products),
-    /// then adds the accumulators.
+    /// Folds the chunks into one `f64` accumulator of `shape` per worker
+    /// (with a `(scratch, scratch)` matrix of `F` beside it for partial
+    /// products), then adds the accumulators.
     ///
     /// # Errors
     ///
-    /// [`PatchError::OutOfMemory`] if the accumulators cannot be allocated.
-    fn reduce<F, D2, G>(
-        &self,
-        shape: D2,
-        scratch: usize,
-        f: G,
-    ) -> Result<ndarray::Array<f64, D2>, PatchError>
+    /// [`PatchError::OutOfMemory`] if the accumulators or a chunk cannot be
+    /// allocated.
+    fn reduce<D2, G>(&self, shape: D2, scratch: usize, f: G) -> Result<Array<f64, D2>, PatchError>
     where
-        F: Real + From<A>,
         D2: Dimension,
-        G: Fn(&mut (ndarray::Array<f64, D2>, Array2<F>), usize, ArrayView2<'_, F>) + Sync + Send,
+        G: Fn(&mut (Array<f64, D2>, Array2<F>), usize, ArrayView2<'_, F>) + Sync + Send,
     {
-        let rows = self.cast::<F>();
-        let chunk = self.linalg_rows::<F>();
-        let workers = rayon::current_num_threads().min(self.len().div_ceil(chunk).max(1));
-        let accs = (0..workers)
-            .map(|_| {
-                Ok((
-                    try_filled(shape.clone(), 0.0, "the per-thread accumulators")?,
-                    try_filled(
-                        Dim([scratch, scratch]),
-                        F::zero(),
-                        "the per-thread accumulators",
-                    )?,
-                ))
-            })
-            .collect::<Result<Vec<_>, PatchError>>()?;
-        let merge = |a: (ndarray::Array<f64, D2>, Array2<F>),
-                     b: (ndarray::Array<f64, D2>, Array2<F>)| {
-            (merge(a.0, b.0), a.1)
+        let what = "the per-thread accumulators";
+        let init = || {
+            Ok((
+                try_filled(shape.clone(), 0.0, what)?,
+                try_filled(Dim([scratch, scratch]), F::zero(), what)?,
+            ))
         };
-        Ok(rows.par_fold_chunks(chunk, accs, f, merge).0)
+        let fold = |acc: &mut _, k, x: ArrayView2<'_, F>| {
+            f(acc, k, x);
+            Ok(())
+        };
+        let merge = |a: (Array<f64, D2>, Array2<F>), b: (Array<f64, D2>, _)| (a.0 + b.0, a.1);
+        Ok(self.fold_chunks_at(self.linalg_rows(), init, fold, merge)?.0)
     }
 
-    /// `X·w`: one value per patch, the patch's dot product with `w`
-    /// (a linear filter or a linear classifier's score).
+    /// `X·w` (one value per row: its dot product with `w`, a linear
+    /// filter or a linear classifier's score) for a vector `w`, `X·W` (one
+    /// row of values per row: a filter bank's responses) for a matrix `W`.
     ///
     /// # Panics
     ///
-    /// If `w.len() != patch_len`; see [`try_dot`](Self::try_dot).
+    /// If the operand does not have `patch_len` rows, or the result's size
+    /// overflows or cannot be allocated; see [`try_dot`](Self::try_dot).
     ///
     /// # Examples
     ///
@@ -184,15 +307,17 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
     /// use ndarray::{Array1, Array2};
     /// use ndarray_patches::prelude::*;
     ///
-    /// let img = Array2::from_shape_fn((64, 64), |(i, j)| (i * j % 9) as f32);
+    /// let img = Array2::from_shape_fn((64, 64), |(i, j)| (i * j % 9) as u8);
     /// let p = img.patches((5, 5));
-    /// let w = Array1::from_elem(25, 1.0 / 25.0);    // a box filter
-    /// let y = p.dot(&w);
+    /// let w = Array1::from_elem(25, 1.0f32 / 25.0);    // a box filter
+    /// let y = p.cast::<f32>().dot(&w);
     /// assert_eq!(y.len(), 60 * 60);
-    /// assert!((y[0] - p.get(0).unwrap().mean().unwrap()).abs() < 1e-5);
+    /// assert!((y[0] - p.get(0).unwrap().mapv(f32::from).mean().unwrap()).abs() < 1e-5);
+    /// let bank = Array2::from_elem((25, 4), 1.0f64);     // four filters
+    /// assert_eq!(p.rows(10..20).cast::<f64>().dot(&bank).dim(), (10, 4));
     /// ```
     #[track_caller]
-    pub fn dot<F: Real + From<A>>(&self, w: &ArrayRef1<F>) -> Array1<F> {
+    pub fn dot<W: Operand<F> + ?Sized>(&self, w: &W) -> W::Product {
         unwrap_or_panic(self.try_dot(w))
     }
 
@@ -200,7 +325,9 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
     ///
     /// # Errors
     ///
-    /// [`PatchError::ShapeMismatch`] if `w.len() != patch_len`.
+    /// [`PatchError::ShapeMismatch`] if the operand does not have
+    /// `patch_len` rows, [`PatchError::Overflow`] or
+    /// [`PatchError::OutOfMemory`] if the result cannot be held.
     ///
     /// # Examples
     ///
@@ -208,21 +335,24 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
     /// use ndarray::{Array1, Array2};
     /// use ndarray_patches::prelude::*;
     ///
-    /// let img = Array2::<f32>::zeros((8, 8));
-    /// assert!(img.patches((3, 3)).try_dot(&Array1::<f32>::zeros(8)).is_err());
+    /// let img = Array2::<f64>::zeros((10, 10));
+    /// assert!(img.patches(3).try_dot(&Array1::zeros(8)).is_err());
+    /// assert!(img.patches(3).try_dot(&Array1::zeros(9)).is_ok());
     /// ```
-    pub fn try_dot<F: Real + From<A>>(&self, w: &ArrayRef1<F>) -> Result<Array1<F>, PatchError> {
-        check("w (length)", self.patch_len(), w.len())?;
-        self.cast::<F>()
-            .map_chunks_impl(self.linalg_rows::<F>(), |x| x.dot(w))
+    pub fn try_dot<W: Operand<F> + ?Sized>(&self, w: &W) -> Result<W::Product, PatchError> {
+        check("w (rows)", self.geometry().patch_len(), w.first_len())?;
+        check_size(self.len(), w.second_len(), size_of::<F>(), "size of X·W")?;
+        self.map_chunks_at(self.linalg_rows(), |x| w.right_of(x))
     }
 
-    /// `Xᵀ·v`: the sum of every patch weighted by `v` (one weight per
-    /// patch), a vector of `patch_len`.
+    /// `Xᵀ·v` for a vector `v` with one value per row (a weighted sum of
+    /// the rows: the gradient of a linear model), `Xᵀ·V` for a matrix `V`
+    /// with one row per row of X.
     ///
     /// # Panics
     ///
-    /// If `v.len() != len`; see [`try_t_dot`](Self::try_t_dot).
+    /// If the operand does not have one row per row of X; see
+    /// [`try_t_dot`](Self::try_t_dot).
     ///
     /// # Examples
     ///
@@ -230,23 +360,25 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
     /// use ndarray::{Array1, Array2};
     /// use ndarray_patches::prelude::*;
     ///
-    /// let img = Array2::from_shape_fn((4, 4), |(i, j)| (4 * i + j) as f64);
-    /// let p = img.patches((2, 2));
-    /// let mut v = Array1::zeros(p.len());
-    /// v[0] = 1.0;
-    /// v[8] = 2.0;                                    // the last patch
-    /// assert_eq!(p.t_dot(&v).to_vec(), vec![20.0, 23.0, 32.0, 35.0]); // [0,1,4,5] + 2 * [10,11,14,15]
+    /// let img = Array2::from_shape_fn((16, 16), |(i, j)| (i + 2 * j) as f64);
+    /// let p = img.patches(4);
+    /// let v = Array1::from_elem(p.len(), 1.0);
+    /// let s = p.t_dot(&v);                                // the sum of the rows
+    /// assert_eq!(s, p.to_matrix().sum_axis(ndarray::Axis(0)));
     /// ```
     #[track_caller]
-    pub fn t_dot<F: Real + From<A>>(&self, v: &ArrayRef1<F>) -> Array1<F> {
+    pub fn t_dot<W: Operand<F> + ?Sized>(&self, v: &W) -> W::Product {
         unwrap_or_panic(self.try_t_dot(v))
     }
 
-    /// Like [`t_dot`](Self::t_dot), returning an error instead of panicking.
+    /// Like [`t_dot`](Self::t_dot), returning an error instead of
+    /// panicking.
     ///
     /// # Errors
     ///
-    /// [`PatchError::ShapeMismatch`] if `v.len() != len`.
+    /// [`PatchError::ShapeMismatch`] if the operand does not have one row
+    /// per row of X, [`PatchError::OutOfMemory`] if the accumulators cannot
+    /// be allocated.
     ///
     /// # Examples
     ///
@@ -254,157 +386,40 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
     /// use ndarray::{Array1, Array2};
     /// use ndarray_patches::prelude::*;
     ///
-    /// let img = Array2::<f32>::zeros((8, 8));
-    /// assert!(img.patches((3, 3)).try_t_dot(&Array1::<f32>::zeros(9)).is_err());
+    /// let img = Array2::<f32>::zeros((10, 10));
+    /// assert!(img.patches(3).try_t_dot(&Array1::zeros(3)).is_err());
+    /// assert_eq!(img.patches(3).try_t_dot(&Array2::zeros((64, 2)))?.dim(), (9, 2));
+    /// # Ok::<(), ndarray_patches::PatchError>(())
     /// ```
-    pub fn try_t_dot<F: Real + From<A>>(&self, v: &ArrayRef1<F>) -> Result<Array1<F>, PatchError> {
-        check("v (length)", self.len(), v.len())?;
-        let pl = self.patch_len();
-        let acc = self.reduce(Dim(pl), 0, |(acc, _), start, x: ArrayView2<'_, F>| {
-            let part = x.t().dot(&v.slice(s![start..start + x.nrows()]));
-            add_into(acc, &part);
-        })?;
-        Ok(to_real(acc))
+    pub fn try_t_dot<W: Operand<F> + ?Sized>(&self, v: &W) -> Result<W::Product, PatchError> {
+        check("v (rows)", self.len(), v.first_len())?;
+        let pl = self.geometry().patch_len();
+        check_size(pl, v.second_len(), size_of::<f64>(), "size of Xᵀ·V")?;
+        let shape = Dim([pl, v.second_len()]);
+        let acc = self.reduce(shape, 0, |(acc, _), k, x| v.add_t_product(x, k, acc))?;
+        Ok(W::t_product(acc))
     }
 
-    /// `X·W` for `W` of shape `(patch_len, k)`: every patch through a bank
-    /// of `k` linear filters, a `(len, k)` matrix. When that is itself too
-    /// large, stream it: `p.cast::<f32>().for_each_chunk(rows, |start, x| ..x.dot(&w)..)`.
+    /// `XᵀX`, the `(patch_len, patch_len)` Gram matrix of the rows (the
+    /// second moment: `XᵀX / n` for the uncentred covariance).
     ///
     /// # Panics
     ///
-    /// If `W.nrows() != patch_len`; see [`try_matmul`](Self::try_matmul).
+    /// If the result cannot be held; see [`try_gram`](Self::try_gram).
     ///
     /// # Examples
     ///
     /// ```
-    /// use ndarray::{stack, Array1, Array2, Axis};
+    /// use ndarray::Array2;
     /// use ndarray_patches::prelude::*;
     ///
-    /// let img = Array2::from_shape_fn((32, 32), |(i, j)| ((i ^ j) % 5) as f32);
-    /// let p = img.patches((3, 3));
-    /// let mean = Array1::from_elem(9, 1.0 / 9.0);
-    /// let centre = Array1::from_shape_fn(9, |k| if k == 4 { 1.0 } else { 0.0 });
-    /// let bank = stack(Axis(1), &[mean.view(), centre.view()]).unwrap(); // (9, 2)
-    /// let y = p.matmul(&bank);
-    /// assert_eq!(y.dim(), (30 * 30, 2));
-    /// assert_eq!(y[[0, 1]], img[[1, 1]]);
+    /// let img = Array2::from_shape_fn((20, 20), |(i, j)| ((i * j) % 5) as u8);
+    /// let p = img.patches(3);
+    /// let x = p.cast::<f64>().to_matrix();
+    /// assert_eq!(p.cast::<f64>().gram(), x.t().dot(&x));
     /// ```
     #[track_caller]
-    pub fn matmul<F: Real + From<A>>(&self, w: &ArrayRef2<F>) -> Array2<F> {
-        unwrap_or_panic(self.try_matmul(w))
-    }
-
-    /// Like [`matmul`](Self::matmul), returning an error instead of
-    /// panicking.
-    ///
-    /// # Errors
-    ///
-    /// [`PatchError::ShapeMismatch`] if `W.nrows() != patch_len`,
-    /// [`PatchError::Overflow`] if the result's size overflows.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ndarray::Array2;
-    /// use ndarray_patches::prelude::*;
-    ///
-    /// let img = Array2::<f32>::zeros((8, 8));
-    /// assert!(img.patches((3, 3)).try_matmul(&Array2::<f32>::zeros((8, 2))).is_err());
-    /// ```
-    pub fn try_matmul<F: Real + From<A>>(&self, w: &ArrayRef2<F>) -> Result<Array2<F>, PatchError> {
-        check("W (rows)", self.patch_len(), w.nrows())?;
-        let n = self.len().checked_mul(w.ncols()).filter(|&n| {
-            n.checked_mul(size_of::<F>())
-                .is_some_and(|b| b <= isize::MAX as usize)
-        });
-        n.ok_or(PatchError::Overflow {
-            quantity: "size of X·W",
-        })?;
-        self.cast::<F>()
-            .map_chunks_impl(self.linalg_rows::<F>(), |x| x.dot(w))
-    }
-
-    /// `Xᵀ·V` for `V` of shape `(len, k)`: a `(patch_len, k)` matrix (with
-    /// `V` the targets, the right-hand side of least squares).
-    ///
-    /// # Panics
-    ///
-    /// If `V.nrows() != len`; see [`try_t_matmul`](Self::try_t_matmul).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ndarray::Array2;
-    /// use ndarray_patches::prelude::*;
-    ///
-    /// let img = Array2::from_shape_fn((5, 5), |(i, j)| (i * 5 + j) as f64);
-    /// let p = img.patches((3, 3));
-    /// let v = Array2::<f64>::ones((p.len(), 2));
-    /// let s = p.t_matmul(&v);
-    /// assert_eq!(s.dim(), (9, 2));
-    /// assert_eq!(s[[0, 0]], p.iter().map(|w| w[[0, 0]]).sum::<f64>());
-    /// ```
-    #[track_caller]
-    pub fn t_matmul<F: Real + From<A>>(&self, v: &ArrayRef2<F>) -> Array2<F> {
-        unwrap_or_panic(self.try_t_matmul(v))
-    }
-
-    /// Like [`t_matmul`](Self::t_matmul), returning an error instead of
-    /// panicking.
-    ///
-    /// # Errors
-    ///
-    /// [`PatchError::ShapeMismatch`] if `V.nrows() != len`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ndarray::Array2;
-    /// use ndarray_patches::prelude::*;
-    ///
-    /// let img = Array2::<f32>::zeros((5, 5));
-    /// assert!(img.patches((3, 3)).try_t_matmul(&Array2::<f32>::zeros((8, 1))).is_err());
-    /// ```
-    pub fn try_t_matmul<F: Real + From<A>>(
-        &self,
-        v: &ArrayRef2<F>,
-    ) -> Result<Array2<F>, PatchError> {
-        check("V (rows)", self.len(), v.nrows())?;
-        let shape = (self.patch_len(), v.ncols());
-        let acc = self.reduce(
-            Dim([shape.0, shape.1]),
-            0,
-            |(acc, _), start, x: ArrayView2<'_, F>| {
-                let part = x.t().dot(&v.slice(s![start..start + x.nrows(), ..]));
-                add_into(acc, &part);
-            },
-        )?;
-        Ok(to_real(acc))
-    }
-
-    /// `XᵀX`, the `(patch_len, patch_len)` Gram matrix: the normal equations
-    /// of least squares, the uncentred second moment of the patches.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ndarray::Array2;
-    /// use ndarray_patches::prelude::*;
-    ///
-    /// let img = Array2::from_shape_fn((30, 30), |(i, j)| ((i * 3 + j) % 7) as f32);
-    /// let p = img.patches((4, 4));
-    /// let g: Array2<f64> = p.gram();
-    /// let x = p.to_matrix().mapv(f64::from);
-    /// assert!((&g - &x.t().dot(&x)).iter().all(|d| d.abs() < 1e-9));
-    /// ```
-    ///
-    /// # Panics
-    ///
-    /// If `patch_len²` overflows or the accumulators (one `patch_len²` of
-    /// `f64` per thread) cannot be allocated; see [`try_gram`](Self::try_gram).
-    #[track_caller]
-    pub fn gram<F: Real + From<A>>(&self) -> Array2<F> {
+    pub fn gram(&self) -> Array2<F> {
         unwrap_or_panic(self.try_gram())
     }
 
@@ -412,72 +427,36 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
     ///
     /// # Errors
     ///
-    /// [`PatchError::Overflow`] if the `(patch_len, patch_len)` result's
-    /// size overflows, [`PatchError::OutOfMemory`] if the accumulators
-    /// cannot be allocated.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ndarray::Array2;
-    /// use ndarray_patches::prelude::*;
-    ///
-    /// let img = Array2::<f32>::zeros((8, 8));
-    /// assert_eq!(img.patches(3).try_gram::<f32>()?.dim(), (9, 9));
-    /// # Ok::<(), ndarray_patches::PatchError>(())
-    /// ```
-    pub fn try_gram<F: Real + From<A>>(&self) -> Result<Array2<F>, PatchError> {
-        let pl = self.patch_len();
-        check_square(pl)?;
-        let mut acc = self.reduce(
-            Dim([pl, pl]),
-            pl,
-            |(acc, scratch), _, x: ArrayView2<'_, F>| {
-                syrk_upper(x, scratch.view_mut());
-                add_upper(acc.view_mut(), scratch);
-            },
-        )?;
-        mirror_upper(&mut acc);
-        Ok(to_real(acc))
-    }
-
-    /// The mean patch (column means of X), flattened.
-    ///
-    /// # Panics
-    ///
-    /// If the per-thread accumulators (`patch_len` `f64` each) cannot be
+    /// [`PatchError::Overflow`] if a `patch_len x patch_len` matrix
+    /// overflows, [`PatchError::OutOfMemory`] if the accumulators cannot be
     /// allocated.
     ///
     /// # Examples
     ///
     /// ```
-    /// use ndarray::{Array1, Array2};
+    /// use ndarray::Array2;
     /// use ndarray_patches::prelude::*;
     ///
-    /// let img = Array2::from_shape_fn((3, 3), |(i, j)| (3 * i + j) as u8);
-    /// let m: Array1<f64> = img.patches((2, 2)).mean();
-    /// assert_eq!(m.to_vec(), vec![2.0, 3.0, 5.0, 6.0]);
+    /// let img = Array2::<f32>::ones((10, 10));
+    /// assert_eq!(img.patches(2).try_gram()?[[0, 1]], 81.0);
+    /// # Ok::<(), ndarray_patches::PatchError>(())
     /// ```
-    #[track_caller]
-    pub fn mean<F: Real + From<A>>(&self) -> Array1<F> {
-        let pl = self.patch_len();
-        let sums = unwrap_or_panic(
-            self.reduce(Dim(pl), 0, |(acc, _), _, x: ArrayView2<'_, F>| {
-                let part = x.sum_axis(Axis(0));
-                add_into(acc, &part);
-            }),
-        );
-        to_real(sums / self.len() as f64)
+    pub fn try_gram(&self) -> Result<Array2<F>, PatchError> {
+        let pl = self.geometry().patch_len();
+        check_square(pl)?;
+        let mut acc = self.reduce(Dim([pl, pl]), pl, |(acc, scratch), _, x| {
+            syrk_upper(x, scratch.view_mut());
+            add_upper(acc.view_mut(), scratch);
+        })?;
+        mirror_upper(&mut acc);
+        Ok(to_real(acc))
     }
 
-    /// The covariance of the patch elements: `(X - mean)ᵀ(X - mean) / (len - 1)`
-    /// (numpy's `np.cov(X, rowvar=False)`). Computed on patches shifted by
-    /// the first patch, so that large pixel means do not cancel the
-    /// variance's digits.
+    /// The mean row (the mean patch), accumulated in `f64`.
     ///
     /// # Panics
     ///
-    /// If there is a single patch; see [`try_covariance`](Self::try_covariance).
+    /// If there are no rows; see [`try_mean`](Self::try_mean).
     ///
     /// # Examples
     ///
@@ -485,23 +464,23 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
     /// use ndarray::Array2;
     /// use ndarray_patches::prelude::*;
     ///
-    /// let img = Array2::from_shape_fn((40, 40), |(i, j)| 1000.0 + ((i * 7 + j * 3) % 11) as f32);
-    /// let c: Array2<f64> = img.patches((3, 3)).covariance();
-    /// assert_eq!(c.dim(), (9, 9));
-    /// assert!((&c - &c.t()).iter().all(|d| d.abs() < 1e-9));      // symmetric
-    /// assert!(c.diag().iter().all(|&v| v > 9.0 && v < 11.0));     // about 10
+    /// let img = Array2::from_shape_fn((6, 6), |(i, j)| (i * 6 + j) as u8);
+    /// let m = img.patches(2).map_elems(|x: u8| f64::from(x) / 255.0).mean();
+    /// assert_eq!(m.len(), 4);
+    /// assert!((m[0] - 12.0 / 255.0).abs() < 1e-12);
     /// ```
     #[track_caller]
-    pub fn covariance<F: Real + From<A>>(&self) -> Array2<F> {
-        unwrap_or_panic(self.try_covariance())
+    pub fn mean(&self) -> Array1<F> {
+        unwrap_or_panic(self.try_mean())
     }
 
-    /// Like [`covariance`](Self::covariance), returning an error instead of
-    /// panicking.
+    /// Like [`mean`](Self::mean), returning an error instead of panicking.
     ///
     /// # Errors
     ///
-    /// [`PatchError::NotEnoughPatches`] if there is a single patch.
+    /// [`PatchError::NotEnoughPatches`] if there are no rows (the mean of
+    /// nothing is undefined), [`PatchError::OutOfMemory`] if the
+    /// accumulators cannot be allocated.
     ///
     /// # Examples
     ///
@@ -509,10 +488,72 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
     /// use ndarray::Array2;
     /// use ndarray_patches::prelude::*;
     ///
-    /// let img = Array2::<f32>::zeros((3, 3));
-    /// assert!(img.patches((3, 3)).try_covariance::<f64>().is_err());
+    /// let img = Array2::<f32>::zeros((6, 6));
+    /// assert!(img.patches(2).rows(3..3).try_mean().is_err());
+    /// assert_eq!(img.patches(2).try_mean()?.len(), 4);
+    /// # Ok::<(), ndarray_patches::PatchError>(())
     /// ```
-    pub fn try_covariance<F: Real + From<A>>(&self) -> Result<Array2<F>, PatchError> {
+    pub fn try_mean(&self) -> Result<Array1<F>, PatchError> {
+        let n = self.len();
+        if n == 0 {
+            return Err(PatchError::NotEnoughPatches {
+                needed: 1,
+                found: 0,
+            });
+        }
+        let pl = self.geometry().patch_len();
+        let sums = self.reduce(Dim(pl), 0, |(acc, _), _, x| {
+            add_into(acc, &x.sum_axis(Axis(0)));
+        })?;
+        Ok(to_real(sums / n as f64))
+    }
+
+    /// The `(patch_len, patch_len)` sample covariance of the rows (numpy's
+    /// `np.cov(X, rowvar=False)`, divided by `n - 1`), accumulated in `f64`
+    /// around a shift (the first row), so that bright, low-contrast images
+    /// keep their digits.
+    ///
+    /// # Panics
+    ///
+    /// With fewer than two rows; see
+    /// [`try_covariance`](Self::try_covariance).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::Array2;
+    /// use ndarray_patches::prelude::*;
+    ///
+    /// let img = Array2::from_shape_fn((12, 12), |(i, j)| ((i * 5 + j * 3) % 7) as u8);
+    /// let c = img.patches(3).cast::<f64>().covariance();
+    /// assert_eq!(c.dim(), (9, 9));
+    /// assert!((c[[0, 1]] - c[[1, 0]]).abs() < 1e-12);
+    /// ```
+    #[track_caller]
+    pub fn covariance(&self) -> Array2<F> {
+        unwrap_or_panic(self.try_covariance())
+    }
+
+    /// Like [`covariance`](Self::covariance), returning an error instead
+    /// of panicking.
+    ///
+    /// # Errors
+    ///
+    /// [`PatchError::NotEnoughPatches`] with fewer than two rows,
+    /// [`PatchError::Overflow`] or [`PatchError::OutOfMemory`] if the
+    /// result cannot be held.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::Array2;
+    /// use ndarray_patches::prelude::*;
+    ///
+    /// let img = Array2::<f64>::zeros((4, 4));
+    /// assert!(img.patches(4).try_covariance().is_err());   // one window
+    /// # Ok::<(), ndarray_patches::PatchError>(())
+    /// ```
+    pub fn try_covariance(&self) -> Result<Array2<F>, PatchError> {
         let n = self.len();
         if n < 2 {
             return Err(PatchError::NotEnoughPatches {
@@ -520,23 +561,21 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
                 found: n,
             });
         }
-        let pl = self.patch_len();
+        let pl = self.geometry().patch_len();
         check_square(pl)?;
-        let shift: Array1<F> = self.cast::<F>().select(&[0]).row(0).to_owned();
+        let mut first = Array2::from_elem((1, pl), F::zero());
+        self.write_rows(0, first.view_mut());
+        let shift: Array1<F> = first.row(0).to_owned();
         // One accumulator: column 0 holds the sums, columns 1.. the
         // products (x-K)ᵀ(x-K).
-        let acc = self.reduce(
-            Dim([pl, pl + 1]),
-            pl,
-            |(acc, scratch), _, x: ArrayView2<'_, F>| {
-                let c = &x - &shift;
-                let sum = c.sum_axis(Axis(0));
-                acc.column_mut(0)
-                    .zip_mut_with(&sum, |a, &b| *a += b.to_f64());
-                syrk_upper(c.view(), scratch.view_mut());
-                add_upper(acc.slice_mut(s![.., 1..]), scratch);
-            },
-        )?;
+        let acc = self.reduce(Dim([pl, pl + 1]), pl, |(acc, scratch), _, x| {
+            let c = &x - &shift;
+            let sum = c.sum_axis(Axis(0));
+            acc.column_mut(0)
+                .zip_mut_with(&sum, |a, &b| *a += b.to_f64());
+            syrk_upper(c.view(), scratch.view_mut());
+            add_upper(acc.slice_mut(s![.., 1..]), scratch);
+        })?;
         let s = acc.column(0).to_owned();
         let mut m2 = acc.slice(s![.., 1..]).to_owned();
         mirror_upper(&mut m2);
@@ -545,4 +584,13 @@ impl<'a, A: Copy + Send + Sync, D: Dimension> Patches<'a, A, D> {
         let cov = (m2 - d.dot(&d.t()) / n as f64) / (n - 1) as f64;
         Ok(to_real(cov))
     }
+}
+
+/// Checks that an `a x b` result of `size`-byte elements is addressable.
+fn check_size(a: usize, b: usize, size: usize, quantity: &'static str) -> Result<(), PatchError> {
+    a.checked_mul(b)
+        .and_then(|n| n.checked_mul(size))
+        .filter(|&bytes| bytes <= isize::MAX as usize)
+        .map(|_| ())
+        .ok_or(PatchError::Overflow { quantity })
 }

@@ -139,7 +139,7 @@ impl<'a, A, D: Dimension> Patches<'a, A, D> {
     #[track_caller]
     pub fn rows(&self, range: impl RangeBounds<usize>) -> Rows<'a, A, D> {
         let (start, end) = unwrap_or_panic(resolve(range, self.geometry().len()));
-        self.rows.with_range(start, end)
+        self.rows.with_set(start..end)
     }
 
     /// Where patch `r` is: its grid index and its origin in the source, or
@@ -160,7 +160,7 @@ impl<'a, A, D: Dimension> Patches<'a, A, D> {
         let geom = self.geometry();
         (r < geom.len()).then(|| Position {
             row: r,
-            grid: geom.grid_index(r),
+            grid: geom.project(geom.grid_index(r)),
             origin: geom.origin(r),
         })
     }
@@ -349,7 +349,7 @@ impl<'a, A, D: Dimension> Patches<'a, A, D> {
     /// assert_eq!(p.len(), 80);
     /// ```
     pub fn grid(&self) -> D {
-        self.geometry().grid().clone()
+        self.geometry().shown_grid()
     }
 
     /// Elements per patch: the product of [`patch_shape`](Self::patch_shape),
@@ -380,7 +380,7 @@ impl<'a, A, D: Dimension> Patches<'a, A, D> {
     /// assert_eq!(img.patches((3, 2)).patch_shape(), Dim([3, 2]));
     /// ```
     pub fn patch_shape(&self) -> D {
-        self.geometry().patch().clone()
+        self.geometry().shown_patch()
     }
 
     /// The window (patch shape, step, dilation) of these patches.
@@ -429,7 +429,7 @@ impl<'a, A, D: Dimension> Patches<'a, A, D> {
     fn patch_at(&self, r: usize) -> ArrayView<'a, A, D> {
         let mut v = self.source().clone();
         v.slice_each_axis_inplace(self.geometry().patch_slices(r));
-        v
+        self.geometry().show_patch(v)
     }
 
     /// An iterator over every patch as a view, in row order.
@@ -511,7 +511,8 @@ impl<'a, A, D: Dimension> Patches<'a, A, D> {
     where
         D: PatchDim,
     {
-        window_view(self.source(), self.geometry())
+        let geom = self.geometry();
+        Ok(geom.show_view(window_view(self.source(), geom)?))
     }
 }
 

@@ -1,32 +1,31 @@
-//! [`Rows`]: every way the rows of the patch matrix are delivered.
+//! [`Rows`]: every way the rows of the patch matrix are delivered, written
+//! once for every row set.
 //!
-//! One type, one method per delivery mode: `to_matrix`, `write_rows`,
-//! `chunks`, `for_each_chunk`, `par_for_each_chunk`, `par_map_chunks`,
-//! `map_windows` and `select`. A `Rows` value is a range of rows (all of
-//! them for [`Patches`](crate::Patches), which dereferences to one) and a
+//! A `Rows` value is the patches, a [`RowSet`] (a range of rows, all of
+//! them for [`Patches`](crate::Patches), which dereferences to one; or an
+//! index list: a selection, a sample, a shuffled epoch) and a
 //! [`Conversion`] applied during the copy ([`AsIs`] by default; see
-//! [`Rows::cast`] and [`Rows::map_elems`]).
+//! [`Rows::cast`] and [`Rows::map_elems`]). Every delivery method is
+//! declared here, once, and works on every row set.
 //!
 //! Memory: a visitor holds one `(rows, patch_len)` buffer
-//! (`for_each_chunk`) or one per worker thread (`par_for_each_chunk`,
-//! `par_map_chunks`), allocated once and refilled; nothing is proportional
-//! to the number of patches except the results you ask for.
+//! (`for_each_chunk`) or one per worker thread (the `par_*` methods),
+//! allocated once and refilled; nothing is proportional to the number of
+//! patches except the results you ask for (and an index set's indices).
 
 use std::fmt;
 use std::iter::FusedIterator;
 use std::mem::size_of;
-use std::ops::{Bound, Range, RangeBounds};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::ops::{Bound, Deref, Range, RangeBounds};
+use std::sync::Arc;
 
 use ndarray::{s, Array, Array1, Array2, ArrayView, ArrayView1, ArrayView2};
 use ndarray::{ArrayViewMut2, Dimension};
-use rayon::prelude::*;
 
 use crate::error::{unwrap_or_panic, PatchError};
-use crate::flatten::{
-    fill_new, fill_view, gather_new, gather_view, try_vec_with_capacity, RowSource,
-};
+use crate::flatten::{fill_new, fill_view, try_vec_with_capacity, Part, RowSource, Threads};
 use crate::geometry::Geometry;
+use crate::par::par_tasks;
 use crate::scalar::{AsIs, Cast, Conversion, MapElems};
 
 /// The chunk size, in bytes of the rows delivered, that
@@ -36,8 +35,8 @@ use crate::scalar::{AsIs, Cast, Conversion, MapElems};
 /// when it fits in the core's L2 cache (1-2 MiB on current x86 and ARM
 /// cores) the second pass reads from cache instead of DRAM, and the buffer
 /// is never evicted between refills. Much smaller chunks pay the per-chunk
-/// overhead (a rayon split, the caller's per-call setup, a short GEMM);
-/// much larger ones spill to DRAM.
+/// overhead (a task, the caller's per-call setup, a short GEMM); much
+/// larger ones spill to DRAM.
 ///
 /// # Examples
 ///
@@ -54,30 +53,194 @@ use crate::scalar::{AsIs, Cast, Conversion, MapElems};
 /// ```
 pub const DEFAULT_CHUNK_BYTES: usize = 1 << 20;
 
-/// A range of rows of the patch matrix, and what the copy does to each
+mod sealed_set {
+    pub trait Sealed {}
+    impl Sealed for std::ops::Range<usize> {}
+    impl Sealed for super::Indices {}
+}
+
+/// Which rows a [`Rows`] delivers, in which order: a range of rows
+/// (`Range<usize>`, consecutive rows, the default) or an index list
+/// ([`Indices`]: a selection, a sample, a shuffled epoch). Sealed.
+///
+/// Each chunk a delivery method hands out comes with its
+/// [`Label`](Self::Label), the rows it holds: for a range, the number of
+/// its first row (`usize`); for an index list, its row numbers (an
+/// [`Indices`]). Row numbers are always rows of the whole patch matrix, so
+/// [`Patches::position`](crate::Patches::position) gives a window's origin
+/// and `labels[r]` its label, without offsets.
+///
+/// # Examples
+///
+/// ```
+/// use ndarray::Array1;
+/// use ndarray_patches::prelude::*;
+///
+/// let a = Array1::from_iter(0..10u8);
+/// let p = a.patches(3);                                 // 8 rows
+/// // A range: chunks say where they start.
+/// p.rows(2..7).for_each_chunk(2, |start, c| assert_eq!(c[[0, 0]], start as u8));
+/// // An index list: chunks say which rows they hold.
+/// p.select(&[6, 1, 4]).for_each_chunk(2, |rows, c| {
+///     for (i, &r) in rows.iter().enumerate() {
+///         assert_eq!(c[[i, 0]], r as u8);
+///     }
+/// });
+/// ```
+pub trait RowSet: sealed_set::Sealed + Clone + fmt::Debug + Send + Sync {
+    /// What a chunk says about the rows it holds: the first row of a
+    /// range's chunk, the row numbers of an index list's chunk.
+    type Label: Clone + fmt::Debug + Send + Sync;
+
+    /// The number of rows in the set.
+    #[doc(hidden)]
+    fn count(&self) -> usize;
+
+    /// The rows at positions `offset..offset + n` of the set, for the copy.
+    #[doc(hidden)]
+    fn part(&self, offset: usize, n: usize) -> Part<'_>;
+
+    /// The label of the chunk holding positions `offset..offset + n`.
+    #[doc(hidden)]
+    fn label(&self, offset: usize, n: usize) -> Self::Label;
+
+    /// The row at position `k` (`k < count()`).
+    #[doc(hidden)]
+    fn row(&self, k: usize) -> usize;
+}
+
+impl RowSet for Range<usize> {
+    type Label = usize;
+
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn part(&self, offset: usize, n: usize) -> Part<'_> {
+        Part::Range {
+            start: self.start + offset,
+            n,
+        }
+    }
+
+    fn label(&self, offset: usize, _: usize) -> usize {
+        self.start + offset
+    }
+
+    fn row(&self, k: usize) -> usize {
+        self.start + k
+    }
+}
+
+/// Row numbers of the patch matrix, in the order they are delivered
+/// (repeats allowed): the row set of a selection ([`Rows::select`]), a
+/// sample or a shuffled epoch, and the label of each of their chunks.
+/// Dereferences to `[usize]`; cheap to clone (the indices are shared, a
+/// chunk's label is a window on them).
+///
+/// # Examples
+///
+/// ```
+/// use ndarray::Array1;
+/// use ndarray_patches::prelude::*;
+///
+/// let a = Array1::<u8>::zeros(10);
+/// let picked = a.patches(3).select(&[5, 0, 5]);
+/// assert_eq!(&picked.indices()[..], &[5, 0, 5]);
+/// assert_eq!(picked.indices().len(), 3);
+/// ```
+#[derive(Clone)]
+pub struct Indices {
+    all: Arc<[usize]>,
+    start: usize,
+    end: usize,
+}
+
+impl Indices {
+    pub(crate) fn new(v: Vec<usize>) -> Self {
+        let end = v.len();
+        Indices {
+            all: v.into(),
+            start: 0,
+            end,
+        }
+    }
+}
+
+impl Deref for Indices {
+    type Target = [usize];
+
+    fn deref(&self) -> &[usize] {
+        &self.all[self.start..self.end]
+    }
+}
+
+impl fmt::Debug for Indices {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl PartialEq for Indices {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Indices {}
+
+impl RowSet for Indices {
+    type Label = Indices;
+
+    fn count(&self) -> usize {
+        self.end - self.start
+    }
+
+    fn part(&self, offset: usize, n: usize) -> Part<'_> {
+        Part::Indices(&self[offset..offset + n])
+    }
+
+    fn label(&self, offset: usize, n: usize) -> Indices {
+        Indices {
+            all: Arc::clone(&self.all),
+            start: self.start + offset,
+            end: self.start + offset + n,
+        }
+    }
+
+    fn row(&self, k: usize) -> usize {
+        self[k]
+    }
+}
+
+/// A set of rows of the patch matrix, and what the copy does to each
 /// element: the one type that delivers rows.
 ///
 /// Made by [`Patches::rows`](crate::Patches::rows) (a range),
-/// [`cast`](Self::cast) or [`map_elems`](Self::map_elems) (a conversion);
-/// a [`Patches`](crate::Patches) dereferences to its rows, so every method
-/// below also works on all rows directly (`p.to_matrix()`).
+/// [`select`](Self::select) (an index list), `shuffled` (a permutation;
+/// feature `rand`), [`cast`](Self::cast) or [`map_elems`](Self::map_elems)
+/// (a conversion); a [`Patches`](crate::Patches) dereferences to all its
+/// rows, so every method below also works on them directly
+/// (`p.to_matrix()`). The row set is the type parameter `S` ([`RowSet`]):
+/// every method works on every row set, except the few that need
+/// consecutive rows (noted).
 ///
 /// Row `r` is patch `r`, its elements in row-major order (numpy's
 /// `sliding_window_view(a, p)[::s].reshape(-1, prod(p))` order). Row numbers
-/// handed to callbacks are absolute (rows of the whole matrix), so results
-/// can be placed without offset arithmetic.
+/// handed to callbacks are rows of the whole matrix, so results can be
+/// placed without offset arithmetic.
 ///
 /// | method | gives | memory |
 /// |---|---|---|
 /// | [`to_matrix`](Self::to_matrix) | a new `(len, patch_len)` matrix | the matrix |
 /// | [`write_rows`](Self::write_rows) | rows into your buffer | none |
-/// | [`for_each_chunk`](Self::for_each_chunk) | `f(start, chunk)` in order, one reused buffer | one chunk |
-/// | [`par_for_each_chunk`](Self::par_for_each_chunk) | `f(start, chunk)` on every thread | a chunk per thread |
-/// | [`par_map_chunks`](Self::par_map_chunks) | `f(chunk)`'s results, concatenated in row order | a chunk per thread + results |
-/// | [`map_windows`](Self::map_windows) | `f(row)` for every window, shaped like the grid | a chunk per thread + results |
-/// | [`chunks`](Self::chunks) | an iterator of owned `(start, chunk)` | one chunk |
-/// | [`select`](Self::select) | the rows at given indices | the rows |
-/// | [`shuffled`](Self::shuffled) (feature `rand`) | every row once in a seeded random order, in batches with their row numbers | one index per row + a batch per thread |
+/// | [`for_each_chunk`](Self::for_each_chunk) | `f(label, chunk)` in order, one reused buffer | one chunk |
+/// | [`par_for_each_chunk`](Self::par_for_each_chunk) | `f(label, chunk)` on every thread | a chunk per thread |
+/// | [`par_fold_chunks`](Self::par_fold_chunks) | your reduction, a state per thread merged once | a chunk and a state per thread |
+/// | [`par_map_chunks`](Self::par_map_chunks) | `f(chunk)`'s results, concatenated in order | a chunk per thread + results |
+/// | [`map_windows`](Self::map_windows) (all rows) | `f(row)` for every window, shaped like the grid | a chunk per thread + results |
+/// | [`chunks`](Self::chunks) | an iterator of owned `(label, chunk)` | one chunk |
+/// | linear algebra (`dot`, `gram`, ...; float rows) | products with the virtual matrix | a chunk per thread + result |
 ///
 /// Chunk sizes are in rows; [`default_chunk_rows`](Self::default_chunk_rows)
 /// gives [`DEFAULT_CHUNK_BYTES`] of the elements actually written. Every
@@ -105,34 +268,33 @@ pub const DEFAULT_CHUNK_BYTES: usize = 1 << 20;
 /// assert_eq!(map.dim(), (57, 57));
 /// assert!((map[[1, 0]] - scores[57]).abs() < 1e-6);
 ///
-/// // A range of rows, for sharding the work.
+/// // A range of rows, for sharding the work; rows at given indices.
 /// let half = p.rows(p.len() / 2..);
 /// assert_eq!(half.to_matrix().nrows(), p.len() - p.len() / 2);
+/// assert_eq!(p.select(&[3, 1]).to_matrix().row(1), p.to_matrix().row(1));
 /// ```
-pub struct Rows<'a, A, D: Dimension, C = AsIs> {
+pub struct Rows<'a, A, D: Dimension, C = AsIs, S = Range<usize>> {
     source: ArrayView<'a, A, D>,
     geom: Geometry<D>,
-    start: usize,
-    end: usize,
+    set: S,
     conv: C,
 }
 
-impl<A, D: Dimension, C: Clone> Clone for Rows<'_, A, D, C> {
+impl<A, D: Dimension, C: Clone, S: Clone> Clone for Rows<'_, A, D, C, S> {
     fn clone(&self) -> Self {
         Rows {
             source: self.source.clone(),
             geom: self.geom.clone(),
-            start: self.start,
-            end: self.end,
+            set: self.set.clone(),
             conv: self.conv.clone(),
         }
     }
 }
 
-impl<A, D: Dimension, C: fmt::Debug> fmt::Debug for Rows<'_, A, D, C> {
+impl<A, D: Dimension, C: fmt::Debug, S: fmt::Debug> fmt::Debug for Rows<'_, A, D, C, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Rows")
-            .field("rows", &(self.start..self.end))
+            .field("rows", &self.set)
             .field("patch_len", &self.geom.patch_len())
             .field("conversion", &self.conv)
             .finish()
@@ -160,7 +322,7 @@ pub(crate) fn resolve(
     Ok((start, end))
 }
 
-impl<'a, A, D: Dimension> Rows<'a, A, D, AsIs> {
+impl<'a, A, D: Dimension> Rows<'a, A, D> {
     /// All rows of the patches of `geom` over `source` (the geometry was
     /// validated for that source by its maker).
     pub(crate) fn new(source: ArrayView<'a, A, D>, geom: Geometry<D>) -> Self {
@@ -168,40 +330,42 @@ impl<'a, A, D: Dimension> Rows<'a, A, D, AsIs> {
         Rows {
             source,
             geom,
-            start: 0,
-            end,
+            set: 0..end,
             conv: AsIs,
         }
     }
+}
 
-    /// The same patches, rows `start..end` (checked by the caller).
-    pub(crate) fn with_range(&self, start: usize, end: usize) -> Self {
+impl<'a, A, D: Dimension, C: Clone, S> Rows<'a, A, D, C, S> {
+    /// The same patches and conversion, another row set (checked by the
+    /// caller).
+    pub(crate) fn with_set<S2>(&self, set: S2) -> Rows<'a, A, D, C, S2> {
         Rows {
             source: self.source.clone(),
             geom: self.geom.clone(),
-            start,
-            end,
-            conv: AsIs,
+            set,
+            conv: self.conv.clone(),
         }
     }
+}
 
+impl<'a, A, D: Dimension, S: Clone> Rows<'a, A, D, AsIs, S> {
     pub(crate) fn source(&self) -> &ArrayView<'a, A, D> {
         &self.source
     }
 
-    fn with_conv<C>(&self, conv: C) -> Rows<'a, A, D, C> {
+    fn with_conv<C>(&self, conv: C) -> Rows<'a, A, D, C, S> {
         Rows {
             source: self.source.clone(),
             geom: self.geom.clone(),
-            start: self.start,
-            end: self.end,
+            set: self.set.clone(),
             conv,
         }
     }
 
     /// These rows with each element converted by `B::from` during the copy
-    /// (`u8` pixels to `f32` rows): an adaptor, every delivery method
-    /// works on the result.
+    /// (`u8` pixels to `f32` rows): an adaptor, every delivery method and
+    /// the linear algebra work on the result.
     ///
     /// # Examples
     ///
@@ -215,7 +379,7 @@ impl<'a, A, D: Dimension> Rows<'a, A, D, AsIs> {
     /// let tail = img.patches(2).rows(7..).cast::<f64>().to_matrix();
     /// assert_eq!(tail.row(0).to_vec(), vec![9.0, 10.0, 13.0, 14.0]);
     /// ```
-    pub fn cast<B>(&self) -> Rows<'a, A, D, Cast<B>>
+    pub fn cast<B>(&self) -> Rows<'a, A, D, Cast<B>, S>
     where
         B: From<A> + Copy + Send + Sync,
     {
@@ -236,7 +400,7 @@ impl<'a, A, D: Dimension> Rows<'a, A, D, AsIs> {
     /// let x = img.patches(4).map_elems(|v: u8| f32::from(v) / 255.0).to_matrix();
     /// assert!(x.iter().all(|&v| v == 1.0));
     /// ```
-    pub fn map_elems<B, F>(&self, f: F) -> Rows<'a, A, D, MapElems<F, B>>
+    pub fn map_elems<B, F>(&self, f: F) -> Rows<'a, A, D, MapElems<F, B>, S>
     where
         F: Fn(A) -> B + Sync,
         B: Copy + Send + Sync,
@@ -245,12 +409,8 @@ impl<'a, A, D: Dimension> Rows<'a, A, D, AsIs> {
     }
 }
 
-/// # Range, positions and sizes
+/// # A range of rows
 impl<A, D: Dimension, C> Rows<'_, A, D, C> {
-    pub(crate) fn geometry(&self) -> &Geometry<D> {
-        &self.geom
-    }
-
     /// The rows delivered, as row numbers of the whole matrix.
     ///
     /// # Examples
@@ -264,7 +424,127 @@ impl<A, D: Dimension, C> Rows<'_, A, D, C> {
     /// assert_eq!(a.patches(3).range(), 0..8);
     /// ```
     pub fn range(&self) -> Range<usize> {
-        self.start..self.end
+        self.set.clone()
+    }
+
+    /// Calls `f(start, chunk)` for the rows `range` (a part of these rows,
+    /// checked by the caller) in chunks of at most `rows` rows, in order,
+    /// filled on the calling thread into one buffer: for callers that walk
+    /// their own share of the rows on each worker (the parallel fold).
+    pub(crate) fn try_for_each_chunk_in<F>(
+        &self,
+        range: Range<usize>,
+        rows: usize,
+        mut f: F,
+    ) -> Result<(), PatchError>
+    where
+        A: Copy + Send + Sync,
+        C: Conversion<A>,
+        F: FnMut(usize, ArrayView2<'_, C::Output>),
+    {
+        debug_assert!(self.set.start <= range.start && range.end <= self.set.end);
+        let rows = rows.clamp(1, range.len().max(1));
+        self.geom.block_elements(rows, size_of::<C::Output>())?;
+        if range.is_empty() {
+            return Ok(());
+        }
+        let src = self.row_source()?;
+        let mut buf = None;
+        for start in range.clone().step_by(rows) {
+            let n = rows.min(range.end - start);
+            let part = Part::Range { start, n };
+            f(start, refill(&src, &self.conv, &mut buf, part, Threads::Caller)?);
+        }
+        Ok(())
+    }
+}
+
+/// # Selecting rows
+impl<'a, A, D: Dimension, C: Clone> Rows<'a, A, D, C> {
+    /// The rows at `indices` (row numbers of the whole matrix, in this
+    /// range, any order, repeats allowed), as an index row set: the rows
+    /// of a sample, or of windows at keypoints. Every delivery method
+    /// works on it (`select(..).to_matrix()` is the matrix of those rows).
+    ///
+    /// # Panics
+    ///
+    /// If an index is not in [`range`](Self::range); see
+    /// [`try_select`](Self::try_select).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::{array, Array1};
+    /// use ndarray_patches::prelude::*;
+    ///
+    /// let a = Array1::from_iter(0..6);
+    /// assert_eq!(a.patches(2).select(&[4, 0, 4]).to_matrix(), array![[4, 5], [0, 1], [4, 5]]);
+    /// ```
+    #[track_caller]
+    pub fn select(&self, indices: &[usize]) -> Rows<'a, A, D, C, Indices> {
+        unwrap_or_panic(self.try_select(indices))
+    }
+
+    /// Like [`select`](Self::select), returning an error instead of
+    /// panicking.
+    ///
+    /// # Errors
+    ///
+    /// [`PatchError::RowNotInSet`] for an index outside the range,
+    /// [`PatchError::OutOfMemory`] if the indices cannot be copied.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::Array1;
+    /// use ndarray_patches::prelude::*;
+    ///
+    /// let a = Array1::<u8>::zeros(6);
+    /// assert!(a.patches(2).try_select(&[5]).is_err());
+    /// assert!(a.patches(2).rows(1..3).try_select(&[0]).is_err());
+    /// ```
+    pub fn try_select(&self, indices: &[usize]) -> Result<Rows<'a, A, D, C, Indices>, PatchError> {
+        let set = &self.set;
+        if let Some(&row) = indices.iter().find(|&&r| !set.contains(&r)) {
+            return Err(PatchError::RowNotInSet {
+                row,
+                start: set.start,
+                end: set.end,
+            });
+        }
+        let mut v = try_vec_with_capacity(indices.len(), "the selected row numbers")?;
+        v.extend_from_slice(indices);
+        Ok(self.with_set(Indices::new(v)))
+    }
+
+}
+
+/// # An index list
+impl<A, D: Dimension, C> Rows<'_, A, D, C, Indices> {
+    /// The rows delivered, in order, as row numbers of the whole matrix.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::Array1;
+    /// use ndarray_patches::prelude::*;
+    ///
+    /// let a = Array1::<u8>::zeros(10);
+    /// assert_eq!(&a.patches(3).select(&[4, 2]).indices()[..], &[4, 2]);
+    /// ```
+    pub fn indices(&self) -> &Indices {
+        &self.set
+    }
+}
+
+/// # Row set, positions and sizes
+impl<A, D: Dimension, C, S: RowSet> Rows<'_, A, D, C, S> {
+    pub(crate) fn geometry(&self) -> &Geometry<D> {
+        &self.geom
+    }
+
+    pub(crate) fn row_set(&self) -> &S {
+        &self.set
     }
 
     /// The number of rows delivered.
@@ -277,12 +557,13 @@ impl<A, D: Dimension, C> Rows<'_, A, D, C> {
     ///
     /// let a = Array1::<u8>::zeros(10);
     /// assert_eq!(a.patches(3).rows(2..).len(), 6);
+    /// assert_eq!(a.patches(3).select(&[1, 1]).len(), 2);
     /// ```
     pub fn len(&self) -> usize {
-        self.end - self.start
+        self.set.count()
     }
 
-    /// `true` if the range is empty.
+    /// `true` if no row is delivered.
     ///
     /// # Examples
     ///
@@ -294,11 +575,13 @@ impl<A, D: Dimension, C> Rows<'_, A, D, C> {
     /// assert!(a.patches(3).rows(4..4).is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.start == self.end
+        self.len() == 0
     }
 
-    /// The [`Position`] of every row, in order: the cheap way to align one
-    /// result per row with the source.
+    /// The [`Position`] of every row, in delivery order: the cheap way to
+    /// align one result per row with the source. Grid indices are shown
+    /// as the grid is ([`Patches::grid`](crate::Patches::grid): batch and
+    /// windowed axes only for windows along some axes).
     ///
     /// # Examples
     ///
@@ -310,33 +593,22 @@ impl<A, D: Dimension, C> Rows<'_, A, D, C> {
     /// let p = img.patches(3);           // grid (3, 3)
     /// let pos: Vec<_> = p.rows(2..5).positions().map(|q| q.origin).collect();
     /// assert_eq!(pos, vec![Dim([0, 2]), Dim([1, 0]), Dim([1, 1])]);
+    /// let rows: Vec<_> = p.select(&[8, 0]).positions().map(|q| q.row).collect();
+    /// assert_eq!(rows, vec![8, 0]);
     /// ```
-    pub fn positions(&self) -> Positions<D> {
-        let geom = &self.geom;
-        let next = if self.start < self.end {
-            Position {
-                row: self.start,
-                grid: geom.grid_index(self.start),
-                origin: geom.origin(self.start),
-            }
-        } else {
-            Position {
-                row: self.start,
-                grid: geom.grid().clone(),
-                origin: geom.grid().clone(),
-            }
-        };
+    pub fn positions(&self) -> Positions<'_, D, S> {
         Positions {
-            grid_shape: geom.grid().clone(),
-            step: geom.step().clone(),
-            last_origin: geom.last_origin(),
-            next,
-            end: self.end,
+            geom: &self.geom,
+            set: &self.set,
+            k: 0,
+            end: self.len(),
+            last: self.geom.last_origin(),
+            odometer: None,
         }
     }
 }
 
-impl<A: Copy, D: Dimension, C: Conversion<A>> Rows<'_, A, D, C> {
+impl<A: Copy, D: Dimension, C: Conversion<A>, S: RowSet> Rows<'_, A, D, C, S> {
     /// The bytes [`to_matrix`](Self::to_matrix) would allocate:
     /// `len * patch_len * size_of::<C::Output>()`, the elements written.
     ///
@@ -402,64 +674,27 @@ impl<A: Copy, D: Dimension, C: Conversion<A>> Rows<'_, A, D, C> {
     }
 }
 
-/// Which rows a chunk holds: consecutive rows, or the rows at given
-/// indices (a batch of a shuffled epoch).
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum RowSet<'i> {
-    /// Rows `start..start + n`.
-    Range {
-        /// The first row.
-        start: usize,
-        /// How many.
-        n: usize,
-    },
-    /// Row `indices[k]` as row `k`.
-    // Only shuffled epochs (feature `rand`) gather into reused buffers.
-    #[cfg_attr(not(feature = "rand"), allow(dead_code))]
-    Indices(&'i [usize]),
-}
-
-impl RowSet<'_> {
-    fn len(&self) -> usize {
-        match self {
-            RowSet::Range { n, .. } => *n,
-            RowSet::Indices(idx) => idx.len(),
-        }
-    }
-}
-
-/// The rows of `set` in a reused buffer: refilled in place when the buffer
+/// The rows of `part` in a reused buffer: refilled in place when the buffer
 /// has room (it is only ever short for the first chunk), allocated once
-/// otherwise; on every core if `parallel`, else on the calling thread (a
-/// worker's own buffer).
-#[track_caller]
+/// otherwise.
 pub(crate) fn refill<'b, A: Copy + Sync, C: Conversion<A>>(
     src: &RowSource<'_, A>,
     conv: &C,
     buf: &'b mut Option<Array2<C::Output>>,
-    set: RowSet<'_>,
-    parallel: bool,
-) -> ArrayView2<'b, C::Output> {
-    let n = set.len();
-    if buf.as_ref().is_some_and(|b| b.nrows() >= n) {
-        let b = buf.as_mut().expect("checked just above");
-        let out = b.slice_mut(s![..n, ..]);
-        match set {
-            RowSet::Range { start, .. } => fill_view(src, conv, start, out, parallel),
-            RowSet::Indices(idx) => gather_view(src, conv, idx, out, parallel),
-        }
-    } else {
-        *buf = Some(unwrap_or_panic(match set {
-            RowSet::Range { start, .. } => fill_new(src, conv, start, n, parallel),
-            RowSet::Indices(idx) => gather_new(src, conv, idx, parallel),
-        }));
+    part: Part<'_>,
+    threads: Threads,
+) -> Result<ArrayView2<'b, C::Output>, PatchError> {
+    let n = part.len();
+    match buf {
+        Some(b) if b.nrows() >= n => fill_view(src, conv, part, b.slice_mut(s![..n, ..]), threads),
+        _ => *buf = Some(fill_new(src, conv, part, threads)?),
     }
     let b: &'b Array2<C::Output> = buf.as_ref().expect("filled just above");
-    b.slice(s![..n, ..])
+    Ok(b.slice(s![..n, ..]))
 }
 
-/// A chunk size checked: at least one row, at most the range, and a block
-/// of that many rows addressable.
+/// A chunk size checked: at least one row, at most the set (at least 1),
+/// and a block of that many rows addressable.
 #[track_caller]
 fn chunk_rows<B>(geom: &Geometry<impl Dimension>, rows: usize, len: usize) -> usize {
     assert!(rows > 0, "chunk size is zero rows; it must be at least 1");
@@ -469,25 +704,9 @@ fn chunk_rows<B>(geom: &Geometry<impl Dimension>, rows: usize, len: usize) -> us
 }
 
 /// # Delivering rows
-impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C> {
+impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>, S: RowSet> Rows<'a, A, D, C, S> {
     pub(crate) fn row_source(&self) -> Result<RowSource<'a, A>, PatchError> {
         RowSource::new(&self.source, &self.geom)
-    }
-
-    /// The conversion applied during the copy.
-    #[cfg_attr(not(feature = "rand"), allow(dead_code))] // used by `shuffle`
-    pub(crate) fn conversion(&self) -> &C {
-        &self.conv
-    }
-
-    /// `rows` as a chunk size for these rows (see `chunk_rows`).
-    ///
-    /// # Panics
-    ///
-    /// If `rows` is zero, or a chunk's size in bytes overflows `isize`.
-    #[track_caller]
-    pub(crate) fn checked_chunk_rows(&self, rows: usize) -> usize {
-        chunk_rows::<C::Output>(&self.geom, rows, self.len())
     }
 
     /// The rows as a new `(len, patch_len)` matrix, filled on every core.
@@ -498,8 +717,8 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
     ///
     /// # Panics
     ///
-    /// If the matrix's size in bytes overflows `isize`; see
-    /// [`try_to_matrix`](Self::try_to_matrix).
+    /// If the matrix's size in bytes overflows `isize` or it cannot be
+    /// allocated; see [`try_to_matrix`](Self::try_to_matrix).
     ///
     /// # Examples
     ///
@@ -522,7 +741,8 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
     ///
     /// # Errors
     ///
-    /// [`PatchError::Overflow`] if the matrix's size overflows `isize`.
+    /// [`PatchError::Overflow`] if the matrix's size overflows `isize`,
+    /// [`PatchError::OutOfMemory`] if it cannot be allocated.
     ///
     /// # Examples
     ///
@@ -538,17 +758,19 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
         self.geom
             .block_elements(self.len(), size_of::<C::Output>())?;
         let src = self.row_source()?;
-        fill_new(&src, &self.conv, self.start, self.len(), true)
+        fill_new(&src, &self.conv, self.set.part(0, self.len()), Threads::Pool)
     }
 
-    /// Writes rows `start..start + out.nrows()` into `out`, a buffer of
-    /// yours of any layout (reuse it, or fill your share of a matrix split
-    /// across processes or machines), on every core.
+    /// Writes the rows at positions `k..k + out.nrows()` of this row set
+    /// into `out`, a buffer of yours of any layout (reuse it, or fill your
+    /// share of a matrix split across processes or machines), on every
+    /// core. For all the rows of a [`Patches`](crate::Patches), position
+    /// `k` is row `k`.
     ///
     /// # Panics
     ///
-    /// If `out` does not have `patch_len` columns or the rows are not in
-    /// [`range`](Self::range); see [`try_write_rows`](Self::try_write_rows).
+    /// If `out` does not have `patch_len` columns or the positions pass the
+    /// end of the set; see [`try_write_rows`](Self::try_write_rows).
     ///
     /// # Examples
     ///
@@ -561,10 +783,12 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
     /// let mut buf = Array2::<f32>::zeros((4, 3));
     /// p.cast::<f32>().write_rows(4, buf.view_mut());   // rows 4..8
     /// assert_eq!(buf.row(0).to_vec(), vec![4.0, 5.0, 6.0]);
+    /// p.rows(2..).cast::<f32>().write_rows(0, buf.view_mut()); // rows 2..6
+    /// assert_eq!(buf.row(0).to_vec(), vec![2.0, 3.0, 4.0]);
     /// ```
     #[track_caller]
-    pub fn write_rows(&self, start: usize, out: ArrayViewMut2<'_, C::Output>) {
-        unwrap_or_panic(self.try_write_rows(start, out))
+    pub fn write_rows(&self, k: usize, out: ArrayViewMut2<'_, C::Output>) {
+        unwrap_or_panic(self.try_write_rows(k, out))
     }
 
     /// Like [`write_rows`](Self::write_rows), returning an error instead of
@@ -573,8 +797,8 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
     /// # Errors
     ///
     /// [`PatchError::RowWidth`] if `out.ncols() != patch_len`,
-    /// [`PatchError::RowsOutOfRange`] if the rows are not in
-    /// [`range`](Self::range).
+    /// [`PatchError::RowsOutOfRange`] if the positions pass the end of the
+    /// set.
     ///
     /// # Examples
     ///
@@ -589,7 +813,7 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
     /// ```
     pub fn try_write_rows(
         &self,
-        start: usize,
+        k: usize,
         out: ArrayViewMut2<'_, C::Output>,
     ) -> Result<(), PatchError> {
         let pl = self.geom.patch_len();
@@ -599,21 +823,23 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
                 found: out.ncols(),
             });
         }
-        let end = start.saturating_add(out.nrows());
-        if start < self.start || end > self.end {
+        let end = k.saturating_add(out.nrows());
+        if end > self.len() {
             return Err(PatchError::RowsOutOfRange {
-                start,
+                start: k,
                 end,
-                len: self.end,
+                len: self.len(),
             });
         }
         let src = self.row_source()?;
-        fill_view(&src, &self.conv, start, out, true);
+        let part = self.set.part(k, out.nrows());
+        fill_view(&src, &self.conv, part, out, Threads::Pool);
         Ok(())
     }
 
-    /// Owned chunks of at most `rows` rows, in order, as `(start, chunk)`:
-    /// an iterator to pull from (each chunk is a new array, filled on every
+    /// Owned chunks of at most `rows` rows, in order, as `(label, chunk)`
+    /// (the label says which rows the chunk holds; see [`RowSet`]): an
+    /// iterator to pull from (each chunk is a new array, filled on every
     /// core, that you may keep).
     ///
     /// # Panics
@@ -630,9 +856,11 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
     /// let p = a.patches(3);              // 4 rows
     /// let got: Vec<_> = p.chunks(3).map(|(start, c)| (start, c.nrows())).collect();
     /// assert_eq!(got, vec![(0, 3), (3, 1)]);
+    /// let picked: Vec<_> = p.select(&[3, 0, 2]).chunks(2).map(|(rows, _)| rows.to_vec()).collect();
+    /// assert_eq!(picked, vec![vec![3, 0], vec![2]]);
     /// ```
     #[track_caller]
-    pub fn chunks(&self, rows: usize) -> Chunks<'a, A, C>
+    pub fn chunks(&self, rows: usize) -> Chunks<'a, A, C, S>
     where
         C: Clone,
     {
@@ -640,19 +868,20 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
         Chunks {
             source: unwrap_or_panic(self.row_source()),
             conv: self.conv.clone(),
-            next: self.start,
-            end: self.end,
+            set: self.set.clone(),
+            next: 0,
             rows,
         }
     }
 
-    /// Calls `f(start, chunk)` for consecutive chunks of at most `rows`
+    /// Calls `f(label, chunk)` for consecutive chunks of at most `rows`
     /// rows, in order, on the calling thread; each chunk is filled on every
     /// core into one buffer, allocated once and refilled. Memory: one chunk.
     ///
     /// # Panics
     ///
-    /// If `rows` is zero, or a chunk's size in bytes overflows `isize`.
+    /// If `rows` is zero, or a chunk's size in bytes overflows `isize` or
+    /// cannot be allocated; a panic in `f` propagates.
     ///
     /// # Examples
     ///
@@ -669,69 +898,33 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
     #[track_caller]
     pub fn for_each_chunk<F>(&self, rows: usize, mut f: F)
     where
-        F: FnMut(usize, ArrayView2<'_, C::Output>),
+        F: FnMut(S::Label, ArrayView2<'_, C::Output>),
     {
         let rows = chunk_rows::<C::Output>(&self.geom, rows, self.len());
-        if self.is_empty() {
-            return;
-        }
         let src = unwrap_or_panic(self.row_source());
-        // The first chunk allocates the one buffer; the others refill it.
-        let mut buf = unwrap_or_panic(fill_new(&src, &self.conv, self.start, rows, true));
-        f(self.start, buf.view());
-        for start in (self.start + rows..self.end).step_by(rows) {
-            let n = rows.min(self.end - start);
-            let mut block = buf.slice_mut(s![..n, ..]);
-            fill_view(&src, &self.conv, start, block.view_mut(), true);
-            f(start, block.view());
+        // The first chunk, the largest, allocates the one buffer.
+        let mut buf = None;
+        for k in (0..self.len()).step_by(rows) {
+            let n = rows.min(self.len() - k);
+            let chunk = refill(&src, &self.conv, &mut buf, self.set.part(k, n), Threads::Pool);
+            f(self.set.label(k, n), unwrap_or_panic(chunk));
         }
     }
 
-    /// Calls `f(start, chunk)` for the rows `range` (a part of these rows,
-    /// checked by the caller) in chunks of at most `rows` rows, in order,
-    /// filled on the calling thread into one buffer: for callers that walk
-    /// their own share of the rows on each rayon thread (the parallel fold).
-    pub(crate) fn try_for_each_chunk_in<F>(
-        &self,
-        range: Range<usize>,
-        rows: usize,
-        mut f: F,
-    ) -> Result<(), PatchError>
-    where
-        F: FnMut(usize, ArrayView2<'_, C::Output>),
-    {
-        debug_assert!(self.start <= range.start && range.end <= self.end);
-        let rows = rows.clamp(1, range.len().max(1));
-        self.geom.block_elements(rows, size_of::<C::Output>())?;
-        if range.is_empty() {
-            return Ok(());
-        }
-        let src = self.row_source()?;
-        let mut buf = fill_new(&src, &self.conv, range.start, rows, false)?;
-        for start in range.clone().step_by(rows) {
-            let n = rows.min(range.end - start);
-            let mut block = buf.slice_mut(s![..n, ..]);
-            if start > range.start {
-                fill_view(&src, &self.conv, start, block.view_mut(), false);
-            }
-            f(start, block.view());
-        }
-        Ok(())
-    }
-
-    /// Calls `f(start, chunk)` for chunks of at most `rows` rows on every
+    /// Calls `f(label, chunk)` for chunks of at most `rows` rows on every
     /// rayon thread, in no particular order: each worker fills its own
     /// buffer and runs `f` on it, so your code runs on every core next to
     /// a chunk in its cache. Memory: one chunk per thread.
     ///
     /// To collect one result per chunk or per row, use
     /// [`par_map_chunks`](Self::par_map_chunks) or
-    /// [`map_windows`](Self::map_windows) instead of locking.
+    /// [`map_windows`](Self::map_windows); for a reduction of your own,
+    /// [`par_fold_chunks`](Self::par_fold_chunks); no locks needed.
     ///
     /// # Panics
     ///
-    /// If `rows` is zero, or a chunk's size in bytes overflows `isize`; a
-    /// panic in `f` propagates.
+    /// If `rows` is zero, or a chunk's size in bytes overflows `isize` or
+    /// cannot be allocated; a panic in `f` propagates.
     ///
     /// # Examples
     ///
@@ -751,93 +944,104 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
     #[track_caller]
     pub fn par_for_each_chunk<F>(&self, rows: usize, f: F)
     where
-        F: Fn(usize, ArrayView2<'_, C::Output>) + Sync + Send,
+        F: Fn(S::Label, ArrayView2<'_, C::Output>) + Sync + Send,
     {
-        let workers = rayon::current_num_threads().min(self.len().max(1));
-        self.par_fold_chunks(
-            rows,
-            vec![(); workers],
-            |(), start, chunk| f(start, chunk),
-            |(), ()| (),
-        );
+        self.par_fold_chunks(rows, || (), |(), label, chunk| f(label, chunk), |(), ()| ())
     }
 
-    /// The engine of the parallel visitors: one buffer per accumulator in
-    /// `accs` (give at most one per thread), each worker folding chunks
-    /// into its accumulator with `fold(&mut acc, start, chunk)`; workers
-    /// pull chunk numbers from a shared counter, which balances the load
-    /// without ever holding more than `accs.len()` buffers. The
-    /// accumulators are then merged with `merge`, in no particular order.
+    /// A reduction of your own over every chunk, on every rayon thread:
+    /// each worker makes its state once with `init()`, folds its chunks
+    /// into it with `fold(state, label, chunk)` (chunks of at most `rows`
+    /// rows, in no particular order), and the workers' states are merged
+    /// once with `merge` (rayon's fold/reduce idiom, with one state per
+    /// worker). A histogram, a running covariance, the best window: no
+    /// `Mutex` in your code. Memory: a chunk and a state per thread.
+    ///
+    /// With no rows, `fold` is never called and the result is one `init()`.
     ///
     /// # Panics
     ///
-    /// If `accs` is empty, `rows` is zero, or a chunk's size overflows.
+    /// If `rows` is zero, or a chunk's size in bytes overflows `isize` or
+    /// cannot be allocated; a panic in `init`, `fold` or `merge`
+    /// propagates.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::Array2;
+    /// use ndarray_patches::prelude::*;
+    ///
+    /// let img = Array2::from_shape_fn((64, 64), |(i, j)| ((i * 3 + j * 5) % 256) as u8);
+    /// let p = img.patches(8);
+    /// // A histogram of every window's mean brightness, in 16 bins.
+    /// let hist = p.cast::<f32>().par_fold_chunks(
+    ///     p.default_chunk_rows(),
+    ///     || vec![0usize; 16],
+    ///     |mut h, _start, chunk| {
+    ///         for row in chunk.rows() {
+    ///             h[(row.mean().unwrap() / 16.0) as usize] += 1;
+    ///         }
+    ///         h
+    ///     },
+    ///     |a, b| a.iter().zip(&b).map(|(x, y)| x + y).collect(),
+    /// );
+    /// assert_eq!(hist.iter().sum::<usize>(), p.len());
+    /// ```
     #[track_caller]
-    pub(crate) fn par_fold_chunks<T, G, M>(&self, rows: usize, accs: Vec<T>, fold: G, merge: M) -> T
+    pub fn par_fold_chunks<T, I, G, M>(&self, rows: usize, init: I, fold: G, merge: M) -> T
     where
         T: Send,
-        G: Fn(&mut T, usize, ArrayView2<'_, C::Output>) + Sync + Send,
+        I: Fn() -> T + Sync + Send,
+        G: Fn(T, S::Label, ArrayView2<'_, C::Output>) -> T + Sync + Send,
         M: Fn(T, T) -> T + Sync + Send,
     {
-        let rows = self.checked_chunk_rows(rows);
-        let n_chunks = self.len().div_ceil(rows);
-        let range = |c: usize| {
-            let start = self.start + c * rows;
-            RowSet::Range {
-                start,
-                n: rows.min(self.end - start),
-            }
-        };
-        self.par_fold_sets(
-            n_chunks,
-            range,
-            accs,
-            |acc, c, chunk| fold(acc, self.start + c * rows, chunk),
-            merge,
-        )
+        let rows = chunk_rows::<C::Output>(&self.geom, rows, self.len());
+        let r = self.fold_chunks_at(
+            rows,
+            || Ok(Some(init())),
+            |state: &mut Option<T>, k, chunk| {
+                let acc = state.take().expect("a state between chunks");
+                *state = Some(fold(acc, self.set.label(k, chunk.nrows()), chunk));
+                Ok(())
+            },
+            |a, b| Some(merge(a.expect("merged once"), b.expect("merged once"))),
+        );
+        unwrap_or_panic(r).expect("a state after the last chunk")
     }
 
-    /// [`par_fold_chunks`](Self::par_fold_chunks) over any `n_sets` sets
-    /// of rows: chunk `c` holds the rows of `set(c)`, and `fold` gets `c`
-    /// with the chunk. Every row of every set must be a row of these
-    /// patches (sets of indices are checked by the copy, which panics).
-    ///
-    /// # Panics
-    ///
-    /// If `accs` is empty, or a chunk cannot be allocated.
-    #[track_caller]
-    pub(crate) fn par_fold_sets<'i, T, S, G, M>(
+    /// The engine under every parallel delivery and the linear algebra:
+    /// chunks of `rows` rows (checked by the caller) handed to
+    /// `fold(state, k, chunk)` on every worker of [`par_tasks`], with `k`
+    /// the position of the chunk's first row in the set, each worker with
+    /// its own state and buffer; states merged once.
+    pub(crate) fn fold_chunks_at<T, E, I, G, M>(
         &self,
-        n_sets: usize,
-        set: S,
-        accs: Vec<T>,
+        rows: usize,
+        init: I,
         fold: G,
         merge: M,
-    ) -> T
+    ) -> Result<T, E>
     where
         T: Send,
-        S: Fn(usize) -> RowSet<'i> + Sync + Send,
-        G: Fn(&mut T, usize, ArrayView2<'_, C::Output>) + Sync + Send,
+        E: Send + From<PatchError>,
+        I: Fn() -> Result<T, E> + Sync + Send,
+        G: Fn(&mut T, usize, ArrayView2<'_, C::Output>) -> Result<(), E> + Sync + Send,
         M: Fn(T, T) -> T + Sync + Send,
     {
-        let src = unwrap_or_panic(self.row_source());
-        let next = AtomicUsize::new(0);
-        accs.into_par_iter()
-            .with_max_len(1)
-            .map(|mut acc| {
-                let mut buf: Option<Array2<C::Output>> = None;
-                loop {
-                    let c = next.fetch_add(1, Ordering::Relaxed);
-                    if c >= n_sets {
-                        break;
-                    }
-                    let chunk = refill(&src, &self.conv, &mut buf, set(c), false);
-                    fold(&mut acc, c, chunk);
-                }
-                acc
-            })
-            .reduce_with(merge)
-            .expect("at least one accumulator")
+        let len = self.len();
+        let src = self.row_source()?;
+        let (state, _) = par_tasks(
+            len.div_ceil(rows),
+            || Ok((init()?, None::<Array2<C::Output>>)),
+            |(state, buf), c| {
+                let k = c * rows;
+                let part = self.set.part(k, rows.min(len - k));
+                let chunk = refill(&src, &self.conv, buf, part, Threads::Caller)?;
+                fold(state, k, chunk)
+            },
+            |(a, buf), (b, _)| (merge(a, b), buf),
+        )?;
+        Ok(state)
     }
 
     /// Calls `f(chunk)` for chunks of at most `rows` rows on every rayon
@@ -846,8 +1050,8 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
     /// one `Array1`, an `Array2` per chunk (`chunk.dot(&filters)`) one
     /// `Array2`. No locks and no offsets in your code. Memory: one chunk
     /// per worker plus the results (held twice while they are
-    /// concatenated). On an empty range `f` is never called and the result
-    /// is empty: an `Array2` of shape `(0, 0)`, since its number of columns
+    /// concatenated). With no rows `f` is never called and the result is
+    /// empty: an `Array2` of shape `(0, 0)`, since its number of columns
     /// is only known from `f`.
     ///
     /// # Panics
@@ -879,44 +1083,40 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
         R: ChunkResult,
         F: Fn(ArrayView2<'_, C::Output>) -> R + Sync + Send,
     {
-        unwrap_or_panic(self.map_chunks_impl(rows, f))
+        let rows = chunk_rows::<C::Output>(&self.geom, rows, self.len());
+        unwrap_or_panic(self.map_chunks_at(rows, f))
     }
 
-    /// [`par_map_chunks`](Self::par_map_chunks), with the concatenation's
-    /// failures returned.
-    #[track_caller]
-    pub(crate) fn map_chunks_impl<R, F>(&self, rows: usize, f: F) -> Result<R, PatchError>
+    /// [`par_map_chunks`](Self::par_map_chunks) with `rows` checked by the
+    /// caller and the failures returned.
+    pub(crate) fn map_chunks_at<R, F>(&self, rows: usize, f: F) -> Result<R, PatchError>
     where
         R: ChunkResult,
         F: Fn(ArrayView2<'_, C::Output>) -> R + Sync + Send,
     {
-        let rows = chunk_rows::<C::Output>(&self.geom, rows, self.len());
-        let n_chunks = self.len().div_ceil(rows);
-        let src = self.row_source()?;
-        let parts: Vec<R> = (0..n_chunks)
-            .into_par_iter()
-            .map_init(
-                || None::<Array2<C::Output>>,
-                |buf, c| {
-                    let start = self.start + c * rows;
-                    let n = rows.min(self.end - start);
-                    f(refill(
-                        &src,
-                        &self.conv,
-                        buf,
-                        RowSet::Range { start, n },
-                        false,
-                    ))
-                },
-            )
-            .collect();
-        R::concat(parts)
+        let mut parts = self.fold_chunks_at(
+            rows,
+            || Ok::<_, PatchError>(Vec::new()),
+            |parts: &mut Vec<(usize, R)>, k, chunk| {
+                parts.push((k, f(chunk)));
+                Ok(())
+            },
+            |mut a, b| {
+                a.extend(b);
+                a
+            },
+        )?;
+        parts.sort_unstable_by_key(|&(k, _)| k);
+        R::concat(parts.into_iter().map(|(_, r)| r).collect())
     }
+}
 
+/// # Windows shaped like the grid
+impl<A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'_, A, D, C> {
     /// Calls `f(row)` for every row (every window, flattened) on every
-    /// core and returns the values in an array shaped like the grid: a
-    /// score map you can look at. Memory: one chunk per worker plus the
-    /// result.
+    /// core and returns the values in an array shaped like the grid
+    /// ([`Patches::grid`](crate::Patches::grid)): a score map you can look
+    /// at. Memory: one chunk per worker plus the result.
     ///
     /// # Panics
     ///
@@ -943,71 +1143,17 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'a, A, D, C
         F: Fn(ArrayView1<'_, C::Output>) -> T + Sync + Send,
     {
         assert!(
-            self.start == 0 && self.end == self.geom.len(),
-            "map_windows needs all {} rows, these are rows {}..{}; use par_map_chunks for a range",
+            self.set == (0..self.geom.len()),
+            "map_windows needs all {} rows, these are rows {:?}; use par_map_chunks for a range",
             self.geom.len(),
-            self.start,
-            self.end
+            self.set
         );
         let values: Array1<T> = self.par_map_chunks(self.default_chunk_rows(), |chunk| {
             chunk.outer_iter().map(&f).collect()
         });
         values
-            .into_shape_with_order(self.geom.grid().clone())
+            .into_shape_with_order(self.geom.shown_grid())
             .expect("one value per window")
-    }
-
-    /// The rows at `indices` (absolute row numbers, any order, repeats
-    /// allowed) as a new `(indices.len(), patch_len)` matrix, filled in
-    /// parallel: the rows of a sample, or of patches at keypoints.
-    ///
-    /// # Panics
-    ///
-    /// If an index is not in [`range`](Self::range); see
-    /// [`try_select`](Self::try_select).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ndarray::{array, Array1};
-    /// use ndarray_patches::prelude::*;
-    ///
-    /// let a = Array1::from_iter(0..6);
-    /// assert_eq!(a.patches(2).select(&[4, 0, 4]), array![[4, 5], [0, 1], [4, 5]]);
-    /// ```
-    #[track_caller]
-    pub fn select(&self, indices: &[usize]) -> Array2<C::Output> {
-        unwrap_or_panic(self.try_select(indices))
-    }
-
-    /// Like [`select`](Self::select), returning an error instead of
-    /// panicking.
-    ///
-    /// # Errors
-    ///
-    /// [`PatchError::RowsOutOfRange`] for an index outside the range,
-    /// [`PatchError::Overflow`] if the result's size overflows.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ndarray::Array1;
-    /// use ndarray_patches::prelude::*;
-    ///
-    /// let a = Array1::<u8>::zeros(6);
-    /// assert!(a.patches(2).try_select(&[5]).is_err());
-    /// ```
-    pub fn try_select(&self, indices: &[usize]) -> Result<Array2<C::Output>, PatchError> {
-        if let Some(&r) = indices.iter().find(|&&r| r < self.start || r >= self.end) {
-            return Err(PatchError::RowsOutOfRange {
-                start: r,
-                end: r.saturating_add(1),
-                len: self.end,
-            });
-        }
-        self.geom
-            .block_elements(indices.len(), size_of::<C::Output>())?;
-        gather_new(&self.row_source()?, &self.conv, indices, true)
     }
 }
 
@@ -1084,7 +1230,7 @@ impl<T: Clone + Send> ChunkResult for Array2<T> {
     }
 }
 
-/// Owned chunks of rows as `(start, chunk)`; see [`Rows::chunks`].
+/// Owned chunks of rows as `(label, chunk)`; see [`Rows::chunks`].
 ///
 /// # Examples
 ///
@@ -1094,49 +1240,54 @@ impl<T: Clone + Send> ChunkResult for Array2<T> {
 ///
 /// let a = Array1::from_iter(0..6);
 /// let p = a.patches(3);
-/// let shapes: Vec<_> = p.chunks(3).map(|(_, c)| c.dim()).collect();
+/// let chunks = p.chunks(3);
+/// assert_eq!(chunks.len(), 2);
+/// let shapes: Vec<_> = chunks.map(|(_, c)| c.dim()).collect();
 /// assert_eq!(shapes, vec![(3, 3), (1, 3)]);
 /// ```
-pub struct Chunks<'a, A, C = AsIs> {
+pub struct Chunks<'a, A, C = AsIs, S = Range<usize>> {
     source: RowSource<'a, A>,
     conv: C,
+    set: S,
+    /// The position in the set of the next chunk's first row.
     next: usize,
-    end: usize,
     rows: usize,
 }
 
-impl<A, C> fmt::Debug for Chunks<'_, A, C> {
+impl<A, C, S: fmt::Debug> fmt::Debug for Chunks<'_, A, C, S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Chunks")
+            .field("set", &self.set)
             .field("next", &self.next)
-            .field("end", &self.end)
             .field("rows", &self.rows)
             .finish_non_exhaustive()
     }
 }
 
-impl<A: Copy + Sync, C: Conversion<A>> Iterator for Chunks<'_, A, C> {
-    type Item = (usize, Array2<C::Output>);
+impl<A: Copy + Sync, C: Conversion<A>, S: RowSet> Iterator for Chunks<'_, A, C, S> {
+    type Item = (S::Label, Array2<C::Output>);
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.next >= self.end {
+        let len = self.set.count();
+        if self.next >= len {
             return None;
         }
-        let start = self.next;
-        let rows = self.rows.min(self.end - start);
-        let block = unwrap_or_panic(fill_new(&self.source, &self.conv, start, rows, true));
-        self.next += rows;
-        Some((start, block))
+        let k = self.next;
+        let n = self.rows.min(len - k);
+        let part = self.set.part(k, n);
+        let block = unwrap_or_panic(fill_new(&self.source, &self.conv, part, Threads::Pool));
+        self.next += n;
+        Some((self.set.label(k, n), block))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = (self.end - self.next).div_ceil(self.rows);
+        let n = (self.set.count() - self.next).div_ceil(self.rows);
         (n, Some(n))
     }
 }
 
-impl<A: Copy + Sync, C: Conversion<A>> ExactSizeIterator for Chunks<'_, A, C> {}
-impl<A: Copy + Sync, C: Conversion<A>> FusedIterator for Chunks<'_, A, C> {}
+impl<A: Copy + Sync, C: Conversion<A>, S: RowSet> ExactSizeIterator for Chunks<'_, A, C, S> {}
+impl<A: Copy + Sync, C: Conversion<A>, S: RowSet> FusedIterator for Chunks<'_, A, C, S> {}
 
 /// Where a patch is: its row, its grid index and the source index of its
 /// first element. See [`Patches::position`](crate::Patches::position) and
@@ -1164,8 +1315,8 @@ pub struct Position<D> {
     pub origin: D,
 }
 
-/// Iterator over the [`Position`]s of a range of rows; see
-/// [`Rows::positions`].
+/// Iterator over the [`Position`]s of a set of rows, in delivery order;
+/// see [`Rows::positions`].
 ///
 /// # Examples
 ///
@@ -1178,51 +1329,67 @@ pub struct Position<D> {
 /// assert_eq!(origins, vec![0, 2, 4, 6]);
 /// ```
 #[derive(Clone, Debug)]
-pub struct Positions<D: Dimension> {
-    grid_shape: D,
-    step: D,
+pub struct Positions<'s, D: Dimension, S = Range<usize>> {
+    geom: &'s Geometry<D>,
+    set: &'s S,
+    /// The position in the set of the next row.
+    k: usize,
+    end: usize,
     /// The origin of the last grid position on each axis (not a step after
     /// the one before it under `Edge::Shift`).
-    last_origin: D,
-    next: Position<D>,
-    end: usize,
+    last: D,
+    /// The full (unprojected) grid index and origin of the row at `k - 1`,
+    /// advanced by an odometer while rows are consecutive.
+    odometer: Option<(usize, D, D)>,
 }
 
-impl<D: Dimension> Iterator for Positions<D> {
+impl<D: Dimension, S: RowSet> Iterator for Positions<'_, D, S> {
     type Item = Position<D>;
 
     fn next(&mut self) -> Option<Position<D>> {
-        if self.next.row >= self.end {
+        if self.k >= self.end {
             return None;
         }
-        let out = self.next.clone();
-        // Odometer over the grid: no division per patch.
-        let p = &mut self.next;
-        p.row += 1;
-        for k in (0..p.grid.ndim()).rev() {
-            p.grid[k] += 1;
-            if p.grid[k] + 1 < self.grid_shape[k] {
-                p.origin[k] += self.step[k];
-                break;
+        let row = self.set.row(self.k);
+        self.k += 1;
+        let geom = self.geom;
+        let (grid, origin) = match self.odometer.take() {
+            // Odometer over the grid: no division per consecutive row.
+            Some((prev, mut grid, mut origin)) if prev + 1 == row => {
+                let (shape, step, last) = (geom.grid(), geom.step(), &self.last);
+                for k in (0..grid.ndim()).rev() {
+                    grid[k] += 1;
+                    if grid[k] + 1 < shape[k] {
+                        origin[k] += step[k];
+                        break;
+                    }
+                    if grid[k] + 1 == shape[k] {
+                        origin[k] = last[k];
+                        break;
+                    }
+                    grid[k] = 0;
+                    origin[k] = 0;
+                }
+                (grid, origin)
             }
-            if p.grid[k] + 1 == self.grid_shape[k] {
-                p.origin[k] = self.last_origin[k];
-                break;
-            }
-            p.grid[k] = 0;
-            p.origin[k] = 0;
-        }
-        Some(out)
+            _ => (geom.grid_index(row), geom.origin(row)),
+        };
+        self.odometer = Some((row, grid.clone(), origin.clone()));
+        Some(Position {
+            row,
+            grid: geom.project(grid),
+            origin,
+        })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let n = self.end.saturating_sub(self.next.row);
+        let n = self.end - self.k;
         (n, Some(n))
     }
 }
 
-impl<D: Dimension> ExactSizeIterator for Positions<D> {}
-impl<D: Dimension> FusedIterator for Positions<D> {}
+impl<D: Dimension, S: RowSet> ExactSizeIterator for Positions<'_, D, S> {}
+impl<D: Dimension, S: RowSet> FusedIterator for Positions<'_, D, S> {}
 
 #[cfg(test)]
 mod tests {

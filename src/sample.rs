@@ -5,7 +5,7 @@
 //! re-exports that `rand` as [`ndarray_patches::rand`](crate::rand) so a
 //! newer `rand` in your own `Cargo.toml` cannot break the trait bound.
 
-use ndarray::{Array2, ArrayView1, Dimension};
+use ndarray::{ArrayView1, Dimension};
 use rand::distr::weighted::WeightedIndex;
 use rand::distr::Distribution;
 use rand::Rng;
@@ -13,9 +13,11 @@ use rand::Rng;
 use crate::error::{unwrap_or_panic, PatchError};
 use crate::flatten::try_vec_with_capacity;
 use crate::patches::Patches;
+use crate::rows::{Indices, Rows};
+use crate::scalar::AsIs;
 
 /// How many patches to draw and how: a strategy for
-/// [`Patches::sample_indices`] and [`Patches::sample`]. A plain number
+/// [`Patches::sample`]. A plain number
 /// converts into one: `n` distinct patches, uniformly, an error when asked
 /// for more than exist.
 ///
@@ -32,9 +34,9 @@ use crate::patches::Patches;
 /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
 /// // Only patches of the top row may be drawn (a mask), as many as there are.
 /// let mask = Array1::from_shape_fn(p.len(), |r| f64::from(u8::from(r < 8)));
-/// let idx = p.sample_indices(Sampling::new(100).weights(mask.view()).clamped(), &mut rng);
+/// let idx = p.sample(Sampling::new(100).weights(mask.view()).clamped(), &mut rng);
 /// assert_eq!(idx.len(), 8);
-/// assert!(idx.iter().all(|&r| r < 8));
+/// assert!(idx.indices().iter().all(|&r| r < 8));
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct Sampling<'w> {
@@ -80,7 +82,7 @@ impl<'w> Sampling<'w> {
     ///
     /// let a = Array1::<f32>::zeros(5);                   // 3 patches of 3
     /// let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-    /// let idx = a.patches(3).sample_indices(Sampling::new(10).with_replacement(), &mut rng);
+    /// let idx = a.patches(3).sample(Sampling::new(10).with_replacement(), &mut rng);
     /// assert_eq!(idx.len(), 10);
     /// ```
     #[must_use]
@@ -102,7 +104,7 @@ impl<'w> Sampling<'w> {
     ///
     /// let a = Array1::<f32>::zeros(5);                   // 3 patches of 3
     /// let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-    /// assert_eq!(a.patches(3).sample_indices(Sampling::new(10).clamped(), &mut rng).len(), 3);
+    /// assert_eq!(a.patches(3).sample(Sampling::new(10).clamped(), &mut rng).len(), 3);
     /// ```
     #[must_use]
     pub fn clamped(mut self) -> Self {
@@ -126,8 +128,8 @@ impl<'w> Sampling<'w> {
     /// let p = img.patches(4);
     /// let w: Array1<f64> = p.iter().map(|x| f64::from(x.mean().unwrap())).collect();
     /// let mut rng = rand::rngs::StdRng::seed_from_u64(9);
-    /// let idx = p.sample_indices(Sampling::new(20).weights(w.view()), &mut rng);
-    /// assert!(!idx.contains(&0));                        // the all-zero window
+    /// let idx = p.sample(Sampling::new(20).weights(w.view()), &mut rng);
+    /// assert!(!idx.indices().contains(&0));                      // the all-zero window
     /// ```
     #[must_use]
     pub fn weights(mut self, weights: ArrayView1<'w, f64>) -> Self {
@@ -143,14 +145,17 @@ fn probe_memory(bytes: usize, what: &'static str) -> Result<(), PatchError> {
 }
 
 /// # Random sampling
-impl<A, D: Dimension> Patches<'_, A, D> {
-    /// Patch indices drawn as `how` says (a number `n`: `n` distinct
-    /// patches uniformly; or a [`Sampling`]), in the order drawn.
+impl<'a, A, D: Dimension> Patches<'a, A, D> {
+    /// Patches drawn as `how` says (a number `n`: `n` distinct patches
+    /// uniformly; or a [`Sampling`]: with replacement, weighted, masked,
+    /// clamped), in the order drawn, as an index row set: its
+    /// [`indices`](crate::Rows::indices) are the rows drawn, and every
+    /// delivery method of [`Rows`] gives their rows (`to_matrix`, chunks,
+    /// after `cast::<f32>()`, ...).
     ///
     /// # Panics
     ///
-    /// In the cases listed under
-    /// [`try_sample_indices`](Self::try_sample_indices).
+    /// In the cases listed under [`try_sample`](Self::try_sample).
     ///
     /// # Examples
     ///
@@ -159,25 +164,30 @@ impl<A, D: Dimension> Patches<'_, A, D> {
     /// use ndarray_patches::prelude::*;
     /// use rand::SeedableRng;
     ///
-    /// let img = Array2::<f32>::zeros((32, 32));
+    /// let img = Array2::from_shape_fn((64, 64), |(i, j)| (i * 64 + j) as u16);
     /// let p = img.patches(8);
-    /// let mut rng = rand::rngs::StdRng::seed_from_u64(42);
-    /// let idx = p.sample_indices(10, &mut rng);
-    /// assert_eq!(idx.len(), 10);
-    /// let again = p.sample_indices(10, &mut rand::rngs::StdRng::seed_from_u64(42));
-    /// assert_eq!(idx, again);                           // seeded: reproducible
+    /// let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+    /// let s = p.sample(16, &mut rng);
+    /// let rows = s.to_matrix();
+    /// assert_eq!(rows.dim(), (16, 64));
+    /// let r = s.indices()[5];
+    /// assert_eq!(rows.row(5).to_vec(), p.get(r).unwrap().iter().copied().collect::<Vec<_>>());
+    /// // Seeded: reproducible.
+    /// let again = p.sample(16, &mut rand::rngs::StdRng::seed_from_u64(3));
+    /// assert_eq!(s.indices(), again.indices());
+    /// assert_eq!(p.sample(4, &mut rng).cast::<f32>().to_matrix().dim(), (4, 64));
     /// ```
     #[track_caller]
-    pub fn sample_indices<'w, R: Rng + ?Sized>(
+    pub fn sample<'w, R: Rng + ?Sized>(
         &self,
         how: impl Into<Sampling<'w>>,
         rng: &mut R,
-    ) -> Vec<usize> {
-        unwrap_or_panic(self.try_sample_indices(how, rng))
+    ) -> Rows<'a, A, D, AsIs, Indices> {
+        unwrap_or_panic(self.try_sample(how, rng))
     }
 
-    /// Like [`sample_indices`](Self::sample_indices), returning an error
-    /// instead of panicking.
+    /// Like [`sample`](Self::sample), returning an error instead of
+    /// panicking.
     ///
     /// # Errors
     ///
@@ -186,7 +196,8 @@ impl<A, D: Dimension> Patches<'_, A, D> {
     ///   NaN weight;
     /// - [`PatchError::NotEnoughPatches`] without replacement, when `n`
     ///   exceeds the patches (with a positive weight) and `how` is not
-    ///   clamped; with replacement, when `n > 0` and no weight is positive.
+    ///   clamped; with replacement, when `n > 0` and no weight is positive;
+    /// - [`PatchError::OutOfMemory`] if the indices cannot be held.
     ///
     /// # Examples
     ///
@@ -200,12 +211,22 @@ impl<A, D: Dimension> Patches<'_, A, D> {
     /// let w = array![1.0, -1.0, 1.0];
     /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
     /// assert_eq!(
-    ///     a.patches(2).try_sample_indices(Sampling::new(1).weights(w.view()), &mut rng),
-    ///     Err(PatchError::InvalidSamplingWeight { row: 1 })
+    ///     a.patches(2).try_sample(Sampling::new(1).weights(w.view()), &mut rng).unwrap_err(),
+    ///     PatchError::InvalidSamplingWeight { row: 1 }
     /// );
-    /// assert!(a.patches(2).try_sample_indices(4, &mut rng).is_err());
+    /// assert!(a.patches(2).try_sample(4, &mut rng).is_err());
     /// ```
-    pub fn try_sample_indices<'w, R: Rng + ?Sized>(
+    pub fn try_sample<'w, R: Rng + ?Sized>(
+        &self,
+        how: impl Into<Sampling<'w>>,
+        rng: &mut R,
+    ) -> Result<Rows<'a, A, D, AsIs, Indices>, PatchError> {
+        let idx = self.draw(how, rng)?;
+        Ok(self.with_set(Indices::new(idx)))
+    }
+
+    /// The row numbers drawn as `how` says.
+    fn draw<'w, R: Rng + ?Sized>(
         &self,
         how: impl Into<Sampling<'w>>,
         rng: &mut R,
@@ -279,70 +300,5 @@ impl<A, D: Dimension> Patches<'_, A, D> {
                 Ok(idx)
             }
         }
-    }
-}
-
-/// # Random sampling, with the rows
-impl<A: Copy + Send + Sync, D: Dimension> Patches<'_, A, D> {
-    /// Patch indices drawn as `how` says, and their rows (in the same
-    /// order) as a new matrix: [`sample_indices`](Self::sample_indices)
-    /// then [`select`](crate::Rows::select). For converted rows, call
-    /// `p.cast::<f32>().select(&idx)`.
-    ///
-    /// # Panics
-    ///
-    /// As [`sample_indices`](Self::sample_indices); see
-    /// [`try_sample`](Self::try_sample).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ndarray::Array2;
-    /// use ndarray_patches::prelude::*;
-    /// use rand::SeedableRng;
-    ///
-    /// let img = Array2::from_shape_fn((64, 64), |(i, j)| (i * 64 + j) as u16);
-    /// let p = img.patches(8);
-    /// let mut rng = rand::rngs::StdRng::seed_from_u64(3);
-    /// let (idx, rows) = p.sample(16, &mut rng);
-    /// assert_eq!(rows.dim(), (16, 64));
-    /// assert_eq!(rows.row(5).to_vec(), p.get(idx[5]).unwrap().iter().copied().collect::<Vec<_>>());
-    /// ```
-    #[track_caller]
-    pub fn sample<'w, R: Rng + ?Sized>(
-        &self,
-        how: impl Into<Sampling<'w>>,
-        rng: &mut R,
-    ) -> (Vec<usize>, Array2<A>) {
-        unwrap_or_panic(self.try_sample(how, rng))
-    }
-
-    /// Like [`sample`](Self::sample), returning an error instead of
-    /// panicking.
-    ///
-    /// # Errors
-    ///
-    /// As [`try_sample_indices`](Self::try_sample_indices), and
-    /// [`PatchError::Overflow`] if the rows' size overflows.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use ndarray::Array1;
-    /// use ndarray_patches::prelude::*;
-    /// use rand::SeedableRng;
-    ///
-    /// let a = Array1::<f32>::zeros(4);
-    /// let mut rng = rand::rngs::StdRng::seed_from_u64(0);
-    /// assert!(a.patches(2).try_sample(4, &mut rng).is_err());
-    /// ```
-    pub fn try_sample<'w, R: Rng + ?Sized>(
-        &self,
-        how: impl Into<Sampling<'w>>,
-        rng: &mut R,
-    ) -> Result<(Vec<usize>, Array2<A>), PatchError> {
-        let idx = self.try_sample_indices(how, rng)?;
-        let rows = self.try_select(&idx)?;
-        Ok((idx, rows))
     }
 }
