@@ -60,7 +60,7 @@ fn linalg(c: &mut Criterion) {
 
     let mb = |b: usize| b as f64 / (1024.0 * 1024.0);
     let (v, m) = (
-        peak_of(|| drop(black_box(p.matmul(&w)))),
+        peak_of(|| drop(black_box(p.dot(&w)))),
         peak_of(|| drop(black_box(p.to_matrix().dot(&w)))),
     );
     println!(
@@ -70,7 +70,7 @@ fn linalg(c: &mut Criterion) {
         m as f64 / v as f64
     );
     let (v, m) = (
-        peak_of(|| drop(black_box(p.gram::<f32>()))),
+        peak_of(|| drop(black_box(p.gram()))),
         peak_of(|| {
             let x = p.to_matrix();
             drop(black_box(x.t().dot(&x)))
@@ -87,13 +87,13 @@ fn linalg(c: &mut Criterion) {
     g.sample_size(10);
     g.warm_up_time(Duration::from_millis(500));
     g.measurement_time(Duration::from_secs(10));
-    g.bench_function("matmul_k16/virtual", |b| b.iter(|| black_box(p.matmul(&w))));
+    g.bench_function("matmul_k16/virtual", |b| b.iter(|| black_box(p.dot(&w))));
     g.bench_function("matmul_k16/materialized", |b| {
         b.iter(|| black_box(p.to_matrix().dot(&w)))
     });
-    g.bench_function("gram/virtual", |b| b.iter(|| black_box(p.gram::<f32>())));
+    g.bench_function("gram/virtual", |b| b.iter(|| black_box(p.gram())));
     g.bench_function("covariance/virtual", |b| {
-        b.iter(|| black_box(p.covariance::<f32>()))
+        b.iter(|| black_box(p.covariance()))
     });
     g.bench_function("gram/materialized", |b| {
         b.iter(|| {

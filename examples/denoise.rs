@@ -34,8 +34,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let p = noisy.try_patches((k, k))?;
 
     // Principal components from the virtual covariance (64 x 64).
-    let mean: Array1<f64> = p.mean();
-    let cov: Array2<f64> = p.covariance();
+    let mean: Array1<f64> = p.cast::<f64>().mean();
+    let cov: Array2<f64> = p.cast::<f64>().covariance();
     let n = p.patch_len();
     let eig = nalgebra::SymmetricEigen::new(nalgebra::DMatrix::from_fn(n, n, |i, j| cov[[i, j]]));
     let mut order: Vec<usize> = (0..n).collect();

@@ -29,7 +29,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let img = common::rgb_view(&img); // (512, 512, 3), zero copy
     let p = img.try_patches((k, k, 3))?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let (idx, rows) = p.try_sample(grid * grid, &mut rng)?;
+    let sample = p.try_sample(grid * grid, &mut rng)?;
+    let (idx, rows) = (sample.indices(), sample.try_to_matrix()?);
     println!(
         "sampled  {} of {} patches of {k}x{k}x3 (seed {seed}); copied {} bytes, not the {} of the full matrix",
         idx.len(),

@@ -18,6 +18,10 @@
 //! The output is written as `MaybeUninit<A>` so that a fresh matrix is
 //! touched exactly once, by the thread that fills it.
 
+// One of the two modules allowed unsafe code (see src/lib.rs); every
+// unsafe block carries a `// SAFETY:` argument.
+#![allow(unsafe_code)]
+
 use std::marker::PhantomData;
 use std::mem::{size_of, size_of_val, MaybeUninit};
 use std::ptr;
@@ -483,7 +487,7 @@ unsafe fn copy_runs<A: Copy, C: Conversion<A>>(
         // `C::Output`. A contiguous run is `run * size` bytes; the byte
         // steps are distances between elements of one allocation, so they
         // fit in isize.
-        // SAFETY (every arm): so each copy is forwarded from the caller's
+        // SAFETY: (every arm) so each copy is forwarded from the caller's
         // guarantee, in bytes.
         unsafe {
             match run * size {
@@ -782,7 +786,11 @@ pub(crate) fn fill_view<A: Copy + Sync, C: Conversion<A>>(
     threads: Threads,
 ) {
     let pl = src.patch_len();
-    assert_eq!(out.dim(), (part.len(), pl), "one output row per row of the part");
+    assert_eq!(
+        out.dim(),
+        (part.len(), pl),
+        "one output row per row of the part"
+    );
     if let Some(buf) = out.as_slice_mut() {
         return fill_slice(src, conv, part, as_uninit_mut(buf), threads);
     }
@@ -790,18 +798,21 @@ pub(crate) fn fill_view<A: Copy + Sync, C: Conversion<A>>(
         Part::Range { start, .. } => start + i,
         Part::Indices(idx) => idx[i],
     };
-    let fill_row = |tmp: &mut Vec<MaybeUninit<C::Output>>, i: usize, mut row: ArrayViewMut1<'_, C::Output>| match row.as_slice_mut() {
-        Some(r) => src.fill(conv, row_of(i), as_uninit_mut(r)),
-        None => {
-            tmp.clear();
-            tmp.resize(pl, MaybeUninit::uninit());
-            src.fill(conv, row_of(i), tmp);
-            for (o, t) in row.iter_mut().zip(tmp.iter()) {
-                // SAFETY: `fill` wrote all `pl` elements of `tmp`.
-                *o = unsafe { t.assume_init() };
+    let fill_row =
+        |tmp: &mut Vec<MaybeUninit<C::Output>>, i: usize, mut row: ArrayViewMut1<'_, C::Output>| {
+            match row.as_slice_mut() {
+                Some(r) => src.fill(conv, row_of(i), as_uninit_mut(r)),
+                None => {
+                    tmp.clear();
+                    tmp.resize(pl, MaybeUninit::uninit());
+                    src.fill(conv, row_of(i), tmp);
+                    for (o, t) in row.iter_mut().zip(tmp.iter()) {
+                        // SAFETY: `fill` wrote all `pl` elements of `tmp`.
+                        *o = unsafe { t.assume_init() };
+                    }
+                }
             }
-        }
-    };
+        };
     match threads {
         Threads::Pool => out
             .axis_iter_mut(Axis(0))

@@ -119,9 +119,11 @@
 //!
 //! - Seeded sampling: [`Patches::sample`], [`Sampling`] (with replacement,
 //!   weighted, masked, clamped) and [`Rows::select`].
-//! - Shuffled epochs for training: [`Rows::shuffled`] delivers every row
-//!   once per epoch in a seeded random order, in minibatches with their
-//!   row numbers ([`Shuffled`]), holding one index per row and a batch per
+//! - Row sets: a range ([`Patches::rows`]), an index list
+//!   ([`Rows::select`], [`Patches::sample`]) or a shuffled epoch
+//!   ([`Rows::shuffled`]: every row once per epoch in a seeded random
+//!   order); every delivery method works on each, its chunks labelled with
+//!   their rows ([`RowSet`]), holding one index per row and a batch per
 //!   worker, never the matrix.
 //! - Borders: [`Window`], [`Edge`] (`Valid`, `Same`, `Cover`, `Shift`) and
 //!   [`Pad`] (numpy.pad's modes) through [`PatchExt::padded`]. Tiles that
@@ -137,9 +139,11 @@
 //!   `(N, H, W, C)` batch over axes `(1, 2)` has grid `(N, gh, gw)` and rows
 //!   of `ph * pw * C`.
 //! - Tiles: [`PatchExt::blocks`] and [`PatchExt::blocks_mut`].
-//! - Linear algebra on the virtual patch matrix X, never built:
-//!   [`Patches::dot`], [`Patches::matmul`], [`Patches::gram`],
-//!   [`Patches::covariance`], ... (see [`Real`]).
+//! - Linear algebra on the virtual patch matrix X of any float [`Rows`]
+//!   (a float image's patches, a range, a selection, after
+//!   [`cast`](Rows::cast) or [`map_elems`](Rows::map_elems)), never built:
+//!   [`Rows::dot`] (`X·w`, `X·W`), [`Rows::t_dot`], [`Rows::gram`],
+//!   [`Rows::mean`], [`Rows::covariance`] (see [`Real`]).
 //!
 //! ```
 //! use ndarray::{Array1, Array2};
@@ -184,18 +188,23 @@
 //! # Features
 //!
 //! - `rand` (default): seeded sampling ([`Sampling`]) and shuffled epochs
-//!   ([`Shuffled`]); re-exports the [`rand`] it takes generators from.
+//!   ([`Rows::shuffled`]); re-exports the [`rand`] it takes generators from.
 //!
 //! # Architecture
 //!
 //! Modules, bottom to top; each imports only from those below it:
-//! `error` -> `scalar` (element types) -> `geometry` (validated shapes,
-//! windows, edges, padding arithmetic) -> `view` (the one `from_shape_ptr`)
-//! -> `flatten` (copy plans and the hot loops) -> `rows` ([`Rows`]) ->
+//! `error` -> `par` (the one parallel scheduler) -> `scalar` (element
+//! types) -> `geometry` (validated shapes, windows, edges, padding
+//! arithmetic, the along-axes projection) -> `view` (the one
+//! `from_shape_ptr`) -> `flatten` (copy plans and the hot loops) -> `rows`
+//! ([`Rows`]: every delivery method, once, for every [`RowSet`]) ->
 //! `patches` ([`Patches`]) -> `along` ([`PatchesAlong`]: windows over
-//! chosen axes) -> `sample`, `shuffle` ([`Shuffled`]), `linalg` -> `pad`,
-//! `fold`, `blocks` -> `ext` ([`PatchExt`]). All unsafe code is in `view`
-//! and `flatten`.
+//! chosen axes) -> `sample`, `shuffle` (index row sets) -> `linalg` ->
+//! `pad`, `fold`, `blocks` -> `ext` ([`PatchExt`]). All unsafe code is in
+//! `view` and `flatten` (`unsafe_code` is denied elsewhere).
+// Unsafe code is allowed only where it is fenced and argued: `view` (the
+// one `from_shape_ptr`) and `flatten` (the row copiers).
+#![deny(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, missing_debug_implementations)]
 
@@ -228,9 +237,9 @@ pub use fold::{
     reconstruct, try_reconstruct, Anchor, Channels, Fold, Folded, Reduction, WindowWeights,
 };
 pub use geometry::{Edge, PerAxis, Window};
+pub use linalg::Operand;
 pub use pad::{pad, try_pad, Pad, Padded};
 pub use patches::{Iter, Patches};
-pub use linalg::Operand;
 pub use rows::{
     ChunkResult, Chunks, Indices, Position, Positions, RowSet, Rows, DEFAULT_CHUNK_BYTES,
 };

@@ -51,8 +51,6 @@ fn add_into<F: Real, D: Dimension>(acc: &mut Array<f64, D>, part: &Array<F, D>) 
     acc.zip_mut_with(part, |a, &b| *a += b.to_f64());
 }
 
-/// Adds two accumulators.
-
 /// Checks that a `(pl, pl + 1)` matrix of `f64` is addressable.
 fn check_square(pl: usize) -> Result<(), PatchError> {
     pl.checked_mul(pl.saturating_add(1))
@@ -289,7 +287,9 @@ where
             Ok(())
         };
         let merge = |a: (Array<f64, D2>, Array2<F>), b: (Array<f64, D2>, _)| (a.0 + b.0, a.1);
-        Ok(self.fold_chunks_at(self.linalg_rows(), init, fold, merge)?.0)
+        Ok(self
+            .fold_chunks_at(self.linalg_rows(), init, fold, merge)?
+            .0)
     }
 
     /// `X·w` (one value per row: its dot product with `w`, a linear
@@ -467,7 +467,7 @@ where
     /// let img = Array2::from_shape_fn((6, 6), |(i, j)| (i * 6 + j) as u8);
     /// let m = img.patches(2).map_elems(|x: u8| f64::from(x) / 255.0).mean();
     /// assert_eq!(m.len(), 4);
-    /// assert!((m[0] - 12.0 / 255.0).abs() < 1e-12);
+    /// assert!((m[0] - 14.0 / 255.0).abs() < 1e-12); // the mean of img[..5, ..5]
     /// ```
     #[track_caller]
     pub fn mean(&self) -> Array1<F> {

@@ -453,7 +453,10 @@ impl<A, D: Dimension, C> Rows<'_, A, D, C> {
         for start in range.clone().step_by(rows) {
             let n = rows.min(range.end - start);
             let part = Part::Range { start, n };
-            f(start, refill(&src, &self.conv, &mut buf, part, Threads::Caller)?);
+            f(
+                start,
+                refill(&src, &self.conv, &mut buf, part, Threads::Caller)?,
+            );
         }
         Ok(())
     }
@@ -516,7 +519,6 @@ impl<'a, A, D: Dimension, C: Clone> Rows<'a, A, D, C> {
         v.extend_from_slice(indices);
         Ok(self.with_set(Indices::new(v)))
     }
-
 }
 
 /// # An index list
@@ -543,6 +545,7 @@ impl<A, D: Dimension, C, S: RowSet> Rows<'_, A, D, C, S> {
         &self.geom
     }
 
+    #[cfg_attr(not(feature = "rand"), allow(dead_code))] // used by `shuffle`
     pub(crate) fn row_set(&self) -> &S {
         &self.set
     }
@@ -758,7 +761,12 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>, S: RowSet> Rows<
         self.geom
             .block_elements(self.len(), size_of::<C::Output>())?;
         let src = self.row_source()?;
-        fill_new(&src, &self.conv, self.set.part(0, self.len()), Threads::Pool)
+        fill_new(
+            &src,
+            &self.conv,
+            self.set.part(0, self.len()),
+            Threads::Pool,
+        )
     }
 
     /// Writes the rows at positions `k..k + out.nrows()` of this row set
@@ -906,7 +914,13 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>, S: RowSet> Rows<
         let mut buf = None;
         for k in (0..self.len()).step_by(rows) {
             let n = rows.min(self.len() - k);
-            let chunk = refill(&src, &self.conv, &mut buf, self.set.part(k, n), Threads::Pool);
+            let chunk = refill(
+                &src,
+                &self.conv,
+                &mut buf,
+                self.set.part(k, n),
+                Threads::Pool,
+            );
             f(self.set.label(k, n), unwrap_or_panic(chunk));
         }
     }

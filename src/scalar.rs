@@ -26,10 +26,10 @@ mod sealed {
 /// use ndarray::{Array1, Array2};
 /// use ndarray_patches::prelude::*;
 ///
-/// // A u8 image, f64 arithmetic: F is inferred from the operand.
+/// // A u8 image, f64 arithmetic: the rows are cast to f64 during the copy.
 /// let img = Array2::from_shape_fn((6, 6), |(i, j)| (i + j) as u8);
 /// let w = Array1::<f64>::ones(4);
-/// let sums = img.patches((2, 2)).dot(&w);
+/// let sums = img.patches((2, 2)).cast::<f64>().dot(&w);
 /// assert_eq!(sums[0], 0.0 + 1.0 + 1.0 + 2.0);
 /// ```
 pub trait Real: LinalgScalar + Debug + Send + Sync + sealed::Sealed {

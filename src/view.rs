@@ -21,6 +21,10 @@
 //! Windows overlap, so the view is read-only: no `&mut` to these elements is
 //! ever handed out.
 
+// One of the two modules allowed unsafe code (see src/lib.rs); every
+// unsafe block carries a `// SAFETY:` argument.
+#![allow(unsafe_code)]
+
 use ndarray::{ArrayView, Axis, Dimension, Ix0, Ix1, Ix2, Ix3, Ix4, Ix5, Ix6, IxDyn, ShapeBuilder};
 
 use crate::error::PatchError;

@@ -14,11 +14,7 @@ use proptest::prelude::*;
 /// The rows and the view agree with `expected` (numpy's view in this
 /// crate's axis order, rows of the patch in C order), and the view has
 /// `shape`.
-fn check<D: ndarray::Dimension + ndarray_patches::PatchDim>(
-    p: &ndarray_patches::PatchesAlong<'_, i64, D>,
-    expected: &Array2<i64>,
-    shape: &[usize],
-) {
+fn check(p: &ndarray_patches::PatchesAlong<'_, i64>, expected: &Array2<i64>, shape: &[usize]) {
     assert_eq!(&p.to_matrix(), expected);
     let v = p.view();
     assert_eq!(v.shape(), shape);
@@ -329,7 +325,24 @@ proptest! {
         prop_assert_eq!(&from_iter, &rows);
         let grids: Vec<IxDyn> = p.positions().map(|q| q.grid).collect();
         let expected: Vec<IxDyn> = indices(&grid).iter().map(|g| IxDyn(g)).collect();
-        prop_assert_eq!(grids, expected);
+        prop_assert_eq!(&grids, &expected);
+        // Every reader and conversion reports the same shapes: a cast, a
+        // range of rows, a selection.
+        let cast = p.cast::<f64>();
+        let cmap = cast.map_windows(|w| w.sum());
+        prop_assert_eq!(cmap.shape(), &grid[..]);
+        let as_f64: Vec<f64> = map.iter().map(|&x| f64::from(x)).collect();
+        prop_assert_eq!(cmap.iter().copied().collect::<Vec<_>>(), as_f64);
+        let half = rows.len() / 2;
+        let tail: Vec<IxDyn> = p.rows(half..).cast::<f64>().positions().map(|q| q.grid).collect();
+        prop_assert_eq!(&tail[..], &expected[half..]);
+        let picked: Vec<usize> = (0..rows.len()).rev().step_by(3).collect();
+        let sel: Vec<IxDyn> = p.select(&picked).positions().map(|q| q.grid).collect();
+        let want: Vec<IxDyn> = picked.iter().map(|&r| expected[r].clone()).collect();
+        prop_assert_eq!(sel, want);
+        if let Some(r) = rows.len().checked_sub(1) {
+            prop_assert_eq!(p.position(r).unwrap().grid, expected[r].clone());
+        }
         // A single number for every windowed axis.
         let q = a.patches_along(windowed.clone(), 1).step(1).dilation(1);
         prop_assert_eq!(q.patch_len(), patch.iter().product::<usize>() / size.iter().product::<usize>());

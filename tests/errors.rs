@@ -285,17 +285,17 @@ fn get_and_position_out_of_range() {
     // One row out of range: its own message.
     assert_eq!(
         p.try_select(&[1, 4]).unwrap_err(),
-        PatchError::RowsOutOfRange {
-            start: 4,
-            end: 5,
-            len: 4
+        PatchError::RowNotInSet {
+            row: 4,
+            start: 0,
+            end: 4
         }
     );
     assert_eq!(
         panic_message(|| {
             p.select(&[4]);
         }),
-        "row 4 is out of range for 4 patches"
+        "row 4 is not in the rows 0..4 it was selected from"
     );
 }
 

@@ -71,22 +71,23 @@ proptest! {
         let xs = sc(x.clone()); // the patch values themselves
 
         let tol = 1e-9 * xs.iter().fold(1.0f64, |m, &a| m.max(a.abs())) * (n as f64);
-        assert_abs_diff_eq!(p.dot(&w), xs.dot(&w), epsilon = tol);
-        assert_abs_diff_eq!(p.t_dot(&v), xs.t().dot(&v), epsilon = tol);
-        assert_abs_diff_eq!(p.matmul(&wm), xs.dot(&wm), epsilon = tol);
-        assert_abs_diff_eq!(p.t_matmul(&vm), xs.t().dot(&vm), epsilon = tol);
-        let g: Array2<f64> = p.gram();
+        let pf = p.cast::<f64>();
+        assert_abs_diff_eq!(pf.dot(&w), xs.dot(&w), epsilon = tol);
+        assert_abs_diff_eq!(pf.t_dot(&v), xs.t().dot(&v), epsilon = tol);
+        assert_abs_diff_eq!(pf.dot(&wm), xs.dot(&wm), epsilon = tol);
+        assert_abs_diff_eq!(pf.t_dot(&vm), xs.t().dot(&vm), epsilon = tol);
+        let g: Array2<f64> = pf.gram();
         let gram_ref = xs.t().dot(&xs);
         assert_abs_diff_eq!(g, gram_ref, epsilon = tol * 1e3);
-        let mean: Array1<f64> = p.mean();
+        let mean: Array1<f64> = pf.mean();
         let mu = xs.mean_axis(Axis(0)).unwrap();
         assert_abs_diff_eq!(mean, mu, epsilon = tol);
         if n >= 2 {
-            let c: Array2<f64> = p.covariance();
+            let c: Array2<f64> = pf.covariance();
             let d = &xs - &mu;
             assert_abs_diff_eq!(c, d.t().dot(&d) / (n - 1) as f64, epsilon = tol * 1e3);
         }
-        let g2: Array2<f64> = p.try_gram().unwrap();
+        let g2: Array2<f64> = pf.try_gram().unwrap();
         assert_abs_diff_eq!(g2, gram_ref, epsilon = tol * 1e3);
         // The streamed product, block by block, as user code writes it now
         // (cast chunks times W): sequentially into place, and in parallel
@@ -123,7 +124,7 @@ proptest! {
         let xs = p.to_matrix().mapv(f64::from);
         let n = xs.nrows();
         let tol = 1e-9 * xs.iter().fold(1.0f64, |m, &a| m.max(a.abs())).powi(2) * n as f64;
-        let g: Array2<f64> = p.gram();
+        let g: Array2<f64> = p.cast::<f64>().gram();
         assert_abs_diff_eq!(g, xs.t().dot(&xs), epsilon = tol);
         let a32 = a.mapv(|v| v as f32);
         let g32: Array2<f32> = a32.patches(IxDyn(&[patch.0, patch.1])).gram();
@@ -132,7 +133,7 @@ proptest! {
         if n >= 2 {
             let mu = xs.mean_axis(Axis(0)).unwrap();
             let d = &xs - &mu;
-            let c: Array2<f64> = p.covariance();
+            let c: Array2<f64> = p.cast::<f64>().covariance();
             assert_abs_diff_eq!(c, d.t().dot(&d) / (n - 1) as f64, epsilon = tol);
         }
     }
@@ -145,8 +146,8 @@ fn integer_images_convert() {
     let x = p.cast::<f32>().to_matrix();
     assert_eq!(x, p.to_matrix().mapv(f32::from));
     let w = Array1::from_shape_fn(20, |k| k as f32 - 9.5);
-    assert_abs_diff_eq!(p.dot(&w), x.dot(&w), epsilon = 1e-3);
-    let g: Array2<f32> = p.gram();
+    assert_abs_diff_eq!(p.cast::<f32>().dot(&w), x.dot(&w), epsilon = 1e-3);
+    let g: Array2<f32> = p.cast::<f32>().gram();
     assert_abs_diff_eq!(g, x.t().dot(&x), epsilon = 1.0);
     // Normalised during the copy, then a product per chunk.
     let norm = p.map_elems(|v: u8| f32::from(v) / 255.0);
@@ -182,31 +183,31 @@ fn bad_shapes_are_errors() {
     assert_eq!(
         p.try_dot(&Array1::<f32>::zeros(8)).unwrap_err(),
         PatchError::ShapeMismatch {
-            operand: "w (length)",
+            operand: "w (rows)",
             expected: 9,
             found: 8
         }
     );
     assert!(p.try_t_dot(&Array1::<f32>::zeros(63)).is_err());
-    assert!(p.try_matmul(&Array2::<f32>::zeros((10, 2))).is_err());
-    assert!(p.try_t_matmul(&Array2::<f64>::zeros((65, 2))).is_err());
+    assert!(p.try_dot(&Array2::<f32>::zeros((10, 2))).is_err());
+    assert!(p.try_t_dot(&Array2::<f32>::zeros((65, 2))).is_err());
     // The Gram matrix of patches too long to square in memory.
     let one = Array1::<f32>::zeros(1);
     let huge = one.broadcast(usize::MAX / 4).unwrap();
     let long = huge.patches(1 << 40);
     assert_eq!(
-        long.try_gram::<f64>().unwrap_err(),
+        long.try_gram().unwrap_err(),
         PatchError::Overflow {
             quantity: "size of a patch_len x patch_len matrix"
         }
     );
     assert!(matches!(
-        long.try_covariance::<f32>(),
+        long.try_covariance(),
         Err(PatchError::Overflow { .. })
     ));
     let one = Array2::<f32>::zeros((3, 3));
     assert_eq!(
-        one.patches((3, 3)).try_covariance::<f32>().unwrap_err(),
+        one.patches((3, 3)).try_covariance().unwrap_err(),
         PatchError::NotEnoughPatches {
             needed: 2,
             found: 1
@@ -226,7 +227,7 @@ fn gram_f32_accuracy_on_16m_patches() {
     let p = img.patches((2, 2));
     assert!(p.len() >= 16 * 1024 * 1024);
     let g32: Array2<f32> = p.gram();
-    let g64: Array2<f64> = p.gram();
+    let g64: Array2<f64> = p.cast::<f64>().gram();
     let scale = g64.iter().fold(0.0f64, |m, &x| m.max(x.abs()));
     let err = g32
         .iter()

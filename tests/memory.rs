@@ -203,7 +203,7 @@ fn converted_chunks_are_sized_in_the_output_type() {
     assert!(peak <= threads * chunk + 64 * 1024, "peak {peak}");
 
     let (peak, _) = measure(|| {
-        let g: Array2<f64> = p.gram();
+        let g: Array2<f64> = p.cast::<f64>().gram();
         std::hint::black_box(g);
     });
     // Per thread: the f64 chunk, its f64 partial, the f64 accumulator and

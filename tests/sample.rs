@@ -19,10 +19,10 @@ proptest! {
     fn distinct_in_range_and_reproducible(h in 4usize..30, w in 4usize..30, k in 1usize..4, n in 0usize..200, seed in any::<u64>()) {
         let img = Array2::from_shape_fn((h, w), |(i, j)| (i * w + j) as u32);
         let p = img.patches((k, k));
-        let got = p.try_sample_indices(n, &mut StdRng::seed_from_u64(seed));
+        let got = p.try_sample(n, &mut StdRng::seed_from_u64(seed)).map(|s| s.indices().to_vec());
         if n > p.len() {
             prop_assert_eq!(got, Err(PatchError::NotEnoughPatches { needed: n, found: p.len() }));
-            let clamped = p.sample_indices(Sampling::new(n).clamped(), &mut StdRng::seed_from_u64(seed));
+            let clamped = p.sample(Sampling::new(n).clamped(), &mut StdRng::seed_from_u64(seed)).indices().to_vec();
             prop_assert_eq!(clamped.len(), p.len());
             prop_assert_eq!(clamped.iter().collect::<HashSet<_>>().len(), p.len());
             return Ok(());
@@ -31,19 +31,21 @@ proptest! {
         prop_assert_eq!(idx.len(), n);
         prop_assert!(idx.iter().all(|&r| r < p.len()));
         prop_assert_eq!(idx.iter().collect::<HashSet<_>>().len(), n);
-        prop_assert_eq!(&idx, &p.sample_indices(n, &mut StdRng::seed_from_u64(seed)));
+        prop_assert_eq!(&idx, &p.sample(n, &mut StdRng::seed_from_u64(seed)).indices().to_vec());
         // A count and a Sampling of that count are the same request.
-        prop_assert_eq!(&idx, &p.sample_indices(Sampling::new(n), &mut StdRng::seed_from_u64(seed)));
-        prop_assert_eq!(&idx, &p.sample_indices(Sampling::new(n).clamped(), &mut StdRng::seed_from_u64(seed)));
-        let (idx2, rows) = p.sample(n, &mut StdRng::seed_from_u64(seed));
+        prop_assert_eq!(&idx, &p.sample(Sampling::new(n), &mut StdRng::seed_from_u64(seed)).indices().to_vec());
+        prop_assert_eq!(&idx, &p.sample(Sampling::new(n).clamped(), &mut StdRng::seed_from_u64(seed)).indices().to_vec());
+        let s = p.sample(n, &mut StdRng::seed_from_u64(seed));
+        let (idx2, rows) = (s.indices().to_vec(), s.to_matrix());
         prop_assert_eq!(&idx2, &idx);
         for (row, &r) in rows.rows().into_iter().zip(&idx) {
             prop_assert_eq!(row.to_vec(), p.get(r).unwrap().iter().copied().collect::<Vec<_>>());
         }
-        let (idx3, rows3) = p.try_sample(Sampling::new(n), &mut StdRng::seed_from_u64(seed)).unwrap();
+        let s3 = p.try_sample(Sampling::new(n), &mut StdRng::seed_from_u64(seed)).unwrap();
+        let (idx3, rows3) = (s3.indices().to_vec(), s3.to_matrix());
         prop_assert_eq!(&idx3, &idx);
         prop_assert_eq!(&rows3, &rows);
-        prop_assert_eq!(&rows, &p.select(&idx));
+        prop_assert_eq!(&rows, &p.select(&idx).to_matrix());
     }
 
     #[test]
@@ -55,7 +57,7 @@ proptest! {
         let allowed = mask.iter().filter(|&&m| m).count();
         let mut spec = Sampling::new(n).weights(w.view());
         if replace { spec = spec.with_replacement(); }
-        match p.try_sample_indices(spec, &mut StdRng::seed_from_u64(seed)) {
+        match p.try_sample(spec, &mut StdRng::seed_from_u64(seed)).map(|s| s.indices().to_vec()) {
             Ok(idx) => {
                 prop_assert_eq!(idx.len(), n);
                 prop_assert!(idx.iter().all(|&r| mask[r]));
@@ -76,7 +78,10 @@ fn weights_set_the_frequencies() {
     let p = a.patches(2);
     let w = ndarray::array![1.0, 3.0, 0.0];
     let spec = Sampling::new(40_000).weights(w.view()).with_replacement();
-    let idx = p.sample_indices(spec, &mut StdRng::seed_from_u64(5));
+    let idx = p
+        .sample(spec, &mut StdRng::seed_from_u64(5))
+        .indices()
+        .to_vec();
     assert_eq!(idx.len(), 40_000);
     let c0 = idx.iter().filter(|&&r| r == 0).count() as f64;
     let c1 = idx.iter().filter(|&&r| r == 1).count() as f64;
@@ -91,7 +96,7 @@ fn uniform_draws_cover_evenly() {
     let mut counts = [0usize; 10];
     let mut rng = StdRng::seed_from_u64(11);
     for _ in 0..2000 {
-        for r in p.sample_indices(3, &mut rng) {
+        for r in p.sample(3, &mut rng).indices().to_vec() {
             counts[r] += 1;
         }
     }
@@ -108,10 +113,11 @@ fn bad_weights() {
     let p = a.patches(2); // 4 patches
     let short = Array1::from_elem(3, 1.0);
     assert_eq!(
-        p.try_sample_indices(
+        p.try_sample(
             Sampling::new(1).weights(short.view()),
             &mut StdRng::seed_from_u64(0)
-        ),
+        )
+        .map(|s| s.len()),
         Err(PatchError::ShapeMismatch {
             operand: "weights (length)",
             expected: 4,
@@ -120,10 +126,11 @@ fn bad_weights() {
     );
     let nan = ndarray::array![1.0, f64::NAN, 1.0, 1.0];
     assert_eq!(
-        p.try_sample_indices(
+        p.try_sample(
             Sampling::new(1).weights(nan.view()),
             &mut StdRng::seed_from_u64(0)
-        ),
+        )
+        .map(|s| s.len()),
         Err(PatchError::InvalidSamplingWeight { row: 1 })
     );
     for (bad, row) in [
@@ -139,7 +146,7 @@ fn bad_weights() {
         );
     }
     let e = p
-        .try_sample_indices(
+        .try_sample(
             Sampling::new(1).weights(nan.view()),
             &mut StdRng::seed_from_u64(0),
         )
@@ -153,19 +160,26 @@ fn bad_weights() {
 
 #[test]
 fn sample_is_indices_then_their_rows() {
-    // sample = sample_indices + select of the same rows, for a strided,
+    // sample = draw + select of the same rows, for a strided,
     // reversed source.
     let img = Array2::from_shape_fn((12, 15), |(i, j)| (i * 15 + j) as u16);
     let v = img.slice(ndarray::s![..;-1, ..;2]);
     let p = v.patches(3).step((2, 1));
-    let (idx, rows) = p.sample(10, &mut StdRng::seed_from_u64(3));
-    assert_eq!(idx, p.sample_indices(10, &mut StdRng::seed_from_u64(3)));
+    let s = p.sample(10, &mut StdRng::seed_from_u64(3));
+    let (idx, rows) = (s.indices().to_vec(), s.to_matrix());
+    assert_eq!(
+        idx,
+        p.sample(10, &mut StdRng::seed_from_u64(3))
+            .indices()
+            .to_vec()
+    );
     for (row, &r) in rows.rows().into_iter().zip(&idx) {
         let w = p.get(r).unwrap();
         assert_eq!(row.to_vec(), w.iter().copied().collect::<Vec<_>>());
     }
     // More than there are, clamped: every patch once.
-    let (idx, rows) = p.sample(Sampling::new(1000).clamped(), &mut StdRng::seed_from_u64(3));
+    let s = p.sample(Sampling::new(1000).clamped(), &mut StdRng::seed_from_u64(3));
+    let (idx, rows) = (s.indices().to_vec(), s.to_matrix());
     assert_eq!(rows.nrows(), p.len());
     assert_eq!(idx.iter().collect::<HashSet<_>>().len(), p.len());
     assert_eq!(

@@ -161,7 +161,7 @@ proptest! {
         p.cast::<f64>().write_rows(lo, wide.slice_mut(s![.., ..;2]));
         prop_assert_eq!(&wide.slice(s![.., ..;2]), &want.mapv(f64::from));
         let picked: Vec<usize> = pick.iter().map(|&f| (f * p.len() as f64) as usize).collect();
-        let sel = p.select(&picked);
+        let sel = p.select(&picked).to_matrix();
         for (k, &r) in picked.iter().enumerate() {
             prop_assert_eq!(sel.row(k), expected.row(r));
         }
@@ -169,10 +169,10 @@ proptest! {
         // The virtual products read the same rows.
         let x = expected.mapv(f64::from);
         let w = Array1::from_shape_fn(plen, |j| (j % 5) as f64 - 2.0);
-        prop_assert_eq!(p.dot::<f64>(&w), x.dot(&w));
+        prop_assert_eq!(p.cast::<f64>().dot(&w), x.dot(&w));
         let v = Array1::from_shape_fn(p.len(), |r| (r % 3) as f64);
-        prop_assert_eq!(p.t_dot::<f64>(&v), x.t().dot(&v));
-        let g = p.gram::<f64>();
+        prop_assert_eq!(p.cast::<f64>().t_dot(&v), x.t().dot(&v));
+        let g = p.cast::<f64>().gram();
         prop_assert!((&g - &x.t().dot(&x)).iter().all(|d| d.abs() < 1e-6));
 
         // The padded path: Shift pads nothing and gives the same windows.

@@ -85,13 +85,13 @@ where
     let epoch = r.shuffled(&mut StdRng::seed_from_u64(seed));
     prop_assert_eq!(epoch.len(), len);
     prop_assert_eq!(epoch.is_empty(), len == 0);
-    let order = epoch.order().to_vec();
+    let order = epoch.indices().to_vec();
     let mut sorted = order.clone();
     sorted.sort_unstable();
     prop_assert_eq!(sorted, range.clone().collect::<Vec<_>>());
     // Reproducible: the same seed, the same order.
     let again = r.shuffled(&mut StdRng::seed_from_u64(seed));
-    prop_assert_eq!(again.order(), &order[..]);
+    prop_assert_eq!(&again.indices()[..], &order[..]);
 
     let expect = |idx: &[usize]| -> Vec<Vec<T>> {
         idx.iter()
@@ -117,8 +117,8 @@ where
     let mut sizes = Vec::new();
     epoch.for_each_chunk(rows, |idx, b| {
         assert_eq!(b.nrows(), idx.len());
-        assert_eq!(rows_of(b), expect(idx));
-        seen.extend_from_slice(idx);
+        assert_eq!(rows_of(b), expect(&idx));
+        seen.extend_from_slice(&idx);
         sizes.push(idx.len());
     });
     prop_assert_eq!(&seen, &order);
@@ -130,8 +130,8 @@ where
     let it = epoch.chunks(rows);
     prop_assert_eq!(it.len(), n_batches);
     for (idx, b) in it {
-        prop_assert_eq!(rows_of(b.view()), expect(idx));
-        seen.extend_from_slice(idx);
+        prop_assert_eq!(rows_of(b.view()), expect(&idx));
+        seen.extend_from_slice(&idx);
         sizes.push(idx.len());
     }
     prop_assert_eq!(&seen, &order);
@@ -140,7 +140,7 @@ where
     // par_for_each_chunk: the same batches, in any order.
     let got = Mutex::new(Vec::new());
     epoch.par_for_each_chunk(rows, |idx, b| {
-        assert_eq!(rows_of(b), expect(idx));
+        assert_eq!(rows_of(b), expect(&idx));
         got.lock().unwrap().push(idx.to_vec());
     });
     let mut got = got.into_inner().unwrap();
@@ -184,7 +184,7 @@ proptest! {
         // conversion.
         let plain = p.rows(s..e).shuffled(&mut StdRng::seed_from_u64(seed));
         let cast = p.rows(s..e).cast::<f64>().shuffled(&mut StdRng::seed_from_u64(seed));
-        prop_assert_eq!(plain.order(), cast.order());
+        prop_assert_eq!(plain.indices(), cast.indices());
     }
 }
 
@@ -216,7 +216,7 @@ fn epochs_differ_and_replay() {
     let epochs = |seed| {
         let mut rng = StdRng::seed_from_u64(seed);
         (0..5)
-            .map(|_| p.shuffled(&mut rng).order().to_vec())
+            .map(|_| p.shuffled(&mut rng).indices().to_vec())
             .collect::<Vec<_>>()
     };
     let run = epochs(9);
@@ -288,8 +288,8 @@ fn oversized_batch_is_the_epoch() {
     let epoch = p.shuffled(&mut StdRng::seed_from_u64(2));
     let batches: Vec<_> = epoch.chunks(100).collect();
     assert_eq!(batches.len(), 1);
-    assert_eq!(batches[0].0, epoch.order());
-    assert_eq!(batches[0].1, p.select(epoch.order()));
+    assert_eq!(&batches[0].0, epoch.indices());
+    assert_eq!(batches[0].1, p.select(epoch.indices()).to_matrix());
 }
 
 #[test]

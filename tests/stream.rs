@@ -205,20 +205,20 @@ fn write_rows_converts() {
             .slice(ndarray::s![4..7, ..])
             .mapv(|x| f64::from(x) / 255.0)
     );
-    // Rows of a sub-range: absolute row numbers, inside the range only.
+    // Rows of a sub-range: positions in the range (rows 4 + 2..).
     let tail = p.rows(4..);
     let mut out = Array2::<f32>::zeros((2, 6));
-    tail.cast::<f32>().write_rows(6, out.view_mut());
+    tail.cast::<f32>().write_rows(2, out.view_mut());
     assert_eq!(
         out,
         p.to_matrix().slice(ndarray::s![6..8, ..]).mapv(f32::from)
     );
     assert_eq!(
-        tail.cast::<f32>().try_write_rows(3, out.view_mut()),
+        tail.cast::<f32>().try_write_rows(11, out.view_mut()),
         Err(PatchError::RowsOutOfRange {
-            start: 3,
-            end: 5,
-            len: 16
+            start: 11,
+            end: 13,
+            len: 12
         })
     );
 }
@@ -249,7 +249,7 @@ fn empty_ranges_call_nothing() {
         assert_eq!(r.cast::<f64>().to_matrix().dim(), (0, 9));
         assert_eq!(r.positions().count(), 0);
         assert_eq!(r.matrix_bytes(), Ok(0));
-        assert_eq!(r.select(&[]).dim(), (0, 9));
+        assert_eq!(r.select(&[]).to_matrix().dim(), (0, 9));
     }
 }
 
@@ -305,18 +305,18 @@ fn bad_ranges() {
     );
     assert_eq!(
         p.try_select(&[0, 36]).unwrap_err(),
-        PatchError::RowsOutOfRange {
-            start: 36,
-            end: 37,
-            len: 36
+        PatchError::RowNotInSet {
+            row: 36,
+            start: 0,
+            end: 36
         }
     );
     // A sub-range selects only its own rows.
     assert!(p.rows(10..20).try_select(&[9]).is_err());
     assert!(p.rows(10..20).try_select(&[20]).is_err());
     assert_eq!(
-        p.rows(10..20).cast::<f64>().select(&[19, 10]),
-        p.cast::<f64>().select(&[19, 10])
+        p.rows(10..20).cast::<f64>().select(&[19, 10]).to_matrix(),
+        p.cast::<f64>().select(&[19, 10]).to_matrix()
     );
 }
 

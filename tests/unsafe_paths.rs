@@ -200,7 +200,7 @@ fn zero_sized_elements() {
     let p = a.patches((2, 2));
     assert_eq!(p.to_matrix().dim(), (9, 4));
     assert_eq!(p.view().shape(), &[3, 3, 2, 2]);
-    assert_eq!(p.select(&[8, 0]).dim(), (2, 4));
+    assert_eq!(p.select(&[8, 0]).to_matrix().dim(), (2, 4));
     assert_eq!(p.map_elems(|()| 1u8).to_matrix().sum(), 36);
 }
 
@@ -241,7 +241,7 @@ fn gather_selected_rows() {
     let v = img.slice(s![.., ..;-1]);
     let p = v.patches((3, 2)).step((2, 1));
     let idx = [p.len() - 1, 0, 5, 5];
-    let m = p.select(&idx);
+    let m = p.select(&idx).to_matrix();
     for (row, &r) in m.rows().into_iter().zip(&idx) {
         assert_eq!(
             row.to_vec(),
@@ -249,9 +249,16 @@ fn gather_selected_rows() {
         );
     }
     // Converted while gathered.
-    let m32 = p.map_elems(|x: i64| x as f32 * 0.5).select(&idx);
+    let m32 = p
+        .map_elems(|x: i64| x as f32 * 0.5)
+        .select(&idx)
+        .to_matrix();
     assert_eq!(m32, m.mapv(|x| x as f32 * 0.5));
-    let mf = p.rows(1..).cast::<i128>().select(&[5, p.len() - 1]);
+    let mf = p
+        .rows(1..)
+        .cast::<i128>()
+        .select(&[5, p.len() - 1])
+        .to_matrix();
     assert_eq!(mf.row(0), m.row(2).mapv(i128::from));
     assert_eq!(mf.row(1), m.row(0).mapv(i128::from));
 }
@@ -267,8 +274,8 @@ fn shuffled_batches_in_reused_buffers() {
     let v = img.slice(s![..;-1, ..]);
     let p = v.patches((3, 2)).step((2, 1)); // 24 rows
     let epoch = p.rows(2..).shuffled(&mut StdRng::seed_from_u64(4));
-    let check = |idx: &[usize], b: ArrayView2<'_, i64>| {
-        for (row, &r) in b.rows().into_iter().zip(idx) {
+    let check = |idx: ndarray_patches::Indices, b: ArrayView2<'_, i64>| {
+        for (row, &r) in b.rows().into_iter().zip(idx.iter()) {
             assert_eq!(
                 row.to_vec(),
                 p.get(r).unwrap().iter().copied().collect::<Vec<_>>()
@@ -326,7 +333,7 @@ fn panics_unwind_out_of_visitors_and_conversions() {
         p.map_elems(boom).to_matrix();
     });
     expect_panic(&|| {
-        p.map_elems(boom).select(&[0, 25, 1]);
+        p.map_elems(boom).select(&[0, 25, 1]).to_matrix();
     });
     expect_panic(&|| {
         let mut out = Array2::<f32>::zeros((30, 4).f());

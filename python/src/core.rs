@@ -134,7 +134,7 @@ macro_rules! conv {
                 indices: &[usize],
             ) -> Result<Array2<$b>, PatchError> {
                 let $r = patches(src, g)?;
-                $adapt.try_select(indices)
+                $adapt.try_select(indices)?.try_to_matrix()
             }
         }
     )*};
@@ -189,7 +189,10 @@ pub fn shuffled_order<A>(
     let p = patches(src, g)?;
     check_range(&p, start, stop)?;
     let mut rng = StdRng::seed_from_u64(seed);
-    Ok(p.rows(start..stop).try_shuffled(&mut rng)?.order().to_vec())
+    Ok(p.rows(start..stop)
+        .try_shuffled(&mut rng)?
+        .indices()
+        .to_vec())
 }
 
 /// `n` patches drawn with a seeded `StdRng`: their rows and their contents.
@@ -210,7 +213,8 @@ pub fn sample<A: Elem>(
         spec = spec.weights(w);
     }
     let mut rng = StdRng::seed_from_u64(seed);
-    p.try_sample(spec, &mut rng)
+    let drawn = p.try_sample(spec, &mut rng)?;
+    Ok((drawn.indices().to_vec(), drawn.try_to_matrix()?))
 }
 
 /// Linear algebra on the virtual patch matrix of a `Self` source in `F`.
@@ -235,74 +239,55 @@ pub trait Lin<F: Real>: Elem {
     fn covariance(src: ArrayViewD<'_, Self>, g: &Geom) -> Result<Array2<F>, PatchError>;
 }
 
-macro_rules! lin_from {
-    ($($a:ty => $f:ty),*) => {$(
+/// `lin!(A => F, |rows| rows_of_F)`: the linear algebra of rows of `A`
+/// converted to `F` during the copy (never the whole source converted
+/// first).
+macro_rules! lin {
+    ($($a:ty => $f:ty, |$r:ident| $adapt:expr);* $(;)?) => {$(
         impl Lin<$f> for $a {
             fn dot(src: ArrayViewD<'_, $a>, g: &Geom, w: ArrayView1<'_, $f>)
                 -> Result<Array1<$f>, PatchError> {
-                patches(src, g)?.try_dot(&w)
+                let $r = patches(src, g)?;
+                $adapt.try_dot(&w)
             }
             fn matmul(src: ArrayViewD<'_, $a>, g: &Geom, w: ArrayView2<'_, $f>)
                 -> Result<Array2<$f>, PatchError> {
-                patches(src, g)?.try_matmul(&w)
+                let $r = patches(src, g)?;
+                $adapt.try_dot(&w)
             }
             fn t_dot(src: ArrayViewD<'_, $a>, g: &Geom, v: ArrayView1<'_, $f>)
                 -> Result<Array1<$f>, PatchError> {
-                patches(src, g)?.try_t_dot(&v)
+                let $r = patches(src, g)?;
+                $adapt.try_t_dot(&v)
             }
             fn gram(src: ArrayViewD<'_, $a>, g: &Geom) -> Result<Array2<$f>, PatchError> {
-                patches(src, g)?.try_gram::<$f>()
+                let $r = patches(src, g)?;
+                $adapt.try_gram()
             }
             fn mean(src: ArrayViewD<'_, $a>, g: &Geom) -> Result<Array1<$f>, PatchError> {
-                Ok(patches(src, g)?.mean::<$f>())
+                let $r = patches(src, g)?;
+                $adapt.try_mean()
             }
             fn covariance(src: ArrayViewD<'_, $a>, g: &Geom) -> Result<Array2<$f>, PatchError> {
-                patches(src, g)?.try_covariance::<$f>()
+                let $r = patches(src, g)?;
+                $adapt.try_covariance()
             }
         }
     )*};
 }
 
-/// No `From` into `F`: the source is converted to `F` first.
-macro_rules! lin_cast {
-    ($($a:ty => $f:ty),*) => {$(
-        impl Lin<$f> for $a {
-            fn dot(src: ArrayViewD<'_, $a>, g: &Geom, w: ArrayView1<'_, $f>)
-                -> Result<Array1<$f>, PatchError> {
-                patches(src.view(), g)?;
-                <$f as Lin<$f>>::dot(src.mapv(|x| x as $f).view(), g, w)
-            }
-            fn matmul(src: ArrayViewD<'_, $a>, g: &Geom, w: ArrayView2<'_, $f>)
-                -> Result<Array2<$f>, PatchError> {
-                patches(src.view(), g)?;
-                <$f as Lin<$f>>::matmul(src.mapv(|x| x as $f).view(), g, w)
-            }
-            fn t_dot(src: ArrayViewD<'_, $a>, g: &Geom, v: ArrayView1<'_, $f>)
-                -> Result<Array1<$f>, PatchError> {
-                patches(src.view(), g)?;
-                <$f as Lin<$f>>::t_dot(src.mapv(|x| x as $f).view(), g, v)
-            }
-            fn gram(src: ArrayViewD<'_, $a>, g: &Geom) -> Result<Array2<$f>, PatchError> {
-                patches(src.view(), g)?;
-                <$f as Lin<$f>>::gram(src.mapv(|x| x as $f).view(), g)
-            }
-            fn mean(src: ArrayViewD<'_, $a>, g: &Geom) -> Result<Array1<$f>, PatchError> {
-                patches(src.view(), g)?;
-                <$f as Lin<$f>>::mean(src.mapv(|x| x as $f).view(), g)
-            }
-            fn covariance(src: ArrayViewD<'_, $a>, g: &Geom) -> Result<Array2<$f>, PatchError> {
-                patches(src.view(), g)?;
-                <$f as Lin<$f>>::covariance(src.mapv(|x| x as $f).view(), g)
-            }
-        }
-    )*};
-}
-
-lin_from!(
-    u8 => f32, u16 => f32, i16 => f32, f32 => f32,
-    u8 => f64, u16 => f64, i16 => f64, i32 => f64, f32 => f64, f64 => f64
+lin!(
+    f32 => f32, |p| p; f64 => f64, |p| p;
+    u8 => f32, |p| p.cast::<f32>(); u16 => f32, |p| p.cast::<f32>();
+    i16 => f32, |p| p.cast::<f32>();
+    u8 => f64, |p| p.cast::<f64>(); u16 => f64, |p| p.cast::<f64>();
+    i16 => f64, |p| p.cast::<f64>(); i32 => f64, |p| p.cast::<f64>();
+    f32 => f64, |p| p.cast::<f64>();
+    // No `From`: numpy's `astype` rounding, during the copy.
+    i32 => f32, |p| p.map_elems(|x: i32| x as f32);
+    f64 => f32, |p| p.map_elems(|x: f64| x as f32);
 );
-lin_cast!(i32 => f32, f64 => f32);
+
 
 /// The crate's edge policy called `name`.
 pub fn edge(name: &str) -> Option<Edge> {
