@@ -288,7 +288,6 @@ lin!(
     f64 => f32, |p| p.map_elems(|x: f64| x as f32);
 );
 
-
 /// The crate's edge policy called `name`.
 pub fn edge(name: &str) -> Option<Edge> {
     match name {
