@@ -277,10 +277,7 @@ impl<'a, A: Copy> RowSource<'a, A> {
     /// tile, then patch-row `a + 1`, so the reads slide along one source row.
     /// Only when the whole output of the call (`total_bytes`) stays in cache:
     /// writes streaming to DRAM prefer whole rows in order.
-    /// Measured on one thread, W2 (1024x1024, 16x16): into 1 MiB chunks,
-    /// 13 GB/s by rows, 25 GB/s by tiles; into a 1 GiB buffer, 11.9 GB/s by
-    /// rows, 8.3 GB/s by tiles. Where rows do not conflict, the row order is
-    /// faster in both cases.
+    /// The measurements behind this choice are in benches/README.md.
     #[inline(always)]
     fn fill_rows<C: Conversion<A>>(
         &self,
