@@ -12,18 +12,7 @@ use ndarray_patches::PatchError;
 use proptest::prelude::*;
 
 fn layout() -> impl Strategy<Value = Layout> {
-    (
-        any::<bool>(),
-        any::<bool>(),
-        prop::collection::vec(any::<bool>(), 2),
-        prop::collection::vec(prop::bool::weighted(0.15), 2),
-    )
-        .prop_map(|(fortran, sliced, reversed, broadcast)| Layout {
-            fortran,
-            sliced,
-            reversed,
-            broadcast,
-        })
+    common::layouts(2, 0.15)
 }
 
 /// Deterministic pseudo-random values in [-1, 1).

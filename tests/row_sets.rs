@@ -15,18 +15,7 @@ use ndarray_patches::{Conversion, RowSet, Rows};
 use proptest::prelude::*;
 
 fn layout() -> impl Strategy<Value = Layout> {
-    (
-        any::<bool>(),
-        any::<bool>(),
-        prop::collection::vec(any::<bool>(), 2),
-        prop::collection::vec(prop::bool::weighted(0.2), 2),
-    )
-        .prop_map(|(fortran, sliced, reversed, broadcast)| Layout {
-            fortran,
-            sliced,
-            reversed,
-            broadcast,
-        })
+    common::layouts(2, 0.2)
 }
 
 /// The rows `r` delivers, by every method, equal `want` (the matrix's rows

@@ -17,18 +17,7 @@ use ndarray_patches::Rows;
 use proptest::prelude::*;
 
 fn layout() -> impl Strategy<Value = Layout> {
-    (
-        any::<bool>(),
-        any::<bool>(),
-        prop::collection::vec(any::<bool>(), 3),
-        prop::collection::vec(prop::bool::weighted(0.2), 3),
-    )
-        .prop_map(|(fortran, sliced, reversed, broadcast)| Layout {
-            fortran,
-            sliced,
-            reversed,
-            broadcast,
-        })
+    common::layouts(3, 0.2)
 }
 
 /// The named layouts: C, F, sliced, reversed, broadcast, and a mix.

@@ -12,18 +12,7 @@ use ndarray_patches::{PatchError, DEFAULT_CHUNK_BYTES};
 use proptest::prelude::*;
 
 fn layout() -> impl Strategy<Value = Layout> {
-    (
-        any::<bool>(),
-        any::<bool>(),
-        prop::collection::vec(any::<bool>(), 3),
-        prop::collection::vec(prop::bool::weighted(0.2), 3),
-    )
-        .prop_map(|(fortran, sliced, reversed, broadcast)| Layout {
-            fortran,
-            sliced,
-            reversed,
-            broadcast,
-        })
+    common::layouts(3, 0.2)
 }
 
 proptest! {

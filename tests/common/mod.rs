@@ -160,6 +160,23 @@ impl<T> Source<T> {
     }
 }
 
+/// Random layouts of `ndim` axes: C or F, sliced or not, each axis reversed
+/// or not, and broadcast with probability `broadcast`.
+pub fn layouts(ndim: usize, broadcast: f64) -> impl Strategy<Value = Layout> {
+    (
+        any::<bool>(),
+        any::<bool>(),
+        prop::collection::vec(any::<bool>(), ndim),
+        prop::collection::vec(prop::bool::weighted(broadcast), ndim),
+    )
+        .prop_map(|(fortran, sliced, reversed, broadcast)| Layout {
+            fortran,
+            sliced,
+            reversed,
+            broadcast,
+        })
+}
+
 /// One random case: shape, patch, step, dilation, layout.
 #[derive(Clone, Debug)]
 pub struct Case {
