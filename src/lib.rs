@@ -241,7 +241,7 @@ pub use linalg::Operand;
 pub use pad::{pad, try_pad, Pad, Padded};
 pub use patches::{Iter, Patches};
 pub use rows::{
-    ChunkResult, Chunks, Indices, Position, Positions, RowSet, Rows, DEFAULT_CHUNK_BYTES,
+    ChunkResult, Chunks, Flow, Indices, Position, Positions, RowSet, Rows, DEFAULT_CHUNK_BYTES,
 };
 #[cfg(feature = "rand")]
 pub use sample::Sampling;

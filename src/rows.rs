@@ -16,7 +16,7 @@
 use std::fmt;
 use std::iter::FusedIterator;
 use std::mem::size_of;
-use std::ops::{Bound, Deref, Range, RangeBounds};
+use std::ops::{Bound, ControlFlow, Deref, Range, RangeBounds};
 use std::sync::Arc;
 
 use ndarray::{s, Array, Array1, Array2, ArrayView, ArrayView1, ArrayView2};
@@ -886,6 +886,10 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>, S: RowSet> Rows<
     /// rows, in order, on the calling thread; each chunk is filled on every
     /// core into one buffer, allocated once and refilled. Memory: one chunk.
     ///
+    /// `f` returns `()` to go through every chunk, or a [`Flow`]
+    /// (`ControlFlow<B>` or `Result<(), E>`) to be able to stop: the first
+    /// `Break(b)` or `Err(e)` ends the stream and is returned.
+    ///
     /// # Panics
     ///
     /// If `rows` is zero, or a chunk's size in bytes overflows `isize` or
@@ -894,6 +898,7 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>, S: RowSet> Rows<
     /// # Examples
     ///
     /// ```
+    /// use std::ops::ControlFlow;
     /// use ndarray::Array2;
     /// use ndarray_patches::prelude::*;
     ///
@@ -902,11 +907,21 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>, S: RowSet> Rows<
     /// let mut total = 0.0f64;
     /// p.cast::<f64>().for_each_chunk(1000, |_start, chunk| total += chunk.sum());
     /// assert_eq!(total, p.cast::<f64>().to_matrix().sum());
+    ///
+    /// // Stop at the first window whose mean passes 60: its row.
+    /// let found = p.cast::<f64>().for_each_chunk(100, |start, chunk| {
+    ///     match chunk.rows().into_iter().position(|w| w.mean().unwrap() > 60.0) {
+    ///         Some(i) => ControlFlow::Break(start + i),
+    ///         None => ControlFlow::Continue(()),
+    ///     }
+    /// });
+    /// assert_eq!(found, ControlFlow::Break(p.row_of((0, 54)).unwrap())); // mean 0 + 54 + 7
     /// ```
     #[track_caller]
-    pub fn for_each_chunk<F>(&self, rows: usize, mut f: F)
+    pub fn for_each_chunk<F, R>(&self, rows: usize, mut f: F) -> R
     where
-        F: FnMut(S::Label, ArrayView2<'_, C::Output>),
+        F: FnMut(S::Label, ArrayView2<'_, C::Output>) -> R,
+        R: Flow,
     {
         let rows = chunk_rows::<C::Output>(&self.geom, rows, self.len());
         let src = unwrap_or_panic(self.row_source());
@@ -921,14 +936,23 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>, S: RowSet> Rows<
                 self.set.part(k, n),
                 Threads::Pool,
             );
-            f(self.set.label(k, n), unwrap_or_panic(chunk));
+            if let Err(b) = f(self.set.label(k, n), unwrap_or_panic(chunk)).branch() {
+                return R::done(Some(b));
+            }
         }
+        R::done(None)
     }
 
     /// Calls `f(label, chunk)` for chunks of at most `rows` rows on every
     /// rayon thread, in no particular order: each worker fills its own
     /// buffer and runs `f` on it, so your code runs on every core next to
     /// a chunk in its cache. Memory: one chunk per thread.
+    ///
+    /// `f` returns `()`, or a [`Flow`] (`ControlFlow<B>`, `Result<(), E>`)
+    /// to stop early: after the first `Break`/`Err`, every other worker
+    /// stops before its next chunk (so at most one chunk per thread is
+    /// still processed), and that value is returned (if several workers
+    /// stop at once, one of their values).
     ///
     /// To collect one result per chunk or per row, use
     /// [`par_map_chunks`](Self::par_map_chunks) or
@@ -954,13 +978,33 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>, S: RowSet> Rows<
     ///     seen.fetch_add(chunk.nrows(), Ordering::Relaxed);
     /// });
     /// assert_eq!(seen.into_inner(), p.len());
+    ///
+    /// // A failure in your code stops every worker.
+    /// let r = p.par_for_each_chunk(64, |start, _| if start >= 640 { Err(start) } else { Ok(()) });
+    /// assert!(r.is_err_and(|start| start >= 640));
     /// ```
     #[track_caller]
-    pub fn par_for_each_chunk<F>(&self, rows: usize, f: F)
+    pub fn par_for_each_chunk<F, R>(&self, rows: usize, f: F) -> R
     where
-        F: Fn(S::Label, ArrayView2<'_, C::Output>) + Sync + Send,
+        F: Fn(S::Label, ArrayView2<'_, C::Output>) -> R + Sync + Send,
+        R: Flow,
     {
-        self.par_fold_chunks(rows, || (), |(), label, chunk| f(label, chunk), |(), ()| ())
+        let rows = chunk_rows::<C::Output>(&self.geom, rows, self.len());
+        let r = self.fold_chunks_at(
+            rows,
+            || Ok(()),
+            |(), k, chunk| {
+                f(self.set.label(k, chunk.nrows()), chunk)
+                    .branch()
+                    .map_err(Halt::Stop)
+            },
+            |(), ()| (),
+        );
+        match r {
+            Ok(()) => R::done(None),
+            Err(Halt::Stop(b)) => R::done(Some(b)),
+            Err(Halt::Error(e)) => unwrap_or_panic(Err(e)),
+        }
     }
 
     /// A reduction of your own over every chunk, on every rayon thread:
@@ -1068,6 +1112,10 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>, S: RowSet> Rows<
     /// empty: an `Array2` of shape `(0, 0)`, since its number of columns
     /// is only known from `f`.
     ///
+    /// To stop early, return a `Result` per chunk: the first `Err` (in no
+    /// particular order if several workers fail at once) stops every
+    /// worker before its next chunk and is returned.
+    ///
     /// # Panics
     ///
     /// If `rows` is zero, a chunk's size in bytes overflows `isize`, the
@@ -1090,6 +1138,12 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>, S: RowSet> Rows<
     ///     chunk.map_axis(ndarray::Axis(1), |r| r.fold(f32::MIN, |m, &v| m.max(v)))
     /// });
     /// assert_eq!(maxima.len(), p.len());
+    /// // A model that can fail: the first error stops the stream.
+    /// let scores: Result<Array1<f32>, String> = p.par_map_chunks(512, |chunk| {
+    ///     let s = chunk.sum_axis(ndarray::Axis(1));
+    ///     if s.iter().all(|v| v.is_finite()) { Ok(s) } else { Err("not finite".into()) }
+    /// });
+    /// assert_eq!(scores.unwrap().len(), p.len());
     /// ```
     #[track_caller]
     pub fn par_map_chunks<R, F>(&self, rows: usize, f: F) -> R
@@ -1108,18 +1162,27 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>, S: RowSet> Rows<
         R: ChunkResult,
         F: Fn(ArrayView2<'_, C::Output>) -> R + Sync + Send,
     {
-        let mut parts = self.fold_chunks_at(
+        let run = self.fold_chunks_at(
             rows,
-            || Ok::<_, PatchError>(Vec::new()),
+            || Ok(Vec::new()),
             |parts: &mut Vec<(usize, R)>, k, chunk| {
-                parts.push((k, f(chunk)));
+                let r = f(chunk);
+                if r.stops() {
+                    return Err(Halt::Stop(r));
+                }
+                parts.push((k, r));
                 Ok(())
             },
             |mut a, b| {
                 a.extend(b);
                 a
             },
-        )?;
+        );
+        let mut parts = match run {
+            Ok(parts) => parts,
+            Err(Halt::Stop(r)) => return Ok(r),
+            Err(Halt::Error(e)) => return Err(e),
+        };
         parts.sort_unstable_by_key(|&(k, _)| k);
         R::concat(parts.into_iter().map(|(_, r)| r).collect())
     }
@@ -1171,14 +1234,107 @@ impl<A: Copy + Send + Sync, D: Dimension, C: Conversion<A>> Rows<'_, A, D, C> {
     }
 }
 
+/// Why a parallel delivery ended early: a callback asked to stop (with its
+/// value), or the delivery itself failed.
+enum Halt<B> {
+    Stop(B),
+    Error(PatchError),
+}
+
+impl<B> From<PatchError> for Halt<B> {
+    fn from(e: PatchError) -> Self {
+        Halt::Error(e)
+    }
+}
+
+mod sealed_flow {
+    pub trait Sealed {}
+    impl Sealed for () {}
+    impl<B> Sealed for std::ops::ControlFlow<B> {}
+    impl<E> Sealed for Result<(), E> {}
+}
+
+/// What a chunk callback of [`Rows::for_each_chunk`] or
+/// [`Rows::par_for_each_chunk`] returns: `()` to go through every chunk,
+/// `ControlFlow<B>` or `Result<(), E>` to be able to stop the stream early
+/// (searching for the first window that matches, a time budget, a failure).
+/// The method returns the same type: the value that stopped it, or
+/// `Continue(())` / `Ok(())` after the last chunk. Sealed.
+///
+/// # Examples
+///
+/// ```
+/// use std::ops::ControlFlow;
+/// use ndarray::Array1;
+/// use ndarray_patches::prelude::*;
+///
+/// let a = Array1::from_iter(0..100u32);
+/// let p = a.patches(5);
+/// let mut chunks = 0;
+/// let r = p.for_each_chunk(10, |start, _| {
+///     chunks += 1;
+///     if start >= 30 { ControlFlow::Break(start) } else { ControlFlow::Continue(()) }
+/// });
+/// assert_eq!((r, chunks), (ControlFlow::Break(30), 4));
+/// ```
+pub trait Flow: sealed_flow::Sealed + Sized {
+    /// The value that stops the stream.
+    type Break: Send;
+    /// `Err(b)` to stop with `b`, `Ok(())` to go on.
+    #[doc(hidden)]
+    fn branch(self) -> Result<(), Self::Break>;
+    /// What the method returns: stopped with a value, or not.
+    #[doc(hidden)]
+    fn done(stopped: Option<Self::Break>) -> Self;
+}
+
+impl Flow for () {
+    type Break = std::convert::Infallible;
+
+    fn branch(self) -> Result<(), std::convert::Infallible> {
+        Ok(())
+    }
+
+    fn done(_: Option<std::convert::Infallible>) {}
+}
+
+impl<B: Send> Flow for ControlFlow<B> {
+    type Break = B;
+
+    fn branch(self) -> Result<(), B> {
+        match self {
+            ControlFlow::Continue(()) => Ok(()),
+            ControlFlow::Break(b) => Err(b),
+        }
+    }
+
+    fn done(stopped: Option<B>) -> Self {
+        stopped.map_or(ControlFlow::Continue(()), ControlFlow::Break)
+    }
+}
+
+impl<E: Send> Flow for Result<(), E> {
+    type Break = E;
+
+    fn branch(self) -> Result<(), E> {
+        self
+    }
+
+    fn done(stopped: Option<E>) -> Self {
+        stopped.map_or(Ok(()), Err)
+    }
+}
+
 mod sealed {
     pub trait Sealed {}
     impl<T> Sealed for ndarray::Array1<T> {}
     impl<T> Sealed for ndarray::Array2<T> {}
+    impl<R: Sealed, E> Sealed for Result<R, E> {}
 }
 
 /// What [`Rows::par_map_chunks`] can return per chunk: an `Array1` (values
-/// per row, concatenated) or an `Array2` (rows, stacked). Sealed.
+/// per row, concatenated), an `Array2` (rows, stacked), or a `Result` of
+/// either (the first `Err` stops the stream and is returned). Sealed.
 ///
 /// # Examples
 ///
@@ -1201,6 +1357,29 @@ pub trait ChunkResult: Send + Sized + sealed::Sealed {
     /// [`PatchError::ShapeMismatch`] if `Array2` parts have different
     /// numbers of columns.
     fn concat(parts: Vec<Self>) -> Result<Self, PatchError>;
+
+    /// `true` for a part that stops the stream (an `Err`).
+    #[doc(hidden)]
+    fn stops(&self) -> bool {
+        false
+    }
+}
+
+impl<R: ChunkResult, E: Send> ChunkResult for Result<R, E> {
+    fn concat(parts: Vec<Self>) -> Result<Self, PatchError> {
+        let mut oks = Vec::with_capacity(parts.len());
+        for part in parts {
+            match part {
+                Ok(r) => oks.push(r),
+                Err(e) => return Ok(Err(e)),
+            }
+        }
+        R::concat(oks).map(Ok)
+    }
+
+    fn stops(&self) -> bool {
+        self.is_err()
+    }
 }
 
 /// The elements of `parts`, in order, in one fallibly allocated vector.

@@ -197,7 +197,7 @@ fn an_empty_row_set() {
     assert_eq!(none.chunks(3).len(), 0);
     let mut calls = 0;
     none.for_each_chunk(3, |_, _| calls += 1);
-    none.par_for_each_chunk(3, |_, _| panic!("no chunk"));
+    none.par_for_each_chunk(3, |_, _| -> () { panic!("no chunk") });
     assert_eq!(calls, 0);
     assert_eq!(
         none.par_fold_chunks(3, || 7, |a, _, _| a + 1, |a, b| a + b),
@@ -217,4 +217,80 @@ fn select_names_the_range_it_was_asked_of() {
         "row 12 is not in the rows 37..61 it was selected from"
     );
     assert_eq!(r.try_select(&[37, 60]).unwrap().len(), 2);
+}
+
+/// Streams stop early: the value that stopped them is returned, and the
+/// other workers stop before their next chunk.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn streams_stop_early() {
+    use std::ops::ControlFlow;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let img = Array2::from_shape_fn((200, 200), |(i, j)| ((i * 200 + j) % 251) as f32);
+    let p = img.patches(3); // 39204 rows
+                            // In order: the first window whose first element is 250, as a search.
+    let want = p
+        .to_matrix()
+        .rows()
+        .into_iter()
+        .position(|r| r[0] == 250.0)
+        .unwrap();
+    let mut calls = 0;
+    let found = p.for_each_chunk(16, |start, c| {
+        calls += 1;
+        match c.rows().into_iter().position(|r| r[0] == 250.0) {
+            Some(i) => ControlFlow::Break(start + i),
+            None => ControlFlow::Continue(()),
+        }
+    });
+    assert_eq!(found, ControlFlow::Break(want));
+    assert_eq!(calls, want / 16 + 1);
+    // The same on an index set, with Result.
+    let idx: Vec<usize> = (0..p.len()).rev().collect();
+    let r: Result<(), usize> =
+        p.select(&idx)
+            .for_each_chunk(100, |rows, _| match rows.iter().position(|&r| r == 7) {
+                Some(_) => Err(7),
+                None => Ok(()),
+            });
+    assert_eq!(r, Err(7));
+    // Never stopped: Continue / Ok after the last chunk.
+    assert_eq!(
+        p.for_each_chunk(1000, |_, _| ControlFlow::<()>::Continue(())),
+        ControlFlow::Continue(())
+    );
+
+    // In parallel: one chunk of one row fails, the others stop soon after.
+    let done = AtomicUsize::new(0);
+    let r = p.par_for_each_chunk(1, |start, _| {
+        done.fetch_add(1, Ordering::Relaxed);
+        if start == 5 {
+            Err(start)
+        } else {
+            Ok(())
+        }
+    });
+    assert_eq!(r, Err(5));
+    let n = done.into_inner();
+    assert!(n < 1000, "{n} of {} chunks ran after the stop", p.len());
+    assert_eq!(
+        p.par_for_each_chunk(4096, |_, _| ControlFlow::<usize>::Continue(())),
+        ControlFlow::Continue(())
+    );
+
+    // par_map_chunks with a Result per chunk.
+    let ran = AtomicUsize::new(0);
+    let r: Result<Array1<f32>, usize> = p.par_map_chunks(1, |c| {
+        ran.fetch_add(1, Ordering::Relaxed);
+        if c[[0, 0]] == 250.0 {
+            Err(7)
+        } else {
+            Ok(c.column(0).to_owned())
+        }
+    });
+    assert_eq!(r, Err(7));
+    assert!(ran.into_inner() < p.len());
+    let ok: Result<Array1<f32>, usize> = p.par_map_chunks(100, |c| Ok(c.column(0).to_owned()));
+    assert_eq!(ok.unwrap(), p.to_matrix().column(0));
 }

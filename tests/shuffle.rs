@@ -264,8 +264,8 @@ fn empty_range_yields_no_batches() {
         let epoch = r.shuffled(&mut StdRng::seed_from_u64(0));
         assert!(epoch.is_empty());
         assert_eq!(epoch.chunks(3).count(), 0);
-        epoch.for_each_chunk(3, |_, _| panic!("a batch of an empty range"));
-        epoch.par_for_each_chunk(3, |_, _| panic!("a batch of an empty range"));
+        epoch.for_each_chunk(3, |_, _| -> () { panic!("a batch of an empty range") });
+        epoch.par_for_each_chunk(3, |_, _| -> () { panic!("a batch of an empty range") });
     }
 }
 

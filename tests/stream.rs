@@ -230,9 +230,10 @@ fn empty_ranges_call_nothing() {
     let p = a.patches((3, 3));
     for r in [p.rows(5..5), p.rows(36..), p.rows(..0)] {
         assert!(r.is_empty());
-        r.for_each_chunk(4, |_, _| panic!("called"));
-        r.par_for_each_chunk(4, |_, _| panic!("called"));
-        r.cast::<f64>().for_each_chunk(4, |_, _| panic!("called"));
+        r.for_each_chunk(4, |_, _| -> () { panic!("called") });
+        r.par_for_each_chunk(4, |_, _| -> () { panic!("called") });
+        r.cast::<f64>()
+            .for_each_chunk(4, |_, _| -> () { panic!("called") });
         assert_eq!(r.chunks(4).count(), 0);
         assert_eq!(r.to_matrix().dim(), (0, 9));
         assert_eq!(r.cast::<f64>().to_matrix().dim(), (0, 9));
