@@ -403,7 +403,7 @@ pub(crate) struct WindowStrides {
     /// Offset between neighbouring elements of a patch, per axis.
     pub patch: Vec<isize>,
     /// Offset by which the last grid position sits before where `grid`
-    /// would put it, per axis (`back * stride`; 0 on axes not shifted).
+    /// would put it, per axis (wrapping; 0 on axes not shifted).
     pub back: Vec<isize>,
 }
 
@@ -883,14 +883,31 @@ impl<D: Dimension> Geometry<D> {
         let mut patch = Vec::with_capacity(self.ndim());
         let mut back = Vec::with_capacity(self.ndim());
         for (axis, &s) in strides.iter().enumerate() {
-            grid.push(scaled(self.grid[axis], self.step[axis], s)?);
             patch.push(scaled(self.patch[axis], self.dilation[axis], s)?);
-            // back < step, so it fits wherever step * stride does.
-            back.push(if self.back[axis] == 0 {
-                0
+            let g = self.grid[axis];
+            if self.back[axis] == 0 {
+                grid.push(scaled(g, self.step[axis], s)?);
+                back.push(0);
+                continue;
+            }
+            // A shifted axis: positions 0..g-1 a step apart, then the last
+            // at origin n - e, an element of the array (its offset fits).
+            // The step is only walked when a regular position other than 0
+            // exists (g >= 3), so a huge step with two windows (the first
+            // and the moved-back last) is no overflow. `back` is the
+            // wrapping distance from where the step would put the last
+            // position (the plan's offsets wrap the same way).
+            let last = isize::try_from(self.shape[axis] - self.extent[axis])
+                .ok()
+                .and_then(|o| o.checked_mul(s))
+                .ok_or(overflow.clone())?;
+            let stride = if g >= 3 {
+                scaled(g, self.step[axis], s)?
             } else {
-                scaled(self.grid[axis], self.back[axis], s)?
-            });
+                0
+            };
+            grid.push(stride);
+            back.push(((g - 1) as isize).wrapping_mul(stride).wrapping_sub(last));
         }
         Ok(WindowStrides { grid, patch, back })
     }

@@ -362,3 +362,35 @@ fn fold_refuses_patches_of_another_edge() {
     assert_eq!(out.image[[7, 7]], 4.0);
     assert_eq!(out.uncovered, 0);
 }
+
+/// A huge step with a moved-back last window: the step is never walked
+/// (two windows, the first and the last), so every reader flattens it.
+#[test]
+fn huge_steps_flatten() {
+    use ndarray::Array1;
+    let a = Array1::from_iter(0..10i32);
+    for step in [usize::MAX, 1 << 62, 11] {
+        let p = a.patches(3).step(step).edge(Edge::Shift);
+        assert_eq!(p.grid(), ndarray::Dim([2]));
+        let want = ndarray::array![[0, 1, 2], [7, 8, 9]];
+        assert_eq!(p.try_to_matrix().unwrap(), want);
+        assert_eq!(
+            p.select(&[1, 0]).to_matrix(),
+            ndarray::array![[7, 8, 9], [0, 1, 2]]
+        );
+        assert_eq!(p.chunks(1).map(|(_, c)| c).collect::<Vec<_>>().len(), 2);
+        assert_eq!(p.map_windows(|w| w[0]), ndarray::array![0, 7]);
+        let y = p.cast::<f64>().try_dot(&Array1::from_elem(3, 1.0)).unwrap();
+        assert_eq!(y, ndarray::array![3.0, 24.0]);
+    }
+    let b = ndarray::Array2::from_shape_fn((3, 5), |(i, j)| (i * 5 + j) as i32);
+    let p = b.patches(2).step(1 << 62).edge(Edge::Shift);
+    assert_eq!(p.grid(), ndarray::Dim([2, 2]));
+    let x = p.to_matrix();
+    assert_eq!(x.row(3).to_vec(), vec![8, 9, 13, 14]);
+    assert_eq!(x.row(1).to_vec(), vec![3, 4, 8, 9]);
+    // Three windows: the step is walked once, and fits.
+    let c = Array1::from_iter(0..10i64);
+    let p = c.patches(2).step(5).edge(Edge::Shift);
+    assert_eq!(p.to_matrix(), ndarray::array![[0, 1], [5, 6], [8, 9]]);
+}
