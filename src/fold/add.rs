@@ -20,28 +20,41 @@ use crate::par::par_tasks;
 use crate::rows::Rows;
 use crate::scalar::{Conversion, Real};
 
-/// The work (elements added: rows x patch length) from which an addition
-/// is split over the rayon pool; below it, it stays on the calling thread.
+/// The cost of adding a row beyond its elements (locating its window,
+/// slicing the accumulator to it), in elements: adding `n` rows of length
+/// `p` on one thread takes about `n * (p + ROW_COST)` times 2 ns on this
+/// project's machine (measured below: 3x3 patches 0.21 µs a row, 8x8 0.35
+/// µs, 16x16 0.72 µs).
+const ROW_COST: usize = 100;
+
+/// The work, `rows * (patch length + ROW_COST)`, from which an addition is
+/// split over the rayon pool; below it, it stays on the calling thread.
 ///
 /// Measured on this project's 2-core machine with the timing loop
 /// `split_pays_from_the_threshold` below (`nice -n 10 cargo test --release
-/// --lib fold::add -- --ignored --nocapture`): `add_rows` of chunks of
-/// 16x16 and 3x3 patches of a 512x512 image (f32, `Mean`), one band
-/// against two bands on a 2-thread pool, median of 41 runs each. Two
-/// bands started to win at about 8K elements (3x3: 900 rows, 16x16: 32
-/// rows) and were about 1.7x faster from 64K elements on.
-pub(super) const PARALLEL_WORK: usize = 1 << 14;
+/// --lib fold::add -- --ignored --nocapture`, run while the machine was
+/// otherwise idle: another build's load turns every gain into a 5-10%
+/// loss): `add_rows` (f32, `Mean`) of the first 16 to 32768 rows of a
+/// 512x512 image's 3x3, 8x8 and 16x16 patches, one band against two bands
+/// on a 2-thread pool, interleaved, median of 41 runs each. Every size
+/// from 64K units of work on ran 1.3-1.9x faster on two bands (3x3 from
+/// 1024 rows, 8x8 from 512, 16x16 from 256); below, 3x3 and 16x16 ran
+/// 0.8-1.0x (16x16 chunks inside one grid line are cut at a grid position
+/// into uneven bands) while 8x8 gained up to 1.5x from 64 rows. About
+/// 120 µs of work on one thread.
+pub(super) const PARALLEL_WORK: usize = 1 << 16;
 
 /// Bands per rayon thread in [`Rows::fold_into`]: a few, so that a thread
 /// slowed down (a core busy elsewhere) takes fewer of them; only the rows
 /// at a band's edge are extracted twice.
 const BANDS_PER_THREAD: usize = 4;
 
-/// How many bands an addition of `work` elements is cut into: one below
-/// [`PARALLEL_WORK`] or on a pool of one thread, else `per_thread` per
-/// thread of the current pool.
-fn band_count(work: usize, per_thread: usize) -> usize {
+/// How many bands an addition of `rows` rows of `patch_len` elements is
+/// cut into: one below [`PARALLEL_WORK`] or on a pool of one thread, else
+/// `per_thread` per thread of the current pool.
+fn band_count(rows: usize, patch_len: usize, per_thread: usize) -> usize {
     let threads = rayon::current_num_threads();
+    let work = rows.saturating_mul(patch_len.saturating_add(ROW_COST));
     if threads <= 1 || work < PARALLEL_WORK {
         1
     } else {
@@ -233,10 +246,9 @@ impl<D: Dimension> Fold<D> {
         contributions: Contributions<'_, F>,
     ) -> Result<(), PatchError> {
         let n = contributions.len();
-        let work = n.saturating_mul(self.patch_len());
         // Rows already in memory: one band per thread (each band scans the
         // rows that may reach it).
-        let bands = band_count(work, 1);
+        let bands = band_count(n, self.patch_len(), 1);
         self.add_on_bands(
             start..start + n,
             bands,
@@ -249,11 +261,12 @@ impl<D: Dimension> Fold<D> {
     }
 
     /// Adds rows `start..start + rows.nrows()` of the patch matrix. Chunks
-    /// may come in any order. A large chunk (from about 16K elements,
-    /// rows x patch length) is added on every rayon thread, each owning a
-    /// band of the image; the result is the same to the bit as on one
-    /// thread, for every reduction and weighting. To extract the rows on
-    /// every core too, see [`Rows::fold_into`].
+    /// may come in any order. A chunk large enough to pay for the split
+    /// (a few hundred rows of a few dozen elements) is added on every
+    /// rayon thread, each owning a band of the image; a smaller one on the
+    /// calling thread. The result is the same to the bit either way, for
+    /// every reduction and weighting. To extract the rows on every core
+    /// too, see [`Rows::fold_into`].
     ///
     /// # Panics
     ///
@@ -406,12 +419,12 @@ where
     /// Adds these rows (all of a [`Patches`](crate::Patches), or a range,
     /// converted or not) to `fold`, extracting and folding them in one
     /// pass, never holding the patch matrix. On a pool of several threads
-    /// (from about 16K elements, rows x patch length) the image is cut
-    /// into a few bands per thread, and the thread that takes a band
-    /// streams the rows that reach it through its own chunk buffer and adds
-    /// them, in row order, to that band only. The result is the same to the
-    /// bit as `for_each_chunk` + [`Fold::add_rows`], on any number of
-    /// threads. Memory: a chunk of
+    /// (and rows enough to pay for it, as for [`Fold::add_rows`]) the
+    /// image is cut into a few bands per thread, and the thread that takes
+    /// a band streams the rows that reach it through its own chunk buffer
+    /// and adds them, in row order, to that band only. The result is the
+    /// same to the bit as `for_each_chunk` + [`Fold::add_rows`], on any
+    /// number of threads. Memory: a chunk of
     /// [`DEFAULT_CHUNK_BYTES`](crate::DEFAULT_CHUNK_BYTES) per band being
     /// added; the rows whose windows straddle two bands are extracted for
     /// both.
@@ -467,8 +480,7 @@ where
         fold.check_geometry(self.geometry())?;
         let range = self.range();
         let chunk = self.default_chunk_rows();
-        let work = range.len().saturating_mul(fold.patch_len());
-        let bands = band_count(work, BANDS_PER_THREAD);
+        let bands = band_count(range.len(), fold.patch_len(), BANDS_PER_THREAD);
         fold.add_on_bands(
             range,
             bands,
@@ -489,13 +501,13 @@ mod tests {
 
     use ndarray::{s, Array2};
 
-    use super::{Contributions, Cut};
+    use super::{Contributions, Cut, PARALLEL_WORK, ROW_COST};
     use crate::fold::Fold;
     use crate::geometry::{Edge, Window};
 
-    /// The timing loop behind [`PARALLEL_WORK`](super::PARALLEL_WORK):
-    /// the first rows of a 512x512 image's patch matrix added on one band
-    /// and on two (a 2-thread pool), interleaved, median of 41 runs each.
+    /// The timing loop behind [`ROW_COST`] and [`PARALLEL_WORK`]: the
+    /// first rows of a 512x512 image's patch matrix added on one band and
+    /// on two (a 2-thread pool), interleaved, median of 41 runs each.
     #[test]
     #[ignore = "a measurement: run with --release --ignored --nocapture"]
     fn split_pays_from_the_threshold() {
@@ -503,16 +515,15 @@ mod tests {
             .num_threads(2)
             .build()
             .unwrap();
-        println!("patch   rows  elements  one band (us)  two bands (us)  ratio");
+        println!("patch   rows     work  one band (us)  two bands (us)  ratio");
         for patch in [3usize, 8, 16] {
             let mut fold = Fold::new((512, 512), &Window::new((patch, patch)), Edge::Valid);
             let plen = fold.patch_len();
             let rows =
-                Array2::from_shape_fn((65536, plen), |(r, c)| ((r * 31 + c * 17) % 255) as f32);
+                Array2::from_shape_fn((32768, plen), |(r, c)| ((r * 31 + c * 17) % 255) as f32);
             // The accumulator is allocated outside the timing.
             fold.add_rows(0, &rows.slice(s![..1, ..]));
-            for work in (11..=19).map(|k| 1usize << k) {
-                let n = (work / plen).clamp(1, rows.nrows());
+            for n in (4..=15).map(|k| 1usize << k) {
                 let chunk = Contributions::Rows(rows.slice(s![..n, ..]));
                 let mut time = |bands: usize| {
                     let t0 = Instant::now();
@@ -530,9 +541,14 @@ mod tests {
                 one.sort_by(f64::total_cmp);
                 two.sort_by(f64::total_cmp);
                 let (one, two) = (one[20], two[20]);
+                let work = n * (plen + ROW_COST);
+                let split = if work >= PARALLEL_WORK {
+                    " (split)"
+                } else {
+                    ""
+                };
                 println!(
-                    "{patch:>5} {n:>6} {:>9} {one:>14.1} {two:>15.1} {:>6.2}",
-                    n * plen,
+                    "{patch:>5} {n:>6} {work:>8} {one:>14.1} {two:>15.1} {:>6.2}{split}",
                     one / two
                 );
             }

@@ -187,9 +187,8 @@ impl<D: Dimension> Fold<D> {
     #[must_use]
     pub fn reducing(mut self, reduction: Reduction) -> Self {
         if self.patch_weights.is_some() && !reduction.is_additive() {
-            unwrap_or_panic(Err(PatchError::WeightedReduction {
-                reduction: reduction.name(),
-            }))
+            let reduction = reduction.name();
+            panic!("{}", PatchError::WeightedReduction { reduction });
         }
         if self.acc.is_some() && !self.reduction.shares_accumulator(reduction) {
             panic!(
