@@ -1,9 +1,9 @@
 //! Reconstruction and padding on W2 (1024x1024 f32, 16x16 patches):
 //!
 //! - `fold_mean`: every row of the patch matrix streamed into a `Fold`
-//!   (`for_each_chunk` + `add_rows`) on one thread and finished with
-//!   `Mean`, against `to_matrix` of the same rows (the cost of producing
-//!   them once);
+//!   (`for_each_chunk` + `add_rows`, the adding on one thread) and
+//!   finished with `Mean`, against `to_matrix` of the same rows (the cost
+//!   of producing them once);
 //! - `fold_mean_par_rows`: the same chunks folded with `add_rows` on the
 //!   pool, which splits each chunk over its threads;
 //! - `fold_mean_par`: extraction and fold in one pass on every core,
@@ -38,18 +38,18 @@ fn fold(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(bytes));
     g.bench_function("to_matrix", |b| b.iter(|| black_box(p.to_matrix())));
     g.bench_function("fold_mean", |b| {
+        // The rows extracted as before (the global pool), added on one
+        // thread: add_rows on a pool of one never splits.
         let one = rayon::ThreadPoolBuilder::new()
             .num_threads(1)
             .build()
             .unwrap();
         b.iter(|| {
-            one.install(|| {
-                let mut f = Fold::new((1024, 1024), &w, Edge::Valid);
-                p.for_each_chunk(p.default_chunk_rows(), |start, rows| {
-                    f.add_rows(start, &rows)
-                });
-                black_box(f.finish::<f32>())
-            })
+            let mut f = Fold::new((1024, 1024), &w, Edge::Valid);
+            p.for_each_chunk(p.default_chunk_rows(), |start, rows| {
+                one.install(|| f.add_rows(start, &rows))
+            });
+            black_box(f.finish::<f32>())
         })
     });
     let threads = std::env::var("FOLD_THREADS")
