@@ -1,12 +1,14 @@
 //! Reconstruction and padding on W2 (1024x1024 f32, 16x16 patches):
 //!
 //! - `fold_mean`: every row of the patch matrix streamed into a `Fold`
-//!   (`for_each_chunk` + `add_rows`) and finished with `Mean`, against
-//!   `to_matrix` of the same rows (the cost of producing them once);
-//! - `fold_mean_par_rows`: the same chunks (extracted on every core by
-//!   `for_each_chunk`) folded on every core with `par_add_rows`;
+//!   (`for_each_chunk` + `add_rows`, the adding on one thread) and
+//!   finished with `Mean`, against `to_matrix` of the same rows (the cost
+//!   of producing them once);
+//! - `fold_mean_par_rows`: the same chunks folded with `add_rows` on the
+//!   pool, which splits each chunk over its threads;
 //! - `fold_mean_par`: extraction and fold in one pass on every core,
-//!   `par_add_patches`; `fold_max_par` the same with `Reduction::Max`.
+//!   `rows.fold_into(&mut fold)`; `fold_max_par` the same with
+//!   `Reduction::Max`.
 //!
 //! The parallel ones run on a pool of 2 threads (`FOLD_THREADS` to change
 //! it), so their ratio to `fold_mean` is the speed-up on 2 cores.
@@ -36,12 +38,18 @@ fn fold(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(bytes));
     g.bench_function("to_matrix", |b| b.iter(|| black_box(p.to_matrix())));
     g.bench_function("fold_mean", |b| {
+        // The rows extracted as before (the global pool), added on one
+        // thread: add_rows on a pool of one never splits.
+        let one = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
         b.iter(|| {
             let mut f = Fold::new((1024, 1024), &w, Edge::Valid);
             p.for_each_chunk(p.default_chunk_rows(), |start, rows| {
-                f.add_rows(start, &rows)
+                one.install(|| f.add_rows(start, &rows))
             });
-            black_box(f.finish::<f32>(Reduction::Mean))
+            black_box(f.finish::<f32>())
         })
     });
     let threads = std::env::var("FOLD_THREADS")
@@ -57,9 +65,9 @@ fn fold(c: &mut Criterion) {
             pool.install(|| {
                 let mut f = Fold::new((1024, 1024), &w, Edge::Valid);
                 p.for_each_chunk(p.default_chunk_rows(), |start, rows| {
-                    f.par_add_rows(start, &rows)
+                    f.add_rows(start, &rows)
                 });
-                black_box(f.finish::<f32>(Reduction::Mean))
+                black_box(f.finish::<f32>())
             })
         })
     });
@@ -67,8 +75,8 @@ fn fold(c: &mut Criterion) {
         b.iter(|| {
             pool.install(|| {
                 let mut f = Fold::new((1024, 1024), &w, Edge::Valid);
-                f.par_add_patches(&p);
-                black_box(f.finish::<f32>(Reduction::Mean))
+                p.fold_into(&mut f);
+                black_box(f.finish::<f32>())
             })
         })
     });
@@ -76,8 +84,8 @@ fn fold(c: &mut Criterion) {
         b.iter(|| {
             pool.install(|| {
                 let mut f = Fold::new((1024, 1024), &w, Edge::Valid).reducing(Reduction::Max);
-                f.par_add_patches(&p);
-                black_box(f.finish::<f32>(Reduction::Max))
+                p.fold_into(&mut f);
+                black_box(f.finish::<f32>())
             })
         })
     });

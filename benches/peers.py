@@ -162,7 +162,7 @@ def main():
     if fp:
         vs = f" ({f / fp:.2f}x the one-thread fold)" if f else ""
         sk = f", ours/sklearn {t_recon / fp:.1f}x" if t_recon is not None else ""
-        print(f"fold W2 mean, par_add_patches on 2 threads: {fp:.3f} s{vs}{sk}")
+        print(f"fold W2 mean, fold_into on 2 threads: {fp:.3f} s{vs}{sk}")
     return 0
 
 

@@ -20,8 +20,8 @@ pairs = [
     ("matmul_k16/virtual", "matmul_k16/materialized", "matmul k=16 virtual / to_matrix-then-dot (target >= 1)"),
     ("gram/virtual", "gram/materialized", "gram virtual / to_matrix-then-dot (target >= 1)"),
     ("fold_mean", "to_matrix", "fold (stream + add_rows + Mean) / to_matrix"),
-    ("fold_mean_par", "fold_mean", "fold par_add_patches 2 threads / add_rows (target >= 1.8)"),
-    ("fold_mean_par_rows", "fold_mean", "fold par_add_rows 2 threads / add_rows"),
+    ("fold_mean_par", "fold_mean", "fold fold_into 2 threads / add_rows 1 thread (target >= 1.8)"),
+    ("fold_mean_par_rows", "fold_mean", "fold add_rows 2 threads / add_rows 1 thread"),
     ("to_matrix", "same_to_matrix", "valid to_matrix / same to_matrix incl. padding, per byte (target <= 1.3)"),
 ]
 for group in sorted(p.name for p in root.iterdir() if p.is_dir() and p.name != "report"):

@@ -19,7 +19,7 @@ use std::path::Path;
 
 use ndarray::{Array1, Array2};
 use ndarray_patches::prelude::*;
-use ndarray_patches::{Edge, Fold, Reduction};
+use ndarray_patches::{Edge, Fold};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sigma = std::env::args()
@@ -64,7 +64,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     rows.for_each_chunk(rows.default_chunk_rows(), |start, x| {
         fold.add_rows(start, &(x.dot(&proj) + &offset));
     });
-    let denoised = fold.finish::<f32>(Reduction::Mean).image;
+    let denoised = fold.finish::<f32>().image;
 
     let (before, after) = (
         common::psnr(&noisy.view(), &clean.view()),

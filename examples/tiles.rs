@@ -20,7 +20,7 @@ use std::path::Path;
 
 use ndarray::{Array1, Array2, ArrayView1, Axis};
 use ndarray_patches::prelude::*;
-use ndarray_patches::{Edge, Fold, Reduction, Window, WindowWeights};
+use ndarray_patches::{Edge, Fold, Window, WindowWeights};
 
 /// The model: each value's rank in its tile, in `[0, 1]` (ties share the
 /// middle of their ranks).
@@ -59,13 +59,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut fold =
         Fold::try_new(img.raw_dim(), &window, Edge::Shift)?.weighted(WindowWeights::Hann);
     fold.try_add_rows(0, &out)?;
-    let stitched = fold.try_finish::<f32>(Reduction::Mean)?;
+    let stitched = fold.try_finish::<f32>()?;
     assert_eq!(stitched.uncovered, 0, "shifted tiles cover every pixel");
 
     // What Valid tiles of the same size and step would have left out.
     let mut valid = Fold::try_new(img.raw_dim(), &window, Edge::Valid)?;
     valid.try_add_values(0, &Array1::<f32>::ones(valid.len()))?;
-    let missed = valid.try_finish::<f32>(Reduction::Sum)?.uncovered;
+    let missed = valid.try_finish::<f32>()?.uncovered;
 
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tiles");
     std::fs::create_dir_all(&dir)?;

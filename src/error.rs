@@ -176,16 +176,6 @@ pub enum PatchError {
         /// The array's number of axes.
         ndim: usize,
     },
-    /// A [`Fold`](crate::Fold) asked to finish with a reduction its
-    /// accumulator cannot give (`Max` from a fold that summed, say): the
-    /// reduction is chosen with [`Fold::reducing`](crate::Fold::reducing)
-    /// before rows are added.
-    ReductionMismatch {
-        /// The reduction(s) the fold accumulated for.
-        chosen: &'static str,
-        /// The reduction asked for.
-        asked: &'static str,
-    },
     /// Window weights on a [`Fold`](crate::Fold) that reduces by `Max`,
     /// `Min` or `Last`: weights blend contributions, so only `Sum` and
     /// `Mean` take them.
@@ -310,11 +300,6 @@ impl fmt::Display for PatchError {
                 "the Gaussian window's sigma is {sigma}; it must be finite and positive"
             ),
             PatchError::InvalidAxes { axes, ndim } => invalid_axes(f, axes, *ndim),
-            PatchError::ReductionMismatch { chosen, asked } => write!(
-                f,
-                "the fold accumulated for {chosen}, so it cannot finish with {asked}; \
-                 choose the reduction with Fold::reducing before adding rows"
-            ),
             PatchError::WeightedReduction { reduction } => write!(
                 f,
                 "window weights blend contributions (Sum, Mean); a fold reducing by \

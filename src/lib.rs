@@ -132,7 +132,9 @@
 //!   on each axis the step does not take to the end, one tile moved back to
 //!   end on the border (zero copy; [`Fold`] takes the same `Edge`).
 //! - Back to the image: [`Fold`] (sum, mean, window-weighted, max, min,
-//!   last window; streamed or on every core) and
+//!   last window, chosen at construction; rows streamed in with
+//!   [`Fold::add_rows`], or extracted and folded in one pass by
+//!   [`Rows::fold_into`], both on every core) and
 //!   [`Fold::place`] for one prediction per window; [`reconstruct`].
 //! - Windows over some axes only (numpy's `sliding_window_view(..,
 //!   axis=..)`): [`PatchExt::patches_along`] and [`PatchesAlong`]; an

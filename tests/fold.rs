@@ -38,9 +38,10 @@ fn sklearn_reconstruct_from_patches_2d() {
 fn sum_is_torch_fold() {
     // torch.nn.functional.fold of ones: the number of windows covering each
     // element (3x3 windows, step 2, on 5x6... padded to cover).
-    let mut f = Fold::new((5, 5), &Window::new((3, 3)).step((2, 2)), Edge::Valid);
+    let mut f =
+        Fold::new((5, 5), &Window::new((3, 3)).step((2, 2)), Edge::Valid).reducing(Reduction::Sum);
     f.add_rows(0, &Array2::<f32>::ones((4, 9)));
-    let sum = f.finish::<f32>(Reduction::Sum).image;
+    let sum = f.finish::<f32>().image;
     assert_eq!(
         sum,
         array![
@@ -119,13 +120,13 @@ proptest! {
             1 => fold.weighted(WindowWeights::Hann),
             _ => fold.weighted(WindowWeights::Gaussian(1.5)),
         };
-        let mut counts = Fold::new(IxDyn(&shape), &w, edge);
+        let mut counts = Fold::new(IxDyn(&shape), &w, edge).reducing(Reduction::Sum);
         p.for_each_chunk(chunk, |start, rows: ArrayView2<'_, f64>| {
             fold.add_rows(start, &rows);
             counts.add_values(start, &Array1::<f64>::ones(rows.nrows()));
         });
-        let out = fold.finish::<f64>(Reduction::Mean);
-        let n_cover = counts.finish::<f64>(Reduction::Sum);
+        let out = fold.finish::<f64>();
+        let n_cover = counts.finish::<f64>();
         // The covered set is the product of the per-axis covered sets.
         let per_axis: Vec<Vec<bool>> = (0..nd).map(|k| covered_1d(shape[k], patch[k], step[k], dil[k], edge)).collect();
         for (idx, &c) in out.covered.indexed_iter() {
@@ -159,7 +160,7 @@ fn same_map_of_predictions_covers_every_pixel() {
     let w = Window::new((4, 4)).step((4, 4));
     let mut f = Fold::new((9, 11), &w, Edge::Cover);
     f.add_values(0, &Array::from_iter((0..9).map(f64::from)));
-    let out = f.finish::<f64>(Reduction::Mean);
+    let out = f.finish::<f64>();
     assert_eq!(out.uncovered, 0);
     assert_eq!(out.image[[5, 9]], 5.0);
 }
@@ -251,7 +252,7 @@ fn single_number_window_steps_fold_like_tuples() {
     );
     let mut f = Fold::new((9, 10), &one, Edge::Same);
     f.add_rows(0, &p.patches().to_matrix());
-    let out = f.finish::<f64>(Reduction::Mean);
+    let out = f.finish::<f64>();
     // Same with step 2 and dilation 2 centres a window on every second
     // element and reads every second one: the even (i, j) are covered.
     for ((i, j), &c) in out.covered.indexed_iter() {
@@ -270,7 +271,7 @@ fn zero_dimensional_fold() {
     let mut f = Fold::new((), &w, Edge::Valid);
     f.add_values(0, &array![2.5]);
     f.add_rows(0, &array![[3.5]]);
-    assert_eq!(f.finish::<f64>(Reduction::Mean).image[()], 3.0);
+    assert_eq!(f.finish::<f64>().image[()], 3.0);
 }
 
 /// Per axis, from the edge policies' definitions: the padding before the
@@ -389,11 +390,26 @@ const REDUCTIONS: [Reduction; 5] = [
     Reduction::Last,
 ];
 
+/// A pool of `threads` rayon threads.
+fn pool(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+}
+
+/// A fold's image and coverage, the image as bits.
+fn bits(f: Fold<IxDyn>) -> (ArrayD<u64>, ArrayD<bool>) {
+    let out = f.finish::<f64>();
+    (out.image.mapv(f64::to_bits), out.covered)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 
     /// Every reduction against the nested loops, rows (or one value per
-    /// window) added in chunks in a shuffled order, on one thread or all.
+    /// window) added in chunks in a shuffled order, on a pool of 1 to 3
+    /// threads.
     #[test]
     #[cfg_attr(miri, ignore)]
     fn reductions_match_nested_loops_in_any_chunk_order(
@@ -403,7 +419,7 @@ proptest! {
         reduction in 0usize..5,
         weighted in any::<bool>(),
         values in any::<bool>(),
-        parallel in any::<bool>(),
+        threads in 1usize..4,
         chunk in 1usize..20,
         seed in any::<u64>(),
     ) {
@@ -438,15 +454,17 @@ proptest! {
             Array2::from_shape_fn((n, plen), |(r, c)| ((r * 31 + c * 17 + seed as usize % 7) % 13) as f64 - 6.0)
         };
         let starts: Vec<usize> = (0..n).step_by(chunk).collect();
-        for k in shuffled(starts.len(), seed) {
-            let (a, b) = (starts[k], (starts[k] + chunk).min(n));
-            match (values, parallel) {
-                (true, _) => fold.add_values(a, &per_window.slice(ndarray::s![a..b])),
-                (false, false) => fold.add_rows(a, &rows.slice(ndarray::s![a..b, ..])),
-                (false, true) => fold.par_add_rows(a, &rows.slice(ndarray::s![a..b, ..])),
+        pool(threads).install(|| {
+            for k in shuffled(starts.len(), seed) {
+                let (a, b) = (starts[k], (starts[k] + chunk).min(n));
+                if values {
+                    fold.add_values(a, &per_window.slice(ndarray::s![a..b]));
+                } else {
+                    fold.add_rows(a, &rows.slice(ndarray::s![a..b, ..]));
+                }
             }
-        }
-        let out = fold.finish::<f64>(reduction);
+        });
+        let out = fold.finish::<f64>();
         let (want, covered) = naive_fold(&shape, &patch, &step, &dil, edge, &rows, hann.as_ref(), reduction);
         prop_assert_eq!(&out.covered, &covered);
         prop_assert_eq!(out.uncovered, covered.iter().filter(|&&c| !c).count());
@@ -459,9 +477,9 @@ proptest! {
         }
     }
 
-    /// The parallel paths give the sequential result to the bit, on more
-    /// bands than this machine has cores, for every reduction, for all
-    /// rows or a range of them.
+    /// `add_rows` (in chunks or all at once) and `fold_into` on pools of
+    /// several threads give the one-thread result to the bit, for every
+    /// reduction, for all rows or a range of them.
     #[test]
     #[cfg_attr(miri, ignore)]
     fn parallel_folds_are_bit_identical(
@@ -490,20 +508,105 @@ proptest! {
         if weighted && matches!(reduction, Reduction::Sum | Reduction::Mean) {
             fold = fold.weighted(WindowWeights::Gaussian(1.3));
         }
-        let (mut one, mut par_rows, mut par_patches) = (fold.clone(), fold.clone(), fold);
-        p.rows(range.clone()).for_each_chunk(7, |start, rows| one.add_rows(start, &rows));
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        pool.install(|| {
-            p.rows(range.clone()).for_each_chunk(50, |start, rows| par_rows.par_add_rows(start, &rows));
-            par_patches.par_add_patches(&p.rows(range.clone()));
+        let (mut one, mut chunks, mut whole, mut into) = (fold.clone(), fold.clone(), fold.clone(), fold);
+        let rows = p.rows(range.clone());
+        pool(1).install(|| rows.for_each_chunk(7, |start, rows| one.add_rows(start, &rows)));
+        pool(threads).install(|| {
+            rows.for_each_chunk(50, |start, rows| chunks.add_rows(start, &rows));
+            whole.add_rows(range.start, &rows.to_matrix());
+            rows.fold_into(&mut into);
         });
-        let bits = |f: Fold<IxDyn>| {
-            let out = f.finish::<f64>(reduction);
-            (out.image.mapv(f64::to_bits), out.covered)
-        };
         let want = bits(one);
-        prop_assert_eq!(bits(par_rows), want.clone());
-        prop_assert_eq!(bits(par_patches), want);
+        prop_assert_eq!(bits(chunks), want.clone());
+        prop_assert_eq!(bits(whole), want.clone());
+        prop_assert_eq!(bits(into), want);
+    }
+}
+
+/// Images large enough for `add_rows`, `add_values` and `fold_into` to
+/// split their work: every reduction, weighted or not, gives the same bits
+/// on 1, 2 and 3 threads, and the nested loops' result.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn every_reduction_is_bit_identical_on_1_2_3_threads() {
+    // Shape, patch, step, dilation, edge.
+    type Case = (
+        &'static [usize],
+        &'static [usize],
+        &'static [usize],
+        &'static [usize],
+        Edge,
+    );
+    let cases: [Case; 3] = [
+        (&[120, 90], &[6, 5], &[1, 2], &[1, 1], Edge::Same),
+        (
+            &[30, 24, 18],
+            &[3, 4, 2],
+            &[1, 1, 2],
+            &[2, 1, 1],
+            Edge::Cover,
+        ),
+        (&[20000], &[7], &[1], &[2], Edge::Shift),
+    ];
+    for (shape, patch, step, dil, edge) in cases {
+        let w = Window::new(IxDyn(patch))
+            .step(IxDyn(step))
+            .dilation(IxDyn(dil));
+        let x = ArrayD::from_shape_fn(IxDyn(shape), |i| {
+            (i.as_array_view().iter().fold(7usize, |h, &v| h * 31 + v) % 1000) as f64 / 7.0
+        });
+        let p = x.padded(&w, edge, Pad::Reflect);
+        let p = p.patches();
+        let matrix = p.to_matrix();
+        let n = p.len();
+        assert!(
+            n * p.patch_len() > 100_000,
+            "{shape:?}: {n} x {} is too small to split",
+            p.patch_len()
+        );
+        let values = Array1::from_shape_fn(n, |r| ((r * 7919 + 13) % 11) as f64 - 5.0);
+        for reduction in REDUCTIONS {
+            for weighted in [false, true] {
+                if weighted && !matches!(reduction, Reduction::Sum | Reduction::Mean) {
+                    continue;
+                }
+                let mut fold = Fold::new(IxDyn(shape), &w, edge).reducing(reduction);
+                if weighted {
+                    fold = fold.weighted(WindowWeights::Hann);
+                }
+                let run = |threads: usize| {
+                    let (mut whole, mut chunks, mut into, mut vals) =
+                        (fold.clone(), fold.clone(), fold.clone(), fold.clone());
+                    pool(threads).install(|| {
+                        whole.add_rows(0, &matrix);
+                        for a in (0..n).step_by(2000) {
+                            let b = (a + 2000).min(n);
+                            chunks.add_rows(a, &matrix.slice(ndarray::s![a..b, ..]));
+                        }
+                        p.fold_into(&mut into);
+                        vals.add_values(0, &values);
+                    });
+                    [bits(whole), bits(chunks), bits(into), bits(vals)]
+                };
+                let one = run(1);
+                assert_eq!(one[1], one[0], "{reduction:?}: chunks and whole");
+                assert_eq!(one[2], one[0], "{reduction:?}: fold_into and add_rows");
+                for threads in [2, 3] {
+                    assert_eq!(run(threads), one, "{reduction:?} on {threads} threads");
+                }
+                if !weighted {
+                    let (want, covered) =
+                        naive_fold(shape, patch, step, dil, edge, &matrix, None, reduction);
+                    let mut f = fold.clone();
+                    pool(2).install(|| f.add_rows(0, &matrix));
+                    let out = f.finish::<f64>();
+                    assert_eq!(out.covered, covered, "{reduction:?}");
+                    for (g, w) in out.image.iter().zip(&want) {
+                        assert!((g - w).abs() <= 1e-9 * (1.0 + w.abs()), "{reduction:?}");
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -515,7 +618,7 @@ fn reductions_chosen_before_rows() {
         let mut f = Fold::new(5, &Window::new(3), Edge::Valid).reducing(r);
         f.add_rows(2, &rows.slice(ndarray::s![2.., ..]));
         f.add_rows(0, &rows.slice(ndarray::s![..2, ..]));
-        f.finish::<f64>(r).image.to_vec()
+        f.finish::<f64>().image.to_vec()
     };
     assert_eq!(fold(Reduction::Max), vec![1.0, 9.0, 7.0, 8.0, 5.0]);
     assert_eq!(fold(Reduction::Min), vec![1.0, 4.0, 2.0, 0.0, 5.0]);
@@ -524,55 +627,53 @@ fn reductions_chosen_before_rows() {
     // NaN counts only where every contribution is NaN.
     let mut f = Fold::new(3, &Window::new(2), Edge::Valid).reducing(Reduction::Max);
     f.add_rows(0, &array![[f64::NAN, f64::NAN], [1.0, f64::NAN]]);
-    let out = f.finish::<f64>(Reduction::Max).image;
+    let out = f.finish::<f64>().image;
     assert!(out[0].is_nan() && out[1] == 1.0 && out[2].is_nan());
+}
+
+/// The panic message of `f`.
+fn panic_message(f: impl FnOnce()) -> String {
+    *std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .unwrap_err()
+        .downcast::<String>()
+        .unwrap()
 }
 
 #[test]
 fn reduction_misuse() {
     let f = Fold::new((6, 6), &Window::new((3, 3)), Edge::Valid);
-    assert_eq!(
-        f.clone().try_finish::<f32>(Reduction::Last).unwrap_err(),
-        PatchError::ReductionMismatch {
-            chosen: "Sum and Mean",
-            asked: "Last"
-        }
-    );
+    // Weights take Sum and Mean only, in either order of the builders.
     let max = f.clone().reducing(Reduction::Max);
-    assert_eq!(
-        max.clone().try_finish::<f32>(Reduction::Min).unwrap_err(),
-        PatchError::ReductionMismatch {
-            chosen: "Max",
-            asked: "Min"
-        }
-    );
     assert_eq!(
         max.clone().try_weighted(WindowWeights::Hann).unwrap_err(),
         PatchError::WeightedReduction { reduction: "Max" }
     );
     let weighted = f.clone().weighted(WindowWeights::Hann);
-    assert_eq!(
-        weighted.clone().try_reducing(Reduction::Last).unwrap_err(),
-        PatchError::WeightedReduction { reduction: "Last" }
-    );
-    // Sum and Mean keep the weighted accumulator, and each other's.
-    let mean = weighted.reducing(Reduction::Sum);
-    assert!(mean.try_finish::<f64>(Reduction::Mean).is_ok());
-    // Back from Max to the default accumulator.
-    assert!(max
-        .reducing(Reduction::Mean)
-        .try_finish::<f64>(Reduction::Sum)
+    let msg = panic_message(|| drop(weighted.clone().reducing(Reduction::Last)));
+    assert!(msg.contains("Last") && msg.contains("weights"), "{msg}");
+    assert!(weighted
+        .clone()
+        .reducing(Reduction::Sum)
+        .try_finish::<f64>()
         .is_ok());
-    let msg = std::panic::catch_unwind(|| f.finish::<f64>(Reduction::Min))
-        .unwrap_err()
-        .downcast::<String>()
-        .unwrap();
-    assert!(msg.contains("Sum and Mean") && msg.contains("Min"), "{msg}");
+    // Back from Max to Mean before rows.
+    assert!(max.reducing(Reduction::Mean).try_finish::<f64>().is_ok());
+    // Sum and Mean share the rows added; another reduction cannot take them.
+    let mut mean = f.clone();
+    mean.add_rows(0, &Array2::<f64>::ones((16, 9)));
+    let sum = mean.clone().reducing(Reduction::Sum).finish::<f64>().image;
+    assert_eq!((sum[[0, 0]], sum[[2, 2]]), (1.0, 9.0));
+    assert_eq!(mean.clone().finish::<f64>().image[[2, 2]], 1.0);
+    let msg = panic_message(|| drop(mean.reducing(Reduction::Max)));
+    assert!(
+        msg.contains("Max") && msg.contains("before adding rows"),
+        "{msg}"
+    );
     // Patches of another geometry.
     let img = Array2::<f32>::zeros((6, 6));
     let mut f = Fold::new((6, 6), &Window::new((3, 3)), Edge::Same);
     assert_eq!(
-        f.try_par_add_patches(&img.patches((3, 3))),
+        img.patches((3, 3)).try_fold_into(&mut f),
         Err(PatchError::GeometryMismatch {
             what: "array shape",
             expected: vec![8, 8],
@@ -580,12 +681,11 @@ fn reduction_misuse() {
         })
     );
     assert_eq!(
-        f.try_par_add_patches(
-            &img.padded(&Window::new((3, 3)).dilation(2), Edge::Same, Pad::Edge)
-                .patches()
-                .rows(0..0)
-        )
-        .unwrap_err(),
+        img.padded(&Window::new((3, 3)).dilation(2), Edge::Same, Pad::Edge)
+            .patches()
+            .rows(0..0)
+            .try_fold_into(&mut f)
+            .unwrap_err(),
         PatchError::GeometryMismatch {
             what: "array shape",
             expected: vec![8, 8],

@@ -226,14 +226,14 @@ proptest! {
             max.add_rows(start, &rows);
         });
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-        pool.install(|| par.par_add_patches(&p));
-        let mean = fold.clone().finish::<f64>(Reduction::Mean);
+        pool.install(|| p.fold_into(&mut par));
+        let mean = fold.clone().finish::<f64>();
         prop_assert_eq!(mean.uncovered, 0);
         for (g, want) in mean.image.iter().zip(x.iter()) {
             prop_assert!((g - want).abs() < 1e-9);
         }
-        prop_assert_eq!(&max.finish::<f64>(Reduction::Max).image, &x);
-        let bits = |f: Fold<IxDyn>| f.finish::<f64>(Reduction::Mean).image.mapv(f64::to_bits);
+        prop_assert_eq!(&max.finish::<f64>().image, &x);
+        let bits = |f: Fold<IxDyn>| f.finish::<f64>().image.mapv(f64::to_bits);
         prop_assert_eq!(bits(par), bits(fold));
     }
 }
@@ -347,15 +347,18 @@ fn padded_policies_are_refused_by_edge() {
 fn fold_refuses_patches_of_another_edge() {
     let img = Array2::<f32>::ones((10, 10));
     let w = Window::new((4, 4)).step(4);
-    let mut f = Fold::new((10, 10), &w, Edge::Shift);
+    let mut f = Fold::new((10, 10), &w, Edge::Shift).reducing(Reduction::Sum);
     assert!(matches!(
-        f.try_par_add_patches(&img.patches(4).step(4)),
+        img.patches(4).step(4).try_fold_into(&mut f),
         Err(PatchError::GeometryMismatch { .. })
     ));
-    assert!(f
-        .try_par_add_patches(&img.patches(4).step(4).edge(Edge::Shift))
+    assert!(img
+        .patches(4)
+        .step(4)
+        .edge(Edge::Shift)
+        .try_fold_into(&mut f)
         .is_ok());
-    let out = f.finish::<f32>(Reduction::Sum);
+    let out = f.finish::<f32>();
     // Columns and rows 6, 7 are in two tiles on their axis.
     assert_eq!(out.image[[0, 0]], 1.0);
     assert_eq!(out.image[[0, 6]], 2.0);

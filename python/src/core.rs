@@ -341,14 +341,16 @@ pub fn fold_add_rows<F: Real>(
     f.try_add_rows(start, &rows)
 }
 
-/// The image so far (the fold itself is kept: more rows may follow).
-pub fn fold_finish(f: &Fold<IxDyn>, mean: bool) -> ArrayD<f64> {
+/// The image so far, the mean or the sum of the contributions (they
+/// share the fold's accumulator; the fold itself is kept: more rows may
+/// follow).
+pub fn fold_finish(f: &Fold<IxDyn>, mean: bool) -> Result<ArrayD<f64>, PatchError> {
     let r = if mean {
         Reduction::Mean
     } else {
         Reduction::Sum
     };
-    f.clone().finish::<f64>(r).image
+    Ok(f.clone().reducing(r).try_finish::<f64>()?.image)
 }
 
 /// scikit-learn's `reconstruct_from_patches_2d` for any number of axes.

@@ -664,7 +664,7 @@ impl PyFold {
     /// The image: the mean (`mean=True`) or sum of the contributions.
     fn finish<'py>(&self, py: Python<'py>, mean: bool) -> PyResult<Bound<'py, PyAny>> {
         let inner = &self.inner;
-        Ok(run(py, || Ok(core::fold_finish(inner, mean)))?
+        Ok(run(py, || core::fold_finish(inner, mean))?
             .into_pyarray(py)
             .into_any())
     }
