@@ -2,7 +2,7 @@
 //! 8x8 patch.
 //!
 //! ```text
-//! cargo run --release --example denoise [SIGMA]
+//! cargo run --release --example denoise --features denoise [SIGMA]
 //! ```
 //!
 //! Adds Gaussian noise (default sigma 0.1) to the bundled `camera.png`,
@@ -14,8 +14,6 @@
 //! `target/denoise/denoised.png`, prints the PSNR of both and the peak memory.
 
 mod common;
-
-use std::path::Path;
 
 use ndarray::{Array1, Array2};
 use ndarray_patches::prelude::*;
@@ -74,7 +72,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "PSNR     noisy {before:.2} dB, denoised {after:.2} dB ({:+.2} dB)",
         after - before
     );
-    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/denoise");
+    let out = common::out_dir("denoise");
     std::fs::create_dir_all(&out)?;
     common::write_gray(&out.join("noisy.png"), &common::to_u8(&noisy).view())?;
     common::write_gray(&out.join("denoised.png"), &common::to_u8(&denoised).view())?;

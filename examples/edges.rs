@@ -12,8 +12,6 @@
 
 mod common;
 
-use std::path::Path;
-
 use ndarray::{Array1, Axis};
 use ndarray_patches::prelude::*;
 use ndarray_patches::{Anchor, Edge, Fold, Pad, Window};
@@ -39,7 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let max = sd.fold(0.0f32, |m, &x| m.max(x));
     let picture = map.image.mapv(|x| x / max);
-    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/edges");
+    let out = common::out_dir("edges");
     std::fs::create_dir_all(&out)?;
     common::write_gray(&out.join("contrast.png"), &common::to_u8(&picture).view())?;
     println!(

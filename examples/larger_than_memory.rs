@@ -4,7 +4,7 @@
 //! by band, giving the pages of finished bands back to the kernel.
 //!
 //! ```text
-//! cargo run --release --example larger_than_memory [SIDE [PATH]]
+//! cargo run --release --example larger_than_memory --features larger_than_memory [SIDE [PATH]]
 //! ```
 //!
 //! SIDE (default 16384) is the side of a square `u16` image (512 MiB at the
@@ -37,9 +37,10 @@ use ndarray_patches::{pad, Pad};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let side: usize = args.next().map(|a| a.parse()).transpose()?.unwrap_or(16384);
-    let path = args.next().map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/larger_than_memory/image.npy")
-    });
+    let path = args
+        .next()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| common::out_dir("larger_than_memory").join("image.npy"));
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }

@@ -11,8 +11,6 @@
 
 mod common;
 
-use std::path::Path;
-
 use ndarray::{s, Array3};
 use ndarray_patches::prelude::*;
 use rand::SeedableRng;
@@ -51,7 +49,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("tile {t}   patch {} at ({}, {})", idx[t], o[0], o[1]);
         }
     }
-    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/mosaic");
+    let out = common::out_dir("mosaic");
     std::fs::create_dir_all(&out)?;
     common::write_rgb(&out.join("mosaic.png"), &mosaic.view())?;
     println!("wrote    {}/mosaic.png ({side}x{side})", out.display());

@@ -2,7 +2,7 @@
 //! large image, without the patch matrix.
 //!
 //! ```text
-//! cargo run --release --example ridge [SIZE]
+//! cargo run --release --example ridge --features ridge [SIZE]
 //! ```
 //!
 //! The bundled `camera.png`, tiled to SIZE x SIZE (default 2048), plus

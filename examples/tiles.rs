@@ -16,8 +16,6 @@
 
 mod common;
 
-use std::path::Path;
-
 use ndarray::{Array1, Array2, ArrayView1, Axis};
 use ndarray_patches::prelude::*;
 use ndarray_patches::{Edge, Fold, Window, WindowWeights};
@@ -67,7 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     valid.try_add_values(0, &Array1::<f32>::ones(valid.len()))?;
     let missed = valid.try_finish::<f32>()?.uncovered;
 
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/tiles");
+    let dir = common::out_dir("tiles");
     std::fs::create_dir_all(&dir)?;
     common::write_gray(
         &dir.join("equalized.png"),

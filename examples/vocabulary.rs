@@ -3,7 +3,7 @@
 //! and the centroids are written as a PNG mosaic.
 //!
 //! ```text
-//! cargo run --release --example vocabulary [SEED]
+//! cargo run --release --example vocabulary --features vocabulary [SEED]
 //! ```
 //!
 //! The 8x8 windows of `camera.png` and of `astronaut.png` (in grey) are
@@ -125,7 +125,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             *v = (255.0 * (w - lo) / (hi - lo).max(1e-6)).round() as u8;
         }
     }
-    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/vocabulary");
+    let out = common::out_dir("vocabulary");
     std::fs::create_dir_all(&out)?;
     common::write_gray(&out.join("centroids.png"), &mosaic.view())?;
     println!("wrote    {}/centroids.png ({side}x{side})", out.display());

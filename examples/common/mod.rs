@@ -9,10 +9,21 @@ use ndarray::{Array2, ArrayView2, ArrayView3};
 
 pub use indicatif::HumanBytes;
 
-/// Path of a bundled image under `examples/data`.
+/// Path of a bundled image under `examples/data` (this package's folder is
+/// `examples/`).
 pub fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples/data")
+        .join("data")
+        .join(name)
+}
+
+/// Where an example writes its files: `target/<name>` at the repository's
+/// root (the parent of this package's folder), whichever folder it runs from.
+pub fn out_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the examples package is a folder of the repository")
+        .join("target")
         .join(name)
 }
 
