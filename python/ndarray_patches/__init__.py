@@ -34,6 +34,21 @@ process (rebuilt in a ``fork``-ed child, so ``multiprocessing`` works); see
 
 from __future__ import annotations
 
+try:  # From the source folder (python/ as the cwd) there is no compiled _core.
+    from . import _core
+except ImportError:
+    import importlib.machinery as _m, os as _os  # noqa: E401
+
+    _dir = _os.path.dirname(__file__)
+    if any(_os.path.exists(_os.path.join(_dir, "_core" + s)) for s in _m.EXTENSION_SUFFIXES):
+        raise
+    raise ImportError(
+        f"ndarray_patches is imported from its source folder ({_dir}), which has no compiled "
+        "extension: install the package (`pip install ./python` from the repository root, or a "
+        "built wheel: `pip install dist/ndarray_patches-*.whl`) and run Python from another "
+        "folder than the source folder python/"
+    ) from None
+
 import math
 import numbers
 import operator
