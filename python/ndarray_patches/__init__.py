@@ -24,8 +24,10 @@ to end on the last element (tiles of a whole image, no padding), and
 :func:`padded` gives TensorFlow's ``"same"`` and ``"cover"``.
 
 Sources may have any number of axes, any layout (C or F order, sliced,
-negative strides, broadcast) and one of the dtypes uint8, uint16, int16,
-int32, float32 and float64; integer sources convert during the copy.
+negative strides, broadcast) and any of the dtypes int8 to int64, uint8 to
+uint64, bool, float32 and float64; outputs keep the source's dtype unless
+``dtype=np.float32`` or ``np.float64`` converts during the copy (numpy's
+``astype``).
 Every fill runs in Rust with the GIL released, on a thread pool owned by the
 process (rebuilt in a ``fork``-ed child, so ``multiprocessing`` works); see
 :func:`set_num_threads`. Bad requests raise :class:`PatchError`, a
@@ -61,19 +63,31 @@ __all__ = [
 ]
 
 _SUPPORTED = tuple(
-    np.dtype(t) for t in (np.uint8, np.uint16, np.int16, np.int32, np.float32, np.float64)
+    np.dtype(t)
+    for t in (
+        np.int8, np.int16, np.int32, np.int64,
+        np.uint8, np.uint16, np.uint32, np.uint64,
+        np.bool_, np.float32, np.float64,
+    )
 )
 _REAL = (np.dtype(np.float32), np.dtype(np.float64))
 
 Shape = Union[int, Sequence[int]]
 
 
-def _source(img) -> np.ndarray:
+def _source(img, where: str = "Patches") -> np.ndarray:
     a = np.asarray(img)
+    if a.dtype.kind in "fc" and a.dtype not in _SUPPORTED:
+        raise PatchError(
+            f"unsupported dtype {a.dtype} of img for {where}: convert it first, "
+            "e.g. img.astype(np.float32)"
+            + (" (or take img.real or abs(img))" if a.dtype.kind == "c" else "")
+        )
     if a.dtype not in _SUPPORTED or not a.dtype.isnative:
         raise PatchError(
-            f"unsupported dtype {a.dtype}: the source must be uint8, uint16, int16, "
-            "int32, float32 or float64 (native byte order)"
+            f"unsupported dtype {a.dtype} of img for {where}: the source must be an "
+            "integer (int8 to int64, uint8 to uint64), bool, float32 or float64 "
+            "(native byte order; convert with img.astype(img.dtype.newbyteorder('=')))"
         )
     if a.ndim == 0:
         raise PatchError("a 0-d array has no patches; give an array with at least one axis")
@@ -711,7 +725,7 @@ def padded(
     >>> nd.padded(img, 2, step=2, edge="shift").positions()[:, 1].tolist()
     [0, 2, 3, 0, 2, 3, 0, 2, 3]
     """
-    a = _source(img)
+    a = _source(img, "padded")
     _check_edge(edge)
     if mode not in _MODES:
         raise PatchError(
