@@ -421,18 +421,18 @@ class Patches:
         """
         dt = self._out_dtype(dtype)
         start, stop = self._range(start, stop)
-        rows = self._chunk_rows(rows, dt)
+        rows = self._chunk_rows(rows, dt, "Patches.chunks")
         src = _snapshot(self._a) if self._copy else self._a
         return _chunk_iter(src, self._g, start, stop, rows, dt)
 
-    def _chunk_rows(self, rows, dt) -> int:
+    def _chunk_rows(self, rows, dt, method: str) -> int:
         if rows is None:
             # Twice the crate's default (1 MiB of output): a chunk handed to
             # Python costs more per call than one handed to Rust code.
             return min(2 * _core.default_chunk_rows(self._a, *self._g, dt.name), max(self._len, 1))
         rows = _index(rows, "rows")
         if rows < 1:
-            raise PatchError("chunk size is zero rows; it must be at least 1")
+            raise PatchError(f"rows={rows} for {method}: rows must be positive (at least 1)")
         return rows
 
     def shuffled(
@@ -472,7 +472,7 @@ class Patches:
         seed = _index(seed, "seed")
         if seed < 0:
             raise PatchError(f"seed must be >= 0, not {seed}")
-        rows = self._chunk_rows(rows, dt)
+        rows = self._chunk_rows(rows, dt, "Patches.shuffled")
         src = _snapshot(self._a) if self._copy else self._a
         order = _core.shuffled_order(src, *self._g, start, stop, seed)
         return _shuffled_iter(src, self._g, order, rows, dt)
@@ -871,7 +871,15 @@ def set_num_threads(n: Optional[int] = None) -> None:
     """
     n = 0 if n is None else _index(n, "n")
     if n < 0:
-        raise ValueError(f"cannot use {n} threads")
+        raise ValueError(f"n={n} for set_num_threads: cannot use a negative number of threads")
+    import os  # here, not at the top (the import check lives there)
+
+    cores = os.cpu_count() or 1
+    if n > 4 * cores:
+        raise ValueError(
+            f"n={n} for set_num_threads: at most {4 * cores} threads "
+            f"(4 x the {cores} cores); use None for the cores"
+        )
     _core.set_num_threads(n)
 
 
