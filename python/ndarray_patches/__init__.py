@@ -242,6 +242,52 @@ class Patches:
     def __len__(self) -> int:
         return self._len
 
+    def __getitem__(self, i: int) -> np.ndarray:
+        """``p[i]``: window ``i`` as :meth:`get` gives it; negative ``i``
+        counts from the end, and an ``IndexError`` past either end.
+
+        >>> import numpy as np, ndarray_patches as nd
+        >>> p = nd.Patches(np.arange(10, dtype=np.int16), 3)
+        >>> p[0].tolist(), p[-1].tolist()
+        ([0, 1, 2], [7, 8, 9])
+        """
+        i = _index(i, "i")
+        n = self._len
+        if not -n <= i < n:
+            raise PatchIndexError(
+                f"index i={i} for Patches[i] is out of range: there are {n} windows"
+            )
+        return self.get(i + n if i < 0 else i)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        """The windows in row order, each as :meth:`get` gives it.
+
+        >>> import numpy as np, ndarray_patches as nd
+        >>> [w.tolist() for w in nd.Patches(np.arange(4, dtype=np.uint8), 2, step=2)]
+        [[0, 1], [2, 3]]
+        """
+        for r in range(self._len):
+            yield self.get(r)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        """``np.asarray(p)``: the zero-copy window view of :meth:`view`
+        (shape ``grid + patch_shape``); a :class:`PatchError` where no
+        strided view exists (``edge="shift"`` with a moved-back window).
+
+        >>> import numpy as np, ndarray_patches as nd
+        >>> np.asarray(nd.Patches(np.arange(5, dtype=np.int64), 2)).shape
+        (4, 2)
+        """
+        v = self.view()
+        if dtype is not None and np.dtype(dtype) != v.dtype:
+            if copy is False:
+                raise ValueError(
+                    f"np.asarray(Patches, dtype={np.dtype(dtype)}, copy=False): a conversion "
+                    "copies; use p.to_matrix(dtype=...) or copy=None"
+                )
+            return v.astype(dtype)
+        return v.copy() if copy else v
+
     def __repr__(self) -> str:
         edge = "" if self._edge == "valid" else f"edge={self._edge!r}, "
         return (
