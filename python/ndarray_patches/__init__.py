@@ -360,6 +360,25 @@ class Patches:
         w.flags.writeable = False
         return w
 
+    def row_of(self, origin: Sequence[int]) -> Optional[int]:
+        """The row of the window whose origin (index of its first element in
+        the source) is ``origin``, one index per axis; ``None`` if no window
+        starts there (off the steps, or past the last window). The inverse
+        of :meth:`position`.
+
+        >>> import numpy as np, ndarray_patches as nd
+        >>> p = nd.Patches(np.zeros((10, 10), np.uint8), 4, step=3)
+        >>> p.row_of((3, 6)), p.row_of((3, 5))
+        (5, None)
+        """
+        o = _axes(origin, self._a.ndim, "origin")
+        if len(o) != self._a.ndim:
+            raise PatchError(
+                f"origin={tuple(o)} for Patches.row_of has {len(o)} indices; "
+                f"the source has {self._a.ndim} axes"
+            )
+        return _core.row_of(self._a, *self._g, list(o))
+
     def position(self, r: int) -> Tuple[int, ...]:
         """The origin (index in the source of the first element) of window
         ``r``.

@@ -194,6 +194,17 @@ pub fn positions<A>(
     Ok(out)
 }
 
+/// The row of the window whose origin is `origin` (one index per axis of
+/// the source), `None` if no window starts there.
+pub fn row_of<A>(
+    src: ArrayViewD<'_, A>,
+    g: &Geom,
+    origin: &[usize],
+) -> Result<Option<usize>, PatchError> {
+    let p = patches(src, g)?;
+    Ok(p.row_of(IxDyn(origin)))
+}
+
 /// Rows `start..stop` in the order of one shuffled epoch of the crate
 /// (`Rows::try_shuffled` with `StdRng::seed_from_u64(seed)`).
 pub fn shuffled_order<A>(

@@ -479,6 +479,23 @@ fn positions<'py>(
     Ok(m.into_pyarray(py))
 }
 
+/// The row of the window at `origin` (one index per axis), `None` if no
+/// window starts there.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn row_of(
+    py: Python<'_>,
+    a: &Bound<'_, PyAny>,
+    patch: Vec<usize>,
+    step: Vec<usize>,
+    dilation: Vec<usize>,
+    edge: &str,
+    origin: Vec<usize>,
+) -> PyResult<Option<usize>> {
+    let g = geom(patch, step, dilation, edge)?;
+    dispatch!(a, |A, v| run_serial(py, || core::row_of(v, &g, &origin)))
+}
+
 /// `(indices, rows)` of `n` seeded random patches.
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
@@ -725,6 +742,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(write_rows, m)?)?;
     m.add_function(wrap_pyfunction!(default_chunk_rows, m)?)?;
     m.add_function(wrap_pyfunction!(positions, m)?)?;
+    m.add_function(wrap_pyfunction!(row_of, m)?)?;
     m.add_function(wrap_pyfunction!(sample, m)?)?;
     m.add_function(wrap_pyfunction!(shuffled_order, m)?)?;
     m.add_function(wrap_pyfunction!(select, m)?)?;

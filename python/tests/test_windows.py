@@ -46,3 +46,14 @@ def test_asarray_shift_without_view():
         np.asarray(p)
     # the windows are still there one by one
     assert p[-1].tolist() == [[10, 11], [14, 15]]
+
+
+@pytest.mark.parametrize("edge", ["valid", "shift"])
+def test_row_of_inverts_position(edge):
+    p = nd.Patches(np.zeros((10, 11), np.uint8), (4, 3), step=(3, 2), edge=edge)
+    for r in range(len(p)):
+        assert p.row_of(p.position(r)) == r
+    assert p.row_of((1, 0)) is None
+    assert p.row_of((9, 0)) is None
+    with pytest.raises(nd.PatchError, match=r"origin=.* for Patches\.row_of"):
+        p.row_of((0, 0, 0))
