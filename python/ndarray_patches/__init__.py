@@ -24,8 +24,10 @@ to end on the last element (tiles of a whole image, no padding), and
 :func:`padded` gives TensorFlow's ``"same"`` and ``"cover"``.
 
 Sources may have any number of axes, any layout (C or F order, sliced,
-negative strides, broadcast) and one of the dtypes uint8, uint16, int16,
-int32, float32 and float64; integer sources convert during the copy.
+negative strides, broadcast) and any of the dtypes int8 to int64, uint8 to
+uint64, bool, float32 and float64; outputs keep the source's dtype unless
+``dtype=np.float32`` or ``np.float64`` converts during the copy (numpy's
+``astype``).
 Every fill runs in Rust with the GIL released, on a thread pool owned by the
 process (rebuilt in a ``fork``-ed child, so ``multiprocessing`` works); see
 :func:`set_num_threads`. Bad requests raise :class:`PatchError`, a
@@ -76,19 +78,31 @@ __all__ = [
 ]
 
 _SUPPORTED = tuple(
-    np.dtype(t) for t in (np.uint8, np.uint16, np.int16, np.int32, np.float32, np.float64)
+    np.dtype(t)
+    for t in (
+        np.int8, np.int16, np.int32, np.int64,
+        np.uint8, np.uint16, np.uint32, np.uint64,
+        np.bool_, np.float32, np.float64,
+    )
 )
 _REAL = (np.dtype(np.float32), np.dtype(np.float64))
 
 Shape = Union[int, Sequence[int]]
 
 
-def _source(img) -> np.ndarray:
+def _source(img, where: str = "Patches") -> np.ndarray:
     a = np.asarray(img)
+    if a.dtype.kind in "fc" and a.dtype not in _SUPPORTED:
+        raise PatchError(
+            f"unsupported dtype {a.dtype} of img for {where}: convert it first, "
+            "e.g. img.astype(np.float32)"
+            + (" (or take img.real or abs(img))" if a.dtype.kind == "c" else "")
+        )
     if a.dtype not in _SUPPORTED or not a.dtype.isnative:
         raise PatchError(
-            f"unsupported dtype {a.dtype}: the source must be uint8, uint16, int16, "
-            "int32, float32 or float64 (native byte order)"
+            f"unsupported dtype {a.dtype} of img for {where}: the source must be an "
+            "integer (int8 to int64, uint8 to uint64), bool, float32 or float64 "
+            "(native byte order; convert with img.astype(img.dtype.newbyteorder('=')))"
         )
     if a.ndim == 0:
         raise PatchError("a 0-d array has no patches; give an array with at least one axis")
@@ -243,6 +257,52 @@ class Patches:
     def __len__(self) -> int:
         return self._len
 
+    def __getitem__(self, i: int) -> np.ndarray:
+        """``p[i]``: window ``i`` as :meth:`get` gives it; negative ``i``
+        counts from the end, and an ``IndexError`` past either end.
+
+        >>> import numpy as np, ndarray_patches as nd
+        >>> p = nd.Patches(np.arange(10, dtype=np.int16), 3)
+        >>> p[0].tolist(), p[-1].tolist()
+        ([0, 1, 2], [7, 8, 9])
+        """
+        i = _index(i, "i")
+        n = self._len
+        if not -n <= i < n:
+            raise PatchIndexError(
+                f"index i={i} for Patches[i] is out of range: there are {n} windows"
+            )
+        return self.get(i + n if i < 0 else i)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        """The windows in row order, each as :meth:`get` gives it.
+
+        >>> import numpy as np, ndarray_patches as nd
+        >>> [w.tolist() for w in nd.Patches(np.arange(4, dtype=np.uint8), 2, step=2)]
+        [[0, 1], [2, 3]]
+        """
+        for r in range(self._len):
+            yield self.get(r)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        """``np.asarray(p)``: the zero-copy window view of :meth:`view`
+        (shape ``grid + patch_shape``); a :class:`PatchError` where no
+        strided view exists (``edge="shift"`` with a moved-back window).
+
+        >>> import numpy as np, ndarray_patches as nd
+        >>> np.asarray(nd.Patches(np.arange(5, dtype=np.int64), 2)).shape
+        (4, 2)
+        """
+        v = self.view()
+        if dtype is not None and np.dtype(dtype) != v.dtype:
+            if copy is False:
+                raise ValueError(
+                    f"np.asarray(Patches, dtype={np.dtype(dtype)}, copy=False): a conversion "
+                    "copies; use p.to_matrix(dtype=...) or copy=None"
+                )
+            return v.astype(dtype)
+        return v.copy() if copy else v
+
     def __repr__(self) -> str:
         edge = "" if self._edge == "valid" else f"edge={self._edge!r}, "
         return (
@@ -314,6 +374,25 @@ class Patches:
         ].view()
         w.flags.writeable = False
         return w
+
+    def row_of(self, origin: Sequence[int]) -> Optional[int]:
+        """The row of the window whose origin (index of its first element in
+        the source) is ``origin``, one index per axis; ``None`` if no window
+        starts there (off the steps, or past the last window). The inverse
+        of :meth:`position`.
+
+        >>> import numpy as np, ndarray_patches as nd
+        >>> p = nd.Patches(np.zeros((10, 10), np.uint8), 4, step=3)
+        >>> p.row_of((3, 6)), p.row_of((3, 5))
+        (5, None)
+        """
+        o = _axes(origin, self._a.ndim, "origin")
+        if len(o) != self._a.ndim:
+            raise PatchError(
+                f"origin={tuple(o)} for Patches.row_of has {len(o)} indices; "
+                f"the source has {self._a.ndim} axes"
+            )
+        return _core.row_of(self._a, *self._g, list(o))
 
     def position(self, r: int) -> Tuple[int, ...]:
         """The origin (index in the source of the first element) of window
@@ -422,18 +501,18 @@ class Patches:
         """
         dt = self._out_dtype(dtype)
         start, stop = self._range(start, stop)
-        rows = self._chunk_rows(rows, dt)
+        rows = self._chunk_rows(rows, dt, "Patches.chunks")
         src = _snapshot(self._a) if self._copy else self._a
         return _chunk_iter(src, self._g, start, stop, rows, dt)
 
-    def _chunk_rows(self, rows, dt) -> int:
+    def _chunk_rows(self, rows, dt, method: str) -> int:
         if rows is None:
             # Twice the crate's default (1 MiB of output): a chunk handed to
             # Python costs more per call than one handed to Rust code.
             return min(2 * _core.default_chunk_rows(self._a, *self._g, dt.name), max(self._len, 1))
         rows = _index(rows, "rows")
         if rows < 1:
-            raise PatchError("chunk size is zero rows; it must be at least 1")
+            raise PatchError(f"rows={rows} for {method}: rows must be positive (at least 1)")
         return rows
 
     def shuffled(
@@ -473,7 +552,7 @@ class Patches:
         seed = _index(seed, "seed")
         if seed < 0:
             raise PatchError(f"seed must be >= 0, not {seed}")
-        rows = self._chunk_rows(rows, dt)
+        rows = self._chunk_rows(rows, dt, "Patches.shuffled")
         src = _snapshot(self._a) if self._copy else self._a
         order = _core.shuffled_order(src, *self._g, start, stop, seed)
         return _shuffled_iter(src, self._g, order, rows, dt)
@@ -726,7 +805,7 @@ def padded(
     >>> nd.padded(img, 2, step=2, edge="shift").positions()[:, 1].tolist()
     [0, 2, 3, 0, 2, 3, 0, 2, 3]
     """
-    a = _source(img)
+    a = _source(img, "padded")
     _check_edge(edge)
     if mode not in _MODES:
         raise PatchError(
@@ -872,7 +951,15 @@ def set_num_threads(n: Optional[int] = None) -> None:
     """
     n = 0 if n is None else _index(n, "n")
     if n < 0:
-        raise ValueError(f"cannot use {n} threads")
+        raise ValueError(f"n={n} for set_num_threads: cannot use a negative number of threads")
+    import os  # here, not at the top (the import check lives there)
+
+    cores = os.cpu_count() or 1
+    if n > 4 * cores:
+        raise ValueError(
+            f"n={n} for set_num_threads: at most {4 * cores} threads "
+            f"(4 x the {cores} cores); use None for the cores"
+        )
     _core.set_num_threads(n)
 
 

@@ -42,6 +42,14 @@ def positions(
     start: int,
     stop: int,
 ) -> npt.NDArray[np.int64]: ...
+def row_of(
+    a: np.ndarray,
+    patch: List[int],
+    step: List[int],
+    dilation: List[int],
+    edge: str,
+    origin: List[int],
+) -> Optional[int]: ...
 def shuffled_order(
     a: np.ndarray,
     patch: List[int],

@@ -2,7 +2,7 @@
 //! this module, so that a change of the crate's API is a change here only.
 //!
 //! Everything here is plain Rust (no Python types): sources are
-//! `ArrayViewD`s of one of the six element types, results are owned
+//! `ArrayViewD`s of one of the element types of [`Elem`], results are owned
 //! ndarray arrays. Only fallible (`try_`) paths are called, and every
 //! precondition of a panicking method is checked first, so nothing here
 //! panics on user input.
@@ -82,8 +82,14 @@ fn check_range<A>(p: &P<'_, A>, start: usize, stop: usize) -> Result<(), PatchEr
     }
 }
 
-/// The six element types a source may have.
+/// The element types a source may have: every integer of 8 to 64 bits,
+/// `bool`, `f32` and `f64`.
 pub trait Elem: Copy + Send + Sync + 'static {}
+impl Elem for bool {}
+impl Elem for i8 {}
+impl Elem for i64 {}
+impl Elem for u32 {}
+impl Elem for u64 {}
 impl Elem for u8 {}
 impl Elem for u16 {}
 impl Elem for i16 {}
@@ -144,7 +150,11 @@ conv!(
     // No conversion: the crate's memcpy paths.
     u8 => u8, |p| p; u16 => u16, |p| p; i16 => i16, |p| p;
     i32 => i32, |p| p; f32 => f32, |p| p; f64 => f64, |p| p;
+    bool => bool, |p| p; i8 => i8, |p| p; i64 => i64, |p| p;
+    u32 => u32, |p| p; u64 => u64, |p| p;
     // `B: From<A>`.
+    i8 => f32, |p| p.cast::<f32>(); i8 => f64, |p| p.cast::<f64>();
+    u32 => f64, |p| p.cast::<f64>();
     u8 => f32, |p| p.cast::<f32>(); u8 => f64, |p| p.cast::<f64>();
     u16 => f32, |p| p.cast::<f32>(); u16 => f64, |p| p.cast::<f64>();
     i16 => f32, |p| p.cast::<f32>(); i16 => f64, |p| p.cast::<f64>();
@@ -152,6 +162,13 @@ conv!(
     // No `From`: numpy's `astype` rounding, during the copy.
     i32 => f32, |p| p.map_elems(|x: i32| x as f32);
     f64 => f32, |p| p.map_elems(|x: f64| x as f32);
+    u32 => f32, |p| p.map_elems(|x: u32| x as f32);
+    i64 => f32, |p| p.map_elems(|x: i64| x as f32);
+    i64 => f64, |p| p.map_elems(|x: i64| x as f64);
+    u64 => f32, |p| p.map_elems(|x: u64| x as f32);
+    u64 => f64, |p| p.map_elems(|x: u64| x as f64);
+    bool => f32, |p| p.map_elems(|x: bool| f32::from(u8::from(x)));
+    bool => f64, |p| p.map_elems(|x: bool| f64::from(u8::from(x)));
 );
 
 /// The origins of the windows of rows `start..stop`, `(stop - start, ndim)`.
@@ -175,6 +192,17 @@ pub fn positions<A>(
         }
     }
     Ok(out)
+}
+
+/// The row of the window whose origin is `origin` (one index per axis of
+/// the source), `None` if no window starts there.
+pub fn row_of<A>(
+    src: ArrayViewD<'_, A>,
+    g: &Geom,
+    origin: &[usize],
+) -> Result<Option<usize>, PatchError> {
+    let p = patches(src, g)?;
+    Ok(p.row_of(IxDyn(origin)))
 }
 
 /// Rows `start..stop` in the order of one shuffled epoch of the crate
@@ -283,9 +311,18 @@ lin!(
     u8 => f64, |p| p.cast::<f64>(); u16 => f64, |p| p.cast::<f64>();
     i16 => f64, |p| p.cast::<f64>(); i32 => f64, |p| p.cast::<f64>();
     f32 => f64, |p| p.cast::<f64>();
+    i8 => f32, |p| p.cast::<f32>(); i8 => f64, |p| p.cast::<f64>();
+    u32 => f64, |p| p.cast::<f64>();
     // No `From`: numpy's `astype` rounding, during the copy.
     i32 => f32, |p| p.map_elems(|x: i32| x as f32);
     f64 => f32, |p| p.map_elems(|x: f64| x as f32);
+    u32 => f32, |p| p.map_elems(|x: u32| x as f32);
+    i64 => f32, |p| p.map_elems(|x: i64| x as f32);
+    i64 => f64, |p| p.map_elems(|x: i64| x as f64);
+    u64 => f32, |p| p.map_elems(|x: u64| x as f32);
+    u64 => f64, |p| p.map_elems(|x: u64| x as f64);
+    bool => f32, |p| p.map_elems(|x: bool| f32::from(u8::from(x)));
+    bool => f64, |p| p.map_elems(|x: bool| f64::from(u8::from(x)));
 );
 
 /// The crate's edge policy called `name`.

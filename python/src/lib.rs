@@ -178,7 +178,7 @@ where
 }
 
 // ---------------------------------------------------------------------------
-// dtype dispatch: one macro for the six element types of a source.
+// dtype dispatch: one macro for the eleven element types of a source.
 
 fn unsupported(arr: &Bound<'_, PyAny>) -> PyErr {
     let dtype = arr
@@ -186,8 +186,8 @@ fn unsupported(arr: &Bound<'_, PyAny>) -> PyErr {
         .map(|a| a.dtype().to_string())
         .unwrap_or_else(|_| "a non-array".to_string());
     patch_error(format!(
-        "unsupported dtype {dtype}: the source must be uint8, uint16, int16, int32, \
-         float32 or float64 (native byte order)"
+        "unsupported dtype {dtype}: the source must be an integer (int8 to int64, uint8 \
+         to uint64), bool, float32 or float64 (native byte order)"
     ))
 }
 
@@ -196,7 +196,7 @@ fn unsupported(arr: &Bound<'_, PyAny>) -> PyErr {
 macro_rules! dispatch {
     ($arr:expr, |$A:ident, $view:ident| $body:expr) => {{
         let arr: &Bound<'_, PyAny> = $arr;
-        dispatch!(@try arr, $A, $view, $body, u8, u16, i16, i32, f32, f64)
+        dispatch!(@try arr, $A, $view, $body, u8, u16, i16, i32, f32, f64, bool, i8, i64, u32, u64)
     }};
     (@try $arr:ident, $A:ident, $view:ident, $body:expr, $t:ty $(, $rest:ty)*) => {
         if let Ok(a) = $arr.cast::<PyArrayDyn<$t>>() {
@@ -261,6 +261,11 @@ fn elem_name<A: 'static>() -> &'static str {
     use std::any::TypeId;
     let t = TypeId::of::<A>();
     [
+        (TypeId::of::<bool>(), "bool"),
+        (TypeId::of::<i8>(), "int8"),
+        (TypeId::of::<i64>(), "int64"),
+        (TypeId::of::<u32>(), "uint32"),
+        (TypeId::of::<u64>(), "uint64"),
         (TypeId::of::<u8>(), "uint8"),
         (TypeId::of::<u16>(), "uint16"),
         (TypeId::of::<i16>(), "int16"),
@@ -472,6 +477,23 @@ fn positions<'py>(
         v, &g, start, stop
     )))?;
     Ok(m.into_pyarray(py))
+}
+
+/// The row of the window at `origin` (one index per axis), `None` if no
+/// window starts there.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn row_of(
+    py: Python<'_>,
+    a: &Bound<'_, PyAny>,
+    patch: Vec<usize>,
+    step: Vec<usize>,
+    dilation: Vec<usize>,
+    edge: &str,
+    origin: Vec<usize>,
+) -> PyResult<Option<usize>> {
+    let g = geom(patch, step, dilation, edge)?;
+    dispatch!(a, |A, v| run_serial(py, || core::row_of(v, &g, &origin)))
 }
 
 /// `(indices, rows)` of `n` seeded random patches.
@@ -720,6 +742,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(write_rows, m)?)?;
     m.add_function(wrap_pyfunction!(default_chunk_rows, m)?)?;
     m.add_function(wrap_pyfunction!(positions, m)?)?;
+    m.add_function(wrap_pyfunction!(row_of, m)?)?;
     m.add_function(wrap_pyfunction!(sample, m)?)?;
     m.add_function(wrap_pyfunction!(shuffled_order, m)?)?;
     m.add_function(wrap_pyfunction!(select, m)?)?;

@@ -86,4 +86,4 @@ def test_errors_before_any_task():
     with pytest.raises(nd.PatchError):
         ndd.patch_dot(x, 3, np.ones(8))
     with pytest.raises(nd.PatchError, match="unsupported dtype"):
-        ndd.gram(da.zeros((10, 10), chunks=5, dtype=np.int64), 3)
+        ndd.gram(da.zeros((10, 10), chunks=5, dtype=np.float16), 3)

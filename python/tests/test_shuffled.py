@@ -55,7 +55,7 @@ def test_sub_range_and_empty():
 
 def test_bad_arguments():
     p = nd.Patches(np.zeros((8, 8), np.float32), 3)
-    with pytest.raises(nd.PatchError, match="zero rows"):
+    with pytest.raises(nd.PatchError, match="rows must be positive"):
         p.shuffled(rows=0)
     with pytest.raises(nd.PatchError, match="seed"):
         p.shuffled(seed=-1)
