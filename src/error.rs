@@ -221,6 +221,16 @@ pub enum PatchError {
         /// How many there are.
         found: usize,
     },
+    /// A linear-algebra [`Method`](crate::Method) forced on a product it
+    /// cannot compute: displacement sums compute `gram`, `mean` and
+    /// `covariance` of all the windows only (not of a range of rows or an
+    /// index set, and not `dot` or `t_dot`).
+    MethodUnavailable {
+        /// The method forced (`"Method::Displacement"`).
+        method: &'static str,
+        /// What it would need.
+        needs: &'static str,
+    },
 }
 
 impl fmt::Display for PatchError {
@@ -326,6 +336,10 @@ impl fmt::Display for PatchError {
             PatchError::NotEnoughPatches { needed, found } => {
                 write!(f, "needs at least {needed} patches, there are {found}")
             }
+            PatchError::MethodUnavailable { method, needs } => write!(
+                f,
+                "{method} cannot compute this: it needs {needs}; use Method::Auto or Method::Gemm"
+            ),
         }
     }
 }

@@ -826,6 +826,45 @@ pub(crate) fn fill_view<A: Copy + Sync, C: Conversion<A>>(
     }
 }
 
+/// Work whose hot loops want the CPU's wide vector units: see
+/// [`run_vectorized`]. `run` and every function its hot loops call must be
+/// `#[inline(always)]`, so that they are compiled inside the dispatching
+/// function, with its target features (a closure or a function left out of
+/// line is compiled without them).
+pub(crate) trait Vectorized {
+    /// What the work returns.
+    type Output;
+    /// The work; `FMA` says whether fused multiply-adds are available
+    /// (`f64::mul_add` is a slow library call without them).
+    fn run<const FMA: bool>(self) -> Self::Output;
+}
+
+/// Runs `work` compiled for AVX2 and FMA when the CPU has both (checked at
+/// run time), for the baseline instruction set otherwise. The linear
+/// algebra's displacement sums use it; the rest of the crate is built for
+/// the baseline target.
+pub(crate) fn run_vectorized<V: Vectorized>(work: V) -> V::Output {
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU supports AVX2 and FMA (detected just above), the
+        // only requirement of a `target_feature(enable = "avx2,fma")`
+        // function.
+        return unsafe { run_avx2_fma(work) };
+    }
+    work.run::<false>()
+}
+
+/// [`Vectorized::run`] compiled with AVX2 and FMA.
+///
+/// # Safety
+///
+/// The CPU must support AVX2 and FMA.
+#[cfg(all(target_arch = "x86_64", not(miri)))]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn run_avx2_fma<V: Vectorized>(work: V) -> V::Output {
+    work.run::<true>()
+}
+
 #[cfg(test)]
 mod tests {
     use super::{advance, merge_axes, runs_conflict, Ax};

@@ -196,7 +196,7 @@
 //!
 //! Modules, bottom to top; each imports only from those below it:
 //! `error` -> `par` (the one parallel scheduler) -> `scalar` (element
-//! types) -> `geometry` (validated shapes, windows, edges, padding
+//! types) -> `method` ([`Method`]) -> `geometry` (validated shapes, windows, edges, padding
 //! arithmetic, the along-axes projection) -> `view` (the one
 //! `from_shape_ptr`) -> `flatten` (copy plans and the hot loops) -> `rows`
 //! ([`Rows`]: every delivery method, once, for every [`RowSet`]) ->
@@ -215,6 +215,7 @@
 mod error;
 mod par;
 mod scalar;
+mod method;
 mod geometry;
 mod view;
 mod flatten;
@@ -240,6 +241,7 @@ pub use fold::{
 };
 pub use geometry::{Edge, PerAxis, Window};
 pub use linalg::Operand;
+pub use method::Method;
 pub use pad::{pad, try_pad, Pad, Padded};
 pub use patches::{Iter, Patches};
 pub use rows::{

@@ -25,6 +25,7 @@ use ndarray::{ArrayViewMut2, Dimension};
 use crate::error::{unwrap_or_panic, PatchError};
 use crate::flatten::{fill_new, fill_view, try_vec_with_capacity, Part, RowSource, Threads};
 use crate::geometry::Geometry;
+use crate::method::Method;
 use crate::par::par_tasks;
 use crate::scalar::{AsIs, Cast, Conversion, MapElems};
 
@@ -278,6 +279,8 @@ pub struct Rows<'a, A, D: Dimension, C = AsIs, S = Range<usize>> {
     geom: Geometry<D>,
     set: S,
     conv: C,
+    /// The linear algebra's algorithm (`Rows::method`, in `linalg`).
+    pub(crate) method: Method,
 }
 
 impl<A, D: Dimension, C: Clone, S: Clone> Clone for Rows<'_, A, D, C, S> {
@@ -287,6 +290,7 @@ impl<A, D: Dimension, C: Clone, S: Clone> Clone for Rows<'_, A, D, C, S> {
             geom: self.geom.clone(),
             set: self.set.clone(),
             conv: self.conv.clone(),
+            method: self.method,
         }
     }
 }
@@ -332,6 +336,7 @@ impl<'a, A, D: Dimension> Rows<'a, A, D> {
             geom,
             set: 0..end,
             conv: AsIs,
+            method: Method::Auto,
         }
     }
 }
@@ -345,6 +350,7 @@ impl<'a, A, D: Dimension, C: Clone, S> Rows<'a, A, D, C, S> {
             geom: self.geom.clone(),
             set,
             conv: self.conv.clone(),
+            method: self.method,
         }
     }
 }
@@ -360,6 +366,7 @@ impl<'a, A, D: Dimension, S: Clone> Rows<'a, A, D, AsIs, S> {
             geom: self.geom.clone(),
             set: self.set.clone(),
             conv,
+            method: self.method,
         }
     }
 
@@ -543,6 +550,12 @@ impl<A, D: Dimension, C> Rows<'_, A, D, C, Indices> {
 impl<A, D: Dimension, C, S: RowSet> Rows<'_, A, D, C, S> {
     pub(crate) fn geometry(&self) -> &Geometry<D> {
         &self.geom
+    }
+
+    /// The source and the conversion (the linear algebra's passes over
+    /// the image).
+    pub(crate) fn source_and_conversion(&self) -> (&ArrayView<'_, A, D>, &C) {
+        (&self.source, &self.conv)
     }
 
     #[cfg_attr(not(feature = "rand"), allow(dead_code))] // used by `shuffle`

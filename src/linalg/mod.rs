@@ -21,6 +21,9 @@
 //! to its largest entry, where a plain `f32` running sum would lose about
 //! `n * 6e-8`, that is everything.
 
+mod displacement;
+mod model;
+
 use std::mem::size_of;
 
 use ndarray::linalg::general_mat_mul;
@@ -30,9 +33,13 @@ use ndarray::{
 };
 
 use crate::error::{unwrap_or_panic, PatchError};
-use crate::flatten::try_filled;
+use crate::flatten::{try_filled, Part};
+use crate::method::Method;
 use crate::rows::{ChunkResult, RowSet, Rows, DEFAULT_CHUNK_BYTES};
 use crate::scalar::{Conversion, Real};
+
+use displacement::{moments, Want};
+use model::{resolve, Op};
 
 fn check(operand: &'static str, expected: usize, found: usize) -> Result<(), PatchError> {
     if expected == found {
@@ -242,6 +249,40 @@ where
     }
 }
 
+/// # The algorithm of the linear algebra
+impl<A, D, C, S> Rows<'_, A, D, C, S>
+where
+    D: Dimension,
+    C: Clone,
+    S: RowSet,
+{
+    /// These rows with their linear algebra computed by `method`
+    /// ([`Method::Auto`], the default, lets a cost model choose per call;
+    /// see [`Method`]).
+    ///
+    /// MODEL_DOC
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::Array2;
+    /// use ndarray_patches::prelude::*;
+    /// use ndarray_patches::Method;
+    ///
+    /// let img = Array2::from_shape_fn((64, 64), |(i, j)| ((i * j) % 17) as f32);
+    /// let p = img.patches((12, 12));
+    /// let c1 = p.method(Method::Displacement).cast::<f64>().covariance();
+    /// let c2 = p.method(Method::Gemm).cast::<f64>().covariance();
+    /// assert!(c1.iter().zip(&c2).all(|(a, b)| (a - b).abs() < 1e-9));
+    /// ```
+    #[must_use]
+    pub fn method(&self, method: Method) -> Self {
+        let mut rows = self.clone();
+        rows.method = method;
+        rows
+    }
+}
+
 /// # Linear algebra on the virtual matrix (float rows)
 ///
 /// Every product streams cache-sized chunks of the rows through a GEMM on
@@ -260,6 +301,32 @@ where
     /// so the working set is one such chunk per thread plus the result.
     fn linalg_rows(&self) -> usize {
         self.chunk_rows_for(DEFAULT_CHUNK_BYTES)
+    }
+
+    /// Whether `op` runs by displacement sums (else GEMM).
+    ///
+    /// # Errors
+    ///
+    /// [`PatchError::MethodUnavailable`] if displacement sums are forced
+    /// where they do not apply.
+    fn by_displacement(&self, op: Op) -> Result<bool, PatchError> {
+        let len = self.geometry().len();
+        // All the windows, in order: the range 0..len.
+        let all = self.len() == len
+            && matches!(self.row_set().part(0, len), Part::Range { start: 0, .. });
+        let m = resolve(self.method, self.geometry(), all, op, size_of::<F>())?;
+        Ok(m == Method::Displacement)
+    }
+
+    /// The moments of all the windows by displacement sums.
+    fn moments(
+        &self,
+        gram: bool,
+        sums: bool,
+        centre: bool,
+    ) -> Result<displacement::Moments, PatchError> {
+        let (source, conv) = self.source_and_conversion();
+        moments(source, conv, self.geometry(), Want { gram, sums, centre })
     }
 
     /// Folds the chunks into one `f64` accumulator of `shape` per worker
@@ -340,6 +407,7 @@ where
     /// assert!(img.patches(3).try_dot(&Array1::zeros(9)).is_ok());
     /// ```
     pub fn try_dot<W: Operand<F> + ?Sized>(&self, w: &W) -> Result<W::Product, PatchError> {
+        self.by_displacement(Op::Product)?;
         check("w (rows)", self.geometry().patch_len(), w.first_len())?;
         check_size(self.len(), w.second_len(), size_of::<F>(), "size of X·W")?;
         self.map_chunks_at(self.linalg_rows(), |x| w.right_of(x))
@@ -392,6 +460,7 @@ where
     /// # Ok::<(), ndarray_patches::PatchError>(())
     /// ```
     pub fn try_t_dot<W: Operand<F> + ?Sized>(&self, v: &W) -> Result<W::Product, PatchError> {
+        self.by_displacement(Op::Product)?;
         check("v (rows)", self.len(), v.first_len())?;
         let pl = self.geometry().patch_len();
         check_size(pl, v.second_len(), size_of::<f64>(), "size of Xᵀ·V")?;
@@ -444,6 +513,10 @@ where
     pub fn try_gram(&self) -> Result<Array2<F>, PatchError> {
         let pl = self.geometry().patch_len();
         check_square(pl)?;
+        if self.by_displacement(Op::Gram)? {
+            let g = self.moments(true, false, false)?.gram.expect("asked for");
+            return Ok(to_real(g));
+        }
         let mut acc = self.reduce(Dim([pl, pl]), pl, |(acc, scratch), _, x| {
             syrk_upper(x, scratch.view_mut());
             add_upper(acc.view_mut(), scratch);
@@ -500,6 +573,10 @@ where
                 needed: 1,
                 found: 0,
             });
+        }
+        if self.by_displacement(Op::Mean)? {
+            let s = self.moments(false, true, false)?.sums.expect("asked for");
+            return Ok(to_real(s / n as f64));
         }
         let pl = self.geometry().patch_len();
         let sums = self.reduce(Dim(pl), 0, |(acc, _), _, x| {
@@ -563,6 +640,16 @@ where
         }
         let pl = self.geometry().patch_len();
         check_square(pl)?;
+        if self.by_displacement(Op::Covariance)? {
+            // Of the centred image: the same covariance, no cancellation.
+            let m = self.moments(true, true, true)?;
+            let (mut g, s) = (m.gram.expect("asked for"), m.sums.expect("asked for"));
+            let (nf, n1) = (n as f64, (n - 1) as f64);
+            for ((i, j), x) in g.indexed_iter_mut() {
+                *x = (*x - s[i] * s[j] / nf) / n1;
+            }
+            return Ok(to_real(g));
+        }
         let mut first = Array2::from_elem((1, pl), F::zero());
         self.write_rows(0, first.view_mut());
         let shift: Array1<F> = first.row(0).to_owned();
