@@ -33,7 +33,7 @@ use ndarray::{
 };
 
 use crate::error::{unwrap_or_panic, PatchError};
-use crate::flatten::{try_filled, Part};
+use crate::flatten::{try_filled, try_vec_with_capacity, Part};
 use crate::method::Method;
 use crate::rows::{ChunkResult, RowSet, Rows, DEFAULT_CHUNK_BYTES};
 use crate::scalar::{Conversion, Real};
@@ -325,6 +325,16 @@ where
         sums: bool,
         centre: bool,
     ) -> Result<displacement::Moments, PatchError> {
+        if gram {
+            // The result must exist: say so before any pass over the image
+            // (a window of 2^22 elements is a 128 TiB Gram matrix, and its
+            // displacement sums would run for ever before failing).
+            let pl = self.geometry().patch_len();
+            drop(try_vec_with_capacity::<f64>(
+                pl.saturating_mul(pl),
+                "the patch_len x patch_len result",
+            )?);
+        }
         let (source, conv) = self.source_and_conversion();
         moments(source, conv, self.geometry(), Want { gram, sums, centre })
     }
