@@ -34,7 +34,7 @@ use crate::view::{window_view, PatchDim};
 ///    [`cast`](Rows::cast) and [`map_elems`](Rows::map_elems) convert the
 ///    elements during the copy;
 /// 3. sample ([`sample`](Self::sample)), compute on the virtual matrix
-///    ([`dot`](Self::dot), [`gram`](Self::gram), ...), and fold results back
+///    ([`dot`](Rows::dot), [`gram`](Rows::gram), ... on float rows), and fold results back
 ///    onto the image ([`Fold`](crate::Fold)).
 ///
 /// # Examples
