@@ -52,9 +52,10 @@ def test_gil_released_during_to_matrix_and_gram(one_thread):
     share, elapsed = share_during(p.to_matrix)
     assert elapsed > 0.05
     assert share > 0.3, (share, elapsed)
-    # Long enough under either method (displacement sums make small cases
-    # take a few milliseconds).
-    share, elapsed = share_during(lambda: nd.Patches(img, 16).gram())
+    # Long enough under either method: displacement sums take about 50 ms on
+    # the 700x700 image, too close to the bound, so a 2000x2000 one (8x).
+    big = np.random.default_rng(1).random((2000, 2000)).astype(np.float32)
+    share, elapsed = share_during(lambda: nd.Patches(big, 16).gram())
     assert elapsed > 0.05
     assert share > 0.3, (share, elapsed)
 
