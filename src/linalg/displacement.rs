@@ -647,6 +647,10 @@ struct Layout {
     load_lo: usize,
     /// Elements per row (all axes but the last).
     row: usize,
+    /// Padding before the first row and after the last: the lags of a
+    /// vector block read up to a halo and a block of lags past a row's
+    /// ends for positions they do not use (see `block_pass`).
+    pad: usize,
 }
 
 impl Layout {
@@ -663,6 +667,7 @@ impl Layout {
                 t0,
                 load_lo: t.load_lo,
                 row: ax.s * lp,
+                pad: ax.halo() + LAGS,
             }
         } else {
             Layout {
@@ -672,6 +677,7 @@ impl Layout {
                 t0: t.load_lo,
                 load_lo: t.load_lo,
                 row: w,
+                pad: ax.halo() + LAGS,
             }
         }
     }
@@ -871,7 +877,8 @@ fn load<A: Copy, C: Conversion<A, Output = F>, F: Real>(
         .iter()
         .map(|t| t.load_hi - t.load_lo)
         .product();
-    let size = rows * layout.row;
+    // Padded before and after (see `Layout::pad`).
+    let size = rows * layout.row + 2 * layout.pad;
     if buf.len() < size {
         buf.clear();
         buf.try_reserve_exact(size)
@@ -896,7 +903,8 @@ fn load<A: Copy, C: Conversion<A, Output = F>, F: Real>(
     for (li, lane) in lanes.into_iter().enumerate() {
         let i = li * lane_len;
         let (row, col) = (i / w, i % w);
-        let out = &mut buf[row * layout.row..(row + 1) * layout.row];
+        let at = layout.pad + row * layout.row;
+        let out = &mut buf[at..at + layout.row];
         if layout.s == 1 || !layout.planes {
             for (o, &a) in out[col..col + lane_len].iter_mut().zip(lane.iter()) {
                 *o = conv.convert(a).to_f64() - centre;
@@ -919,29 +927,28 @@ fn expand_into(
     ex: &mut [Vec<f64>; 3],
     out: &mut [f64],
 ) {
-    expand_axes(dims, sel, 0, cells, ex);
+    expand_axes(dims, sel, (0, dims.len()), cells, ex);
     for (o, x) in out.iter_mut().zip(ex[0].iter()) {
         *o += x;
     }
 }
 
-/// Expands the cells of axes `stop..` of a tile's cell table into the
-/// entries of one displacement, leaving the result in `ex[0]` (shape
-/// `dims[..stop] ++ |sel[stop..]|`).
+/// Expands the cells of axes `stop..top` of a tile's cell table (shape
+/// `dims`) into the entries of one displacement, leaving the result in
+/// `ex[0]` (shape `dims` with `|sel[k]|` on those axes).
 #[allow(clippy::needless_range_loop)] // indices into fixed-size arrays and rows
 fn expand_axes(
     dims: &[usize],
     sel: &[Vec<Sel>],
-    stop: usize,
+    (stop, top): (usize, usize),
     cells: &[f64],
     ex: &mut [Vec<f64>; 3],
 ) {
-    let nd = dims.len();
     let mut dims = dims.to_vec();
     let [a, b, pre] = ex;
     a.clear();
     a.extend_from_slice(&cells[..dims.iter().product::<usize>()]);
-    for k in (stop..nd).rev() {
+    for k in (stop..top).rev() {
         let outer: usize = dims[..k].iter().product();
         let inner: usize = dims[k + 1..].iter().product();
         let m = dims[k];
@@ -982,26 +989,46 @@ fn expand_axes(
 
 /// [`expand_axes`] along the last axis: `src` is rows of `m` cells, `dst`
 /// rows of `sel.len()` entries. The prefix sums of eight rows run side by
-/// side (a prefix sum is a chain of dependent additions).
+/// side (a prefix sum is a chain of dependent additions); a single row
+/// alone.
 #[allow(clippy::needless_range_loop)] // indices into fixed-size arrays and rows
 fn expand_rows(src: &[f64], m: usize, sel: &[Sel], pre: &mut Vec<f64>, dst: &mut [f64]) {
     const G: usize = 8;
     let outer = src.len() / m.max(1);
     let ns = sel.len();
+    if outer < G {
+        pre.clear();
+        pre.resize(m + 1, 0.0);
+        for o in 0..outer {
+            let row = &src[o * m..(o + 1) * m];
+            let mut acc = 0.0;
+            for (p, &x) in pre[1..].iter_mut().zip(row) {
+                acc += x;
+                *p = acc;
+            }
+            for (d, s) in dst[o * ns..(o + 1) * ns].iter_mut().zip(sel) {
+                *d = pre[s.hi] - pre[s.lo] + s.shift.map_or(0.0, |c| row[c]);
+            }
+        }
+        return;
+    }
     pre.clear();
     pre.resize((m + 1) * G, 0.0);
+    // The last group overlaps the one before (rows computed twice, the
+    // same): every group is a full eight rows.
     for og in (0..outer).step_by(G) {
-        let g = G.min(outer - og);
+        let og = og.min(outer - G);
         let mut acc = [0.0f64; G];
         for j in 0..m {
-            for r in 0..g {
+            for r in 0..G {
                 acc[r] += src[(og + r) * m + j];
             }
             pre[(j + 1) * G..(j + 2) * G].copy_from_slice(&acc);
         }
         for (ai, s) in sel.iter().enumerate() {
-            for r in 0..g {
-                let mut v = pre[s.hi * G + r] - pre[s.lo * G + r];
+            let (hi, lo) = (&pre[s.hi * G..s.hi * G + G], &pre[s.lo * G..s.lo * G + G]);
+            for r in 0..G {
+                let mut v = hi[r] - lo[r];
                 if let Some(c) = s.shift {
                     v += src[(og + r) * m + c];
                 }
@@ -1144,7 +1171,7 @@ fn tile_rows(
     // Odometer over the lists.
     let mut idx = vec![0usize; nd - 1];
     loop {
-        let mut a = 0usize;
+        let mut a = layout.pad;
         let mut cells: Vec<usize> = vec![0];
         for k in 0..nd - 1 {
             let (x, c) = lists[k][idx[k]];
@@ -1278,21 +1305,6 @@ fn dots<const L: usize, const U: usize, const FMA: bool>(a: &[f64], b: [&[f64]; 
     out
 }
 
-/// `out[i] += a[i * stride] * b[i * stride]`.
-#[inline(always)]
-fn products_into<const FMA: bool>(out: &mut [f64], a: &[f64], b: &[f64], stride: usize) {
-    if stride == 1 {
-        let n = out.len();
-        for ((o, &x), &y) in out.iter_mut().zip(&a[..n]).zip(&b[..n]) {
-            *o = fmadd::<FMA>(x, y, *o);
-        }
-    } else {
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = fmadd::<FMA>(a[i * stride], b[i * stride], *o);
-        }
-    }
-}
-
 /// One residue class of the last axis in a tile: its positions `t` in the
 /// tile split into singles before the core, the core, singles after.
 #[derive(Clone, Copy, Debug)]
@@ -1372,6 +1384,9 @@ fn passes<const FMA: bool>(plan: &Plan, tax: &[TileAx], w: &mut Work) {
     sel.resize_with(nd, Vec::new);
     cells.clear();
     cells.resize(LAGS * size, 0.0);
+    // Every element's cells on the last axis (the lags then keep theirs).
+    let mut sel_last = Vec::new();
+    tl.selection(last, None, &mut sel_last);
     for (outer, first) in &plan.outer {
         tile_rows(plan, tax, &layout, Some(outer), &mut rows);
         if rows.is_empty() {
@@ -1380,10 +1395,9 @@ fn passes<const FMA: bool>(plan: &Plan, tax: &[TileAx], w: &mut Work) {
         for k in 0..nd - 1 {
             tax[k].selection(&plan.axes[k], Some(outer[k]), &mut sel[k]);
         }
-        for block in lag_blocks(*first, last, &layout) {
+        for (block, real) in lag_blocks(*first, last, &layout) {
             let block = &block[..];
-            let take = block.len();
-            let tables = &mut cells[..take * size];
+            let tables = &mut cells[..block.len() * size];
             tables.fill(0.0);
             let args = (
                 last,
@@ -1394,53 +1408,29 @@ fn passes<const FMA: bool>(plan: &Plan, tax: &[TileAx], w: &mut Work) {
                 &rows[..],
                 &w.buf[..],
             );
-            match take {
-                16 => block_pass::<16, 1, FMA>(block, args, tables, size),
-                8 => block_pass::<8, 1, FMA>(block, args, tables, size),
-                4 => block_pass::<4, 2, FMA>(block, args, tables, size),
-                2 => block_pass::<2, 4, FMA>(block, args, tables, size),
-                _ => block_pass::<1, 8, FMA>(block, args, tables, size),
+            match block.len() {
+                16 => block_pass::<16, 1, FMA>(block, real, args, tables),
+                8 => block_pass::<8, 1, FMA>(block, real, args, tables),
+                4 => block_pass::<4, 2, FMA>(block, real, args, tables),
+                2 => block_pass::<2, 4, FMA>(block, real, args, tables),
+                _ => block_pass::<1, 8, FMA>(block, real, args, tables),
             }
-            for (j, &lag) in block.iter().enumerate() {
-                tl.selection(last, Some(lag), &mut sel[nd - 1]);
-                let idx = plan.lattice_index(outer, lag);
-                let off = plan.offset[idx];
-                let entries: usize = sel.iter().map(Vec::len).product();
-                let table = &tables[j * size..(j + 1) * size];
-                if nd == 1 {
-                    expand_into(
-                        &dims,
-                        &sel,
-                        table,
-                        &mut ex,
-                        &mut w.table[off..off + entries],
-                    );
-                    continue;
-                }
-                // The other axes first; then the rows of core cells of the
-                // first axis gather for the end, the rest (single
-                // positions) are expanded now.
-                expand_axes(&dims, &sel, 1, table, &mut ex);
-                let e: usize = sel[1..].iter().map(Vec::len).product();
-                let boff = plan.bcast_offset[idx];
-                let mut singles = false;
-                for (c0, core) in core_rows.iter().enumerate() {
-                    let row = &mut ex[0][c0 * e..(c0 + 1) * e];
-                    match core {
-                        Some(r0) => {
-                            let dst = &mut w.bcast[boff + r0 * e..boff + (r0 + 1) * e];
-                            for (d, x) in dst.iter_mut().zip(row.iter_mut()) {
-                                *d += *x;
-                                *x = 0.0;
-                            }
-                        }
-                        None => singles = true,
-                    }
-                }
-                if singles {
-                    let [r, _, pre] = &mut ex;
-                    expand_first(r, e, &sel[0], pre, &mut w.table[off..off + entries]);
-                }
+            let flush = Flush {
+                plan,
+                outer,
+                lags: block,
+                real,
+                dims: &dims,
+                sel_last: &sel_last,
+                core_rows: &core_rows,
+            };
+            let (t, b) = (&mut w.table, &mut w.bcast);
+            match block.len() {
+                16 => flush.run::<16>(tables, &mut sel, &mut ex, t, b),
+                8 => flush.run::<8>(tables, &mut sel, &mut ex, t, b),
+                4 => flush.run::<4>(tables, &mut sel, &mut ex, t, b),
+                2 => flush.run::<2>(tables, &mut sel, &mut ex, t, b),
+                _ => flush.run::<1>(tables, &mut sel, &mut ex, t, b),
             }
         }
     }
@@ -1450,14 +1440,147 @@ fn passes<const FMA: bool>(plan: &Plan, tax: &[TileAx], w: &mut Work) {
     w.ex = ex;
 }
 
-/// The lags `first..p` of the last axis in blocks of 16, 8, 4, 2 or 1.
-/// Where the last axis has dilation 1 and is stored in planes, the lags of
-/// a block are `δ, δ + s, δ + 2s, ..`: their partners of a position are
-/// then consecutive elements of one plane, and [`lag_dots`] reads them as
-/// one vector.
-fn lag_blocks(first: isize, ax: &Ax, layout: &Layout) -> Vec<Vec<isize>> {
+/// Turns the cell sums of a block of lags (interleaved: cell `c`, lag `j`
+/// at `c * L + j`) into entries of the compact table: the last axis for
+/// all the lags at once (prefix sums of `L`-vectors), then per lag the
+/// other axes, the first one's core cells gathering in `bcast`.
+struct Flush<'a> {
+    plan: &'a Plan,
+    outer: &'a [isize],
+    lags: &'a [isize],
+    real: usize,
+    dims: &'a [usize],
+    /// Every element's cells on the last axis (dense).
+    sel_last: &'a [Sel],
+    /// Per dense cell of the first axis: the residue class whose core it
+    /// is (`None`: a single position).
+    core_rows: &'a [Option<usize>],
+}
+
+impl Flush<'_> {
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)] // indices into rows of cells
+    fn run<const L: usize>(
+        &self,
+        tables: &[f64],
+        sel: &mut [Vec<Sel>],
+        ex: &mut [Vec<f64>; 3],
+        table: &mut [f64],
+        bcast: &mut [f64],
+    ) {
+        let plan = self.plan;
+        let nd = self.dims.len();
+        let last = &plan.axes[nd - 1];
+        let l = L;
+        let ml = self.dims[nd - 1];
+        let mo = self.dims[..nd - 1].iter().product::<usize>();
+        let p = last.p;
+        // 1. The last axis, every lag: all[c][a][j] for outer cell c,
+        //    element a of the last axis, lag j (vectors of L lags).
+        let [all, r, pre] = ex;
+        all.clear();
+        all.resize(mo * p * l, 0.0);
+        pre.clear();
+        pre.resize((ml + 1) * l, 0.0);
+        let vec =
+            |s: &[f64], k: usize| -> [f64; L] { s[k * L..(k + 1) * L].try_into().expect("L lags") };
+        for c in 0..mo {
+            let src = &tables[c * ml * l..(c + 1) * ml * l];
+            let mut acc = [0.0f64; L];
+            for k in 0..ml {
+                let x = vec(src, k);
+                for j in 0..L {
+                    acc[j] += x[j];
+                }
+                pre[(k + 1) * L..(k + 2) * L].copy_from_slice(&acc);
+            }
+            for (a, s) in self.sel_last.iter().enumerate() {
+                let (hi, lo) = (vec(pre, s.hi), vec(pre, s.lo));
+                let mut v: [f64; L] = std::array::from_fn(|j| hi[j] - lo[j]);
+                if let Some(sh) = s.shift {
+                    let x = vec(src, sh);
+                    for j in 0..L {
+                        v[j] += x[j];
+                    }
+                }
+                all[(c * p + a) * L..(c * p + a + 1) * L].copy_from_slice(&v);
+            }
+        }
+        // 2. Per lag: its elements, then the other axes.
+        let mut ex2 = [std::mem::take(r), Vec::new(), std::mem::take(pre)];
+        let mut dims = self.dims.to_vec();
+        for (j, &lag) in self.lags[..self.real].iter().enumerate() {
+            let (lo, hi) = last.valid(lag);
+            let v = hi - lo;
+            let idx = plan.lattice_index(self.outer, lag);
+            let off = plan.offset[idx];
+            let entries = v * sel[..nd - 1].iter().map(Vec::len).product::<usize>();
+            let out = &mut table[off..off + entries];
+            let g = &mut ex2[1];
+            g.clear();
+            for c in 0..mo {
+                for a in lo..hi {
+                    g.push(all[(c * p + a) * l + j]);
+                }
+            }
+            if nd == 1 {
+                for (o, x) in out.iter_mut().zip(g.iter()) {
+                    *o += x;
+                }
+                continue;
+            }
+            dims[nd - 1] = v;
+            let rows = std::mem::take(g);
+            if nd > 2 {
+                expand_axes(&dims, sel, (1, nd - 1), &rows, &mut ex2);
+            } else {
+                ex2[0].clear();
+                ex2[0].extend_from_slice(&rows);
+            }
+            ex2[1] = rows;
+            // The first axis: core cells gather for the end, single
+            // positions are expanded now.
+            let e = entries / sel[0].len().max(1);
+            let e = if sel[0].is_empty() { 0 } else { e };
+            let boff = plan.bcast_offset[idx];
+            let mut singles = false;
+            for (c0, core) in self.core_rows.iter().enumerate() {
+                let row = &mut ex2[0][c0 * e..(c0 + 1) * e];
+                match core {
+                    Some(r0) => {
+                        let dst = &mut bcast[boff + r0 * e..boff + (r0 + 1) * e];
+                        for (d, x) in dst.iter_mut().zip(row.iter_mut()) {
+                            *d += *x;
+                            *x = 0.0;
+                        }
+                    }
+                    None => singles = true,
+                }
+            }
+            if singles {
+                let [rr, _, pre2] = &mut ex2;
+                expand_first(rr, e, &sel[0], pre2, out);
+            }
+        }
+        let [a0, _, p0] = ex2;
+        *r = a0;
+        *pre = p0;
+    }
+}
+
+/// The lags `first..p` of the last axis in blocks, each with the number
+/// of its lags that are real. Where the last axis has dilation 1 and is
+/// stored in planes, the lags of a block are `δ, δ + s, δ + 2s, ..`: their
+/// partners of a position are then consecutive elements of one plane, and
+/// [`lag_dots`] reads them as one vector. Those blocks have 16 lags, the
+/// last of a class padded with lags past the window (computed on the
+/// buffer's padding or the next row, and dropped): sixteen lags cost what
+/// eight or four do (the chains of multiply-adds are then the limit).
+/// Other blocks have 8, 4, 2 or 1 lags.
+fn lag_blocks(first: isize, ax: &Ax, layout: &Layout) -> Vec<(Vec<isize>, usize)> {
     let p = ax.p as isize;
-    let classes: Vec<Vec<isize>> = if ax.d == 1 && layout.planes {
+    let vector = ax.d == 1 && layout.planes;
+    let classes: Vec<Vec<isize>> = if vector {
         let s = ax.s as isize;
         let mut by: BTreeMap<isize, Vec<isize>> = BTreeMap::new();
         for l in first..p {
@@ -1467,16 +1590,27 @@ fn lag_blocks(first: isize, ax: &Ax, layout: &Layout) -> Vec<Vec<isize>> {
     } else {
         vec![(first..p).collect()]
     };
+    let step = ax.s as isize;
     let mut out = Vec::new();
     for class in classes {
         let mut rest = &class[..];
         while !rest.is_empty() {
-            let take = [16, 8, 4, 2, 1]
-                .into_iter()
-                .find(|&t| t <= rest.len())
-                .expect("1 <= len");
-            out.push(rest[..take].to_vec());
-            rest = &rest[take..];
+            if vector {
+                let real = rest.len().min(LAGS);
+                let mut block = rest[..real].to_vec();
+                while block.len() < LAGS {
+                    block.push(block[block.len() - 1] + step);
+                }
+                out.push((block, real));
+                rest = &rest[real..];
+            } else {
+                let take = [8, 4, 2, 1]
+                    .into_iter()
+                    .find(|&t| t <= rest.len())
+                    .expect("1 <= len");
+                out.push((rest[..take].to_vec(), take));
+                rest = &rest[take..];
+            }
         }
     }
     out
@@ -1527,17 +1661,21 @@ type PassArgs<'a> = (
     &'a [f64],
 );
 
-/// The cell sums of `L` lags over the rows of one outer displacement.
+/// The cell sums of `L` lags over the rows of one outer displacement, of
+/// which the first `real` matter, into `tables` (interleaved: cell `c`,
+/// lag `j` at `c * L + j`).
 #[inline(always)]
 #[allow(clippy::needless_range_loop)] // indices into fixed-size arrays and rows
 fn block_pass<const L: usize, const U: usize, const FMA: bool>(
     lags: &[isize],
+    real: usize,
     (ax, layout, segs, tl, shifts, rows, buf): PassArgs<'_>,
     tables: &mut [f64],
-    size: usize,
 ) {
     let stride = layout.stride();
-    let valid: [(usize, usize); L] = std::array::from_fn(|j| ax.valid(lags[j]));
+    // Padding lags read no element: an empty range.
+    let valid: [(usize, usize); L] =
+        std::array::from_fn(|j| if j < real { ax.valid(lags[j]) } else { (0, 0) });
     let disp: [isize; L] = std::array::from_fn(|j| lags[j] * ax.d as isize);
     for seg in segs {
         let res = &ax.res[seg.res];
@@ -1545,6 +1683,9 @@ fn block_pass<const L: usize, const U: usize, const FMA: bool>(
         // of the class is valid for the lag).
         let vt: [Option<(usize, usize)>; L] =
             std::array::from_fn(|j| ax.valid_t(seg.res, valid[j]));
+        if vt.iter().all(Option::is_none) {
+            continue;
+        }
         // Offsets (in a row) of positions t of this class: a_at + t*stride,
         // and of their partners x + D: b_at[j] + t*stride.
         let rho = seg.rho as isize;
@@ -1552,10 +1693,17 @@ fn block_pass<const L: usize, const U: usize, const FMA: bool>(
         let b_at: [isize; L] = std::array::from_fn(|j| layout.at(rho + disp[j]));
         let dense = |t: usize| tl.rank[res.cell(t)];
         // Every lag reads this class and their partners are consecutive:
-        // one vector per position (`lag_dots`).
+        // one vector per position (`lag_dots`). The singles then take the
+        // union of the lags' positions: a lag's products at positions it
+        // does not read land in cells it never reads (the buffer is padded
+        // so that they stay in it).
         let consecutive = stride == 1
-            && vt.iter().all(Option::is_some)
+            && vt[..real].iter().all(Option::is_some)
             && (0..L).all(|j| b_at[j] == b_at[0] + j as isize);
+        let (ul, uh) = vt[..real]
+            .iter()
+            .flatten()
+            .fold((usize::MAX, 0), |(l, h), &(a, b)| (l.min(a), h.max(b)));
         let head = (seg.ta < seg.cs).then(|| dense(seg.ta));
         let core = (seg.cs < seg.ce).then(|| dense(seg.cs));
         let tail = (seg.ce < seg.tb).then(|| dense(seg.ce));
@@ -1585,28 +1733,44 @@ fn block_pass<const L: usize, const U: usize, const FMA: bool>(
                         s
                     })
                 };
+                let out: &mut [f64; L] = (&mut tables
+                    [(row.cell + cd) * L..(row.cell + cd + 1) * L])
+                    .try_into()
+                    .expect("L lags");
                 for j in 0..L {
                     if vt[j].is_some() {
-                        tables[j * size + row.cell + cd] += sums[j];
+                        out[j] += sums[j];
                     }
                 }
             }
-            // The singles before and after the core, per lag within the
-            // positions its elements read.
-            for j in 0..L {
-                let Some((vl, vh)) = vt[j] else { continue };
-                for (t1, t2, first) in [(seg.ta, seg.cs, head), (seg.ce, seg.tb, tail)] {
-                    let Some(first) = first else { continue };
-                    let start = t1;
-                    let (t1, t2) = (t1.max(vl), t2.min(vh));
-                    if t1 >= t2 {
-                        continue;
+            // The singles before and after the core.
+            for (t1, t2, first) in [(seg.ta, seg.cs, head), (seg.ce, seg.tb, tail)] {
+                let Some(first) = first else { continue };
+                let start = t1;
+                if consecutive {
+                    // All the lags at once: a[t] times L consecutive b.
+                    let (t1, t2) = (t1.max(ul), t2.min(uh));
+                    for t in t1..t2 {
+                        let ka = (ra + a_at + t as isize) as usize;
+                        let kb = (rb + b_at[0] + t as isize) as usize;
+                        let x = buf[ka];
+                        let c = row.cell + first + (t - start);
+                        let out = &mut tables[c * L..(c + 1) * L];
+                        for (o, &y) in out.iter_mut().zip(&buf[kb..kb + L]) {
+                            *o = fmadd::<FMA>(x, y, *o);
+                        }
                     }
-                    let ka = (ra + a_at + t1 as isize * st) as usize;
-                    let kb = (rb + b_at[j] + t1 as isize * st) as usize;
-                    let at = j * size + row.cell + first + (t1 - start);
-                    let out = &mut tables[at..at + (t2 - t1)];
-                    products_into::<FMA>(out, &buf[ka..], &buf[kb..], stride);
+                    continue;
+                }
+                for j in 0..L {
+                    let Some((vl, vh)) = vt[j] else { continue };
+                    let (t1, t2) = (t1.max(vl), t2.min(vh));
+                    for t in t1..t2 {
+                        let ka = (ra + a_at + t as isize * st) as usize;
+                        let kb = (rb + b_at[j] + t as isize * st) as usize;
+                        let c = row.cell + first + (t - start);
+                        tables[c * L + j] = fmadd::<FMA>(buf[ka], buf[kb], tables[c * L + j]);
+                    }
                 }
             }
         }
@@ -1620,62 +1784,110 @@ fn block_pass<const L: usize, const U: usize, const FMA: bool>(
             }
             let xb = layout.at(x as isize + disp[j]) as usize;
             for row in rows {
-                tables[j * size + row.cell + dense] += buf[row.a + xa] * buf[row.b + xb];
+                let c = row.cell + dense;
+                tables[c * L + j] += buf[row.a + xa] * buf[row.b + xb];
             }
         }
     }
 }
 
 /// The `(patch_len, patch_len)` matrix from the compact table: entry
-/// `(a, a + δ)` and its mirror `(a + δ, a)`.
+/// `(a, a + δ)` and its mirror `(a + δ, a)`. The upper triangle is written
+/// row by row (for one outer displacement and one element `a`, the lags of
+/// the last axis are a contiguous band of row `a`), then mirrored in
+/// blocks: both stay in cache.
 fn assemble(plan: &Plan, table: &[f64]) -> Result<Array2<f64>, PatchError> {
     let pl = plan.patch_len;
     let n = pl.checked_mul(pl).ok_or_else(overflow)?;
     let mut g = zeros(n, "the Gram matrix")?;
     let nd = plan.axes.len();
+    let last = &plan.axes[nd - 1];
+    let pn = last.p;
     // C-order strides of an element index over the merged patch.
     let mut stride = vec![1usize; nd];
-    for k in (0..nd.saturating_sub(1)).rev() {
+    for k in (0..nd - 1).rev() {
         stride[k] = stride[k + 1] * plan.axes[k + 1].p;
     }
-    let widths: Vec<usize> = plan.axes.iter().map(|a| 2 * a.p - 1).collect();
-    let mut delta = vec![0isize; nd];
-    for (idx, &off) in plan.offset.iter().enumerate() {
-        if off == usize::MAX {
-            continue;
-        }
-        let mut rest = idx;
-        for k in (0..nd).rev() {
-            delta[k] = (rest % widths[k]) as isize - (plan.axes[k].p as isize - 1);
-            rest /= widths[k];
-        }
-        let ranges: Vec<(usize, usize)> = plan
-            .axes
-            .iter()
-            .zip(&delta)
-            .map(|(ax, &dl)| ax.valid(dl))
-            .collect();
-        let shift: isize = (0..nd).map(|k| delta[k] * stride[k] as isize).sum();
-        let mut a: Vec<usize> = ranges.iter().map(|r| r.0).collect();
-        let mut k_in = off;
-        'entries: loop {
-            let i: usize = (0..nd).map(|k| a[k] * stride[k]).sum();
-            let j = (i as isize + shift) as usize;
-            let v = table[k_in];
-            g[i * pl + j] = v;
-            g[j * pl + i] = v;
-            k_in += 1;
-            let mut k = nd;
-            loop {
-                if k == 0 {
-                    break 'entries;
+    // Per outer displacement: its valid outer elements, the stride of
+    // their position in a block, its shift, and per lag its table block
+    // and valid elements of the last axis.
+    struct Outer {
+        ranges: Vec<(usize, usize)>,
+        qstride: Vec<usize>,
+        shift: isize,
+        lags: Vec<(isize, usize, usize, usize)>,
+    }
+    let outers: Vec<Outer> = plan
+        .outer
+        .iter()
+        .map(|(outer, first)| {
+            let ranges: Vec<(usize, usize)> =
+                (0..nd - 1).map(|k| plan.axes[k].valid(outer[k])).collect();
+            let mut qstride = vec![1usize; nd - 1];
+            for k in (0..nd.saturating_sub(2)).rev() {
+                qstride[k] = qstride[k + 1] * (ranges[k + 1].1 - ranges[k + 1].0);
+            }
+            let shift = (0..nd - 1).map(|k| outer[k] * stride[k] as isize).sum();
+            let lags = (*first..pn as isize)
+                .map(|lag| {
+                    let (lo, hi) = last.valid(lag);
+                    (lag, plan.offset[plan.lattice_index(outer, lag)], lo, hi)
+                })
+                .collect();
+            Outer {
+                ranges,
+                qstride,
+                shift,
+                lags,
+            }
+        })
+        .collect();
+    // Element by element of the outer axes: its `p_last` rows of the
+    // matrix stay in cache while every displacement writes to them.
+    let mut a = vec![0usize; nd - 1];
+    loop {
+        let base: usize = (0..nd - 1).map(|k| a[k] * stride[k]).sum();
+        for o in &outers {
+            if (0..nd - 1).any(|k| a[k] < o.ranges[k].0 || a[k] >= o.ranges[k].1) {
+                continue;
+            }
+            let q: usize = (0..nd - 1)
+                .map(|k| (a[k] - o.ranges[k].0) * o.qstride[k])
+                .sum();
+            for &(lag, off, lo, hi) in &o.lags {
+                let block = &table[off + q * (hi - lo)..off + (q + 1) * (hi - lo)];
+                for (al, &v) in (lo..hi).zip(block) {
+                    let i = base + al;
+                    let j = (i as isize + o.shift + lag) as usize;
+                    g[i * pl + j] = v;
                 }
-                k -= 1;
-                a[k] += 1;
-                if a[k] < ranges[k].1 {
-                    break;
+            }
+        }
+        // Next element of the outer axes (an odometer), or done.
+        let mut k = nd - 1;
+        let done = loop {
+            if k == 0 {
+                break true;
+            }
+            k -= 1;
+            a[k] += 1;
+            if a[k] < plan.axes[k].p {
+                break false;
+            }
+            a[k] = 0;
+        };
+        if done {
+            break;
+        }
+    }
+    // The lower triangle, in blocks that stay in cache.
+    const B: usize = 32;
+    for ib in (0..pl).step_by(B) {
+        for jb in (ib..pl).step_by(B) {
+            for i in ib..(ib + B).min(pl) {
+                for j in jb.max(i + 1)..(jb + B).min(pl) {
+                    g[j * pl + i] = g[i * pl + j];
                 }
-                a[k] = ranges[k].0;
             }
         }
     }

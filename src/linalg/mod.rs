@@ -645,8 +645,9 @@ where
             let m = self.moments(true, true, true)?;
             let (mut g, s) = (m.gram.expect("asked for"), m.sums.expect("asked for"));
             let (nf, n1) = (n as f64, (n - 1) as f64);
-            for ((i, j), x) in g.indexed_iter_mut() {
-                *x = (*x - s[i] * s[j] / nf) / n1;
+            for (mut row, &si) in g.outer_iter_mut().zip(&s) {
+                let m = si / nf;
+                row.zip_mut_with(&s, |x, &sj| *x = (*x - m * sj) / n1);
             }
             return Ok(to_real(g));
         }
