@@ -1395,7 +1395,42 @@ fn passes<const FMA: bool>(plan: &Plan, tax: &[TileAx], w: &mut Work) {
         for k in 0..nd - 1 {
             tax[k].selection(&plan.axes[k], Some(outer[k]), &mut sel[k]);
         }
-        for (block, real) in lag_blocks(*first, last, &layout) {
+        let blocks = lag_blocks(*first, last, &layout);
+        if blocks.iter().all(|(b, _)| b.len() == LAGS) {
+            // Sixteen lags per block: every block's pass over a row while
+            // the row and its partner are in L1, then the flushes.
+            let infos: Vec<BlockLags<LAGS>> = blocks
+                .iter()
+                .map(|(b, real)| BlockLags::new(b, *real, last, &layout, &segs, tl))
+                .collect();
+            let per = LAGS * size;
+            if cells.len() < blocks.len() * per {
+                cells.resize(blocks.len() * per, 0.0);
+            }
+            cells[..blocks.len() * per].fill(0.0);
+            for row in &rows {
+                for (bi, info) in infos.iter().enumerate() {
+                    let tables = &mut cells[bi * per..(bi + 1) * per];
+                    block_row::<LAGS, 1, FMA>(info, layout.stride(), row, &w.buf, tables);
+                }
+            }
+            for (bi, ((block, real), info)) in blocks.iter().zip(&infos).enumerate() {
+                let tables = &mut cells[bi * per..(bi + 1) * per];
+                block_shifts(info, &layout, &shifts, &rows, &w.buf, tables);
+                let flush = Flush {
+                    plan,
+                    outer,
+                    lags: block,
+                    real: *real,
+                    dims: &dims,
+                    sel_last: &sel_last,
+                    core_rows: &core_rows,
+                };
+                flush.run::<LAGS>(tables, &mut sel, &mut ex, &mut w.table, &mut w.bcast);
+            }
+            continue;
+        }
+        for (block, real) in blocks {
             let block = &block[..];
             let tables = &mut cells[..block.len() * size];
             tables.fill(0.0);
@@ -1661,134 +1696,212 @@ type PassArgs<'a> = (
     &'a [f64],
 );
 
-/// The cell sums of `L` lags over the rows of one outer displacement, of
-/// which the first `real` matter, into `tables` (interleaved: cell `c`,
-/// lag `j` at `c * L + j`).
+/// One residue class of the last axis for one block of lags: what every
+/// row's pass over it needs.
+#[derive(Clone, Copy, Debug)]
+struct SegLags<const L: usize> {
+    seg: Seg,
+    /// The positions t each lag reads in this class (None: no element of
+    /// the class is valid for the lag).
+    vt: [Option<(usize, usize)>; L],
+    /// Offsets (in a row) of positions t of this class: `a_at + t *
+    /// stride`, and of their partners `x + D`: `b_at[j] + t * stride`.
+    a_at: isize,
+    b_at: [isize; L],
+    /// Every real lag reads this class and their partners are
+    /// consecutive: one vector per position (`lag_dots`). The singles then
+    /// take the union `ul..uh` of the lags' positions: a lag's products at
+    /// positions it does not read land in cells it never reads (the buffer
+    /// is padded so that they stay in it).
+    consecutive: bool,
+    ul: usize,
+    uh: usize,
+    /// The dense cells of the first single before the core, of the core,
+    /// of the first single after it.
+    head: Option<usize>,
+    core: Option<usize>,
+    tail: Option<usize>,
+}
+
+/// A block of `L` lags over a tile's last axis, of which the first `real`
+/// matter: per residue class, [`SegLags`].
+#[derive(Debug)]
+struct BlockLags<const L: usize> {
+    segs: Vec<SegLags<L>>,
+    valid: [(usize, usize); L],
+    disp: [isize; L],
+}
+
+impl<const L: usize> BlockLags<L> {
+    fn new(
+        lags: &[isize],
+        real: usize,
+        ax: &Ax,
+        layout: &Layout,
+        segs: &[Seg],
+        tl: &TileAx,
+    ) -> Self {
+        let stride = layout.stride();
+        // Padding lags read no element: an empty range.
+        let valid: [(usize, usize); L] =
+            std::array::from_fn(|j| if j < real { ax.valid(lags[j]) } else { (0, 0) });
+        let disp: [isize; L] = std::array::from_fn(|j| lags[j] * ax.d as isize);
+        let mut out = Vec::with_capacity(segs.len());
+        for &seg in segs {
+            let res = &ax.res[seg.res];
+            let vt: [Option<(usize, usize)>; L] =
+                std::array::from_fn(|j| ax.valid_t(seg.res, valid[j]));
+            if vt.iter().all(Option::is_none) {
+                continue;
+            }
+            let rho = seg.rho as isize;
+            let b_at: [isize; L] = std::array::from_fn(|j| layout.at(rho + disp[j]));
+            let dense = |t: usize| tl.rank[res.cell(t)];
+            let (ul, uh) = vt[..real]
+                .iter()
+                .flatten()
+                .fold((usize::MAX, 0), |(l, h), &(a, b)| (l.min(a), h.max(b)));
+            out.push(SegLags {
+                seg,
+                vt,
+                a_at: layout.at(rho),
+                b_at,
+                consecutive: stride == 1
+                    && vt[..real].iter().all(Option::is_some)
+                    && (0..L).all(|j| b_at[j] == b_at[0] + j as isize),
+                ul,
+                uh,
+                head: (seg.ta < seg.cs).then(|| dense(seg.ta)),
+                core: (seg.cs < seg.ce).then(|| dense(seg.cs)),
+                tail: (seg.ce < seg.tb).then(|| dense(seg.ce)),
+            });
+        }
+        BlockLags {
+            segs: out,
+            valid,
+            disp,
+        }
+    }
+}
+
+/// The cell sums of a block of lags over one row, into `tables`
+/// (interleaved: cell `c`, lag `j` at `c * L + j`).
 #[inline(always)]
 #[allow(clippy::needless_range_loop)] // indices into fixed-size arrays and rows
-fn block_pass<const L: usize, const U: usize, const FMA: bool>(
-    lags: &[isize],
-    real: usize,
-    (ax, layout, segs, tl, shifts, rows, buf): PassArgs<'_>,
+fn block_row<const L: usize, const U: usize, const FMA: bool>(
+    block: &BlockLags<L>,
+    stride: usize,
+    row: &RowRef,
+    buf: &[f64],
     tables: &mut [f64],
 ) {
-    let stride = layout.stride();
-    // Padding lags read no element: an empty range.
-    let valid: [(usize, usize); L] =
-        std::array::from_fn(|j| if j < real { ax.valid(lags[j]) } else { (0, 0) });
-    let disp: [isize; L] = std::array::from_fn(|j| lags[j] * ax.d as isize);
-    for seg in segs {
-        let res = &ax.res[seg.res];
-        // The positions t each lag reads in this class (None: no element
-        // of the class is valid for the lag).
-        let vt: [Option<(usize, usize)>; L] =
-            std::array::from_fn(|j| ax.valid_t(seg.res, valid[j]));
-        if vt.iter().all(Option::is_none) {
-            continue;
-        }
-        // Offsets (in a row) of positions t of this class: a_at + t*stride,
-        // and of their partners x + D: b_at[j] + t*stride.
-        let rho = seg.rho as isize;
-        let a_at = layout.at(rho);
-        let b_at: [isize; L] = std::array::from_fn(|j| layout.at(rho + disp[j]));
-        let dense = |t: usize| tl.rank[res.cell(t)];
-        // Every lag reads this class and their partners are consecutive:
-        // one vector per position (`lag_dots`). The singles then take the
-        // union of the lags' positions: a lag's products at positions it
-        // does not read land in cells it never reads (the buffer is padded
-        // so that they stay in it).
-        let consecutive = stride == 1
-            && vt[..real].iter().all(Option::is_some)
-            && (0..L).all(|j| b_at[j] == b_at[0] + j as isize);
-        let (ul, uh) = vt[..real]
-            .iter()
-            .flatten()
-            .fold((usize::MAX, 0), |(l, h), &(a, b)| (l.min(a), h.max(b)));
-        let head = (seg.ta < seg.cs).then(|| dense(seg.ta));
-        let core = (seg.cs < seg.ce).then(|| dense(seg.cs));
-        let tail = (seg.ce < seg.tb).then(|| dense(seg.ce));
-        let st = stride as isize;
-        for row in rows {
-            let (ra, rb) = (row.a as isize, row.b as isize);
-            // The core: one dot product per lag.
-            if let Some(cd) = core {
-                let len = seg.ce - seg.cs;
-                let ka = (ra + a_at + seg.cs as isize * st) as usize;
-                // A lag no element reads here computes a dummy product.
-                let kb: [usize; L] = std::array::from_fn(|j| match vt[j] {
-                    Some(_) => (rb + b_at[j] + seg.cs as isize * st) as usize,
-                    None => ka,
-                });
-                let sums = if consecutive {
-                    lag_dots::<L, FMA>(&buf[ka..ka + len], &buf[kb[0]..kb[0] + len + L - 1])
-                } else if stride == 1 {
-                    let a = &buf[ka..ka + len];
-                    dots::<L, U, FMA>(a, std::array::from_fn(|j| &buf[kb[j]..kb[j] + len]))
-                } else {
-                    std::array::from_fn(|j| {
-                        let mut s = 0.0;
-                        for i in 0..len {
-                            s = fmadd::<FMA>(buf[ka + i * stride], buf[kb[j] + i * stride], s);
-                        }
-                        s
-                    })
-                };
-                let out: &mut [f64; L] = (&mut tables
-                    [(row.cell + cd) * L..(row.cell + cd + 1) * L])
-                    .try_into()
-                    .expect("L lags");
-                for j in 0..L {
-                    if vt[j].is_some() {
-                        out[j] += sums[j];
+    let st = stride as isize;
+    let (ra, rb) = (row.a as isize, row.b as isize);
+    for sl in &block.segs {
+        let seg = &sl.seg;
+        let (vt, a_at, b_at) = (&sl.vt, sl.a_at, &sl.b_at);
+        // The core: one dot product per lag.
+        if let Some(cd) = sl.core {
+            let len = seg.ce - seg.cs;
+            let ka = (ra + a_at + seg.cs as isize * st) as usize;
+            // A lag no element reads here computes a dummy product.
+            let kb: [usize; L] = std::array::from_fn(|j| match vt[j] {
+                Some(_) => (rb + b_at[j] + seg.cs as isize * st) as usize,
+                None => ka,
+            });
+            let sums = if sl.consecutive {
+                lag_dots::<L, FMA>(&buf[ka..ka + len], &buf[kb[0]..kb[0] + len + L - 1])
+            } else if stride == 1 {
+                let a = &buf[ka..ka + len];
+                dots::<L, U, FMA>(a, std::array::from_fn(|j| &buf[kb[j]..kb[j] + len]))
+            } else {
+                std::array::from_fn(|j| {
+                    let mut s = 0.0;
+                    for i in 0..len {
+                        s = fmadd::<FMA>(buf[ka + i * stride], buf[kb[j] + i * stride], s);
                     }
+                    s
+                })
+            };
+            let out = &mut tables[(row.cell + cd) * L..(row.cell + cd + 1) * L];
+            for j in 0..L {
+                if vt[j].is_some() {
+                    out[j] += sums[j];
                 }
             }
-            // The singles before and after the core.
-            for (t1, t2, first) in [(seg.ta, seg.cs, head), (seg.ce, seg.tb, tail)] {
-                let Some(first) = first else { continue };
-                let start = t1;
-                if consecutive {
-                    // All the lags at once: a[t] times L consecutive b.
-                    let (t1, t2) = (t1.max(ul), t2.min(uh));
-                    for t in t1..t2 {
-                        let ka = (ra + a_at + t as isize) as usize;
-                        let kb = (rb + b_at[0] + t as isize) as usize;
-                        let x = buf[ka];
-                        let c = row.cell + first + (t - start);
-                        let out = &mut tables[c * L..(c + 1) * L];
-                        for (o, &y) in out.iter_mut().zip(&buf[kb..kb + L]) {
-                            *o = fmadd::<FMA>(x, y, *o);
-                        }
+        }
+        // The singles before and after the core.
+        for (t1, t2, first) in [(seg.ta, seg.cs, sl.head), (seg.ce, seg.tb, sl.tail)] {
+            let Some(first) = first else { continue };
+            let start = t1;
+            if sl.consecutive {
+                // All the lags at once: a[t] times L consecutive b.
+                let (t1, t2) = (t1.max(sl.ul), t2.min(sl.uh));
+                for t in t1..t2 {
+                    let ka = (ra + a_at + t as isize) as usize;
+                    let kb = (rb + b_at[0] + t as isize) as usize;
+                    let x = buf[ka];
+                    let c = row.cell + first + (t - start);
+                    let out = &mut tables[c * L..(c + 1) * L];
+                    for (o, &y) in out.iter_mut().zip(&buf[kb..kb + L]) {
+                        *o = fmadd::<FMA>(x, y, *o);
                     }
-                    continue;
                 }
-                for j in 0..L {
-                    let Some((vl, vh)) = vt[j] else { continue };
-                    let (t1, t2) = (t1.max(vl), t2.min(vh));
-                    for t in t1..t2 {
-                        let ka = (ra + a_at + t as isize * st) as usize;
-                        let kb = (rb + b_at[j] + t as isize * st) as usize;
-                        let c = row.cell + first + (t - start);
-                        tables[c * L + j] = fmadd::<FMA>(buf[ka], buf[kb], tables[c * L + j]);
-                    }
+                continue;
+            }
+            for j in 0..L {
+                let Some((vl, vh)) = vt[j] else { continue };
+                let (t1, t2) = (t1.max(vl), t2.min(vh));
+                for t in t1..t2 {
+                    let ka = (ra + a_at + t as isize * st) as usize;
+                    let kb = (rb + b_at[j] + t as isize * st) as usize;
+                    let c = row.cell + first + (t - start);
+                    tables[c * L + j] = fmadd::<FMA>(buf[ka], buf[kb], tables[c * L + j]);
                 }
             }
         }
     }
-    // Moved-back positions of the last axis.
+}
+
+/// The moved-back positions of the last axis (`Edge::Shift`) for a block
+/// of lags over all the rows.
+fn block_shifts<const L: usize>(
+    block: &BlockLags<L>,
+    layout: &Layout,
+    shifts: &[(usize, usize, usize)],
+    rows: &[RowRef],
+    buf: &[f64],
+    tables: &mut [f64],
+) {
     for &(a_el, x, dense) in shifts {
         let xa = layout.off(x);
         for j in 0..L {
-            if a_el < valid[j].0 || a_el >= valid[j].1 {
+            if a_el < block.valid[j].0 || a_el >= block.valid[j].1 {
                 continue;
             }
-            let xb = layout.at(x as isize + disp[j]) as usize;
+            let xb = layout.at(x as isize + block.disp[j]) as usize;
             for row in rows {
                 let c = row.cell + dense;
                 tables[c * L + j] += buf[row.a + xa] * buf[row.b + xb];
             }
         }
     }
+}
+
+/// The cell sums of a block of `L` lags over the rows of one outer
+/// displacement (see [`block_row`]).
+#[inline(always)]
+fn block_pass<const L: usize, const U: usize, const FMA: bool>(
+    lags: &[isize],
+    real: usize,
+    (ax, layout, segs, tl, shifts, rows, buf): PassArgs<'_>,
+    tables: &mut [f64],
+) {
+    let block = BlockLags::<L>::new(lags, real, ax, layout, segs, tl);
+    for row in rows {
+        block_row::<L, U, FMA>(&block, layout.stride(), row, buf, tables);
+    }
+    block_shifts(&block, layout, shifts, rows, buf, tables);
 }
 
 /// The `(patch_len, patch_len)` matrix from the compact table: entry
