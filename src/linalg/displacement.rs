@@ -80,6 +80,10 @@ const TILE_ELEMENTS: usize = 96 * 1024;
 /// passes).
 const MIN_TILE_ROWS: usize = 16;
 
+/// Fewer lags of a class than this are computed per position (`dots`)
+/// rather than padded to a vector block of `LAGS`.
+const MIN_VECTOR_LAGS: usize = 6;
+
 /// Steps up to this are stored split by residue class along the last axis
 /// (a contiguous plane per class); larger ones are read with a stride.
 const MAX_PLANES: usize = 64;
@@ -1210,20 +1214,40 @@ fn linear_pass(plan: &Plan, tax: &[TileAx], w: &mut Work) {
     let last = &plan.axes[nd - 1];
     let tl = &tax[nd - 1];
     let layout = Layout::new(last, tl);
+    let segs = segments(last, tl);
     let mut rows = std::mem::take(&mut w.rows);
     tile_rows(plan, tax, &layout, None, &mut rows);
     let dims: Vec<usize> = tax.iter().map(|t| t.m).collect();
     let size: usize = dims.iter().product();
     w.cells.clear();
     w.cells.resize(size, 0.0);
+    let st = layout.stride();
+    let (buf, cells) = (&w.buf, &mut w.cells);
     for row in &rows {
-        let a = &w.buf[row.a..row.a + layout.row];
-        for (i, x) in (tl.lo..tl.hi).enumerate() {
-            if let Some((_, _, c)) = tl.reg[i] {
-                w.cells[row.cell + c] += a[layout.off(x)];
+        for seg in &segs {
+            let res = &last.res[seg.res];
+            let at = (row.a as isize + layout.at(seg.rho as isize)) as usize;
+            // Singles before and after the core: one cell each.
+            for (t1, t2) in [(seg.ta, seg.cs), (seg.ce, seg.tb)] {
+                if t1 < t2 {
+                    let c = row.cell + tl.rank[res.cell(t1)];
+                    for (k, t) in (t1..t2).enumerate() {
+                        cells[c + k] += buf[at + t * st];
+                    }
+                }
             }
+            if seg.cs < seg.ce {
+                let c = row.cell + tl.rank[res.cell(seg.cs)];
+                cells[c] += if st == 1 {
+                    sum(&buf[at + seg.cs..at + seg.ce])
+                } else {
+                    (seg.cs..seg.ce).map(|t| buf[at + t * st]).sum()
+                };
+            }
+        }
+        for (i, x) in (tl.lo..tl.hi).enumerate() {
             if let Some((_, c)) = tl.sh[i] {
-                w.cells[row.cell + c] += a[layout.off(x)];
+                cells[row.cell + c] += buf[row.a + layout.off(x)];
             }
         }
     }
@@ -1237,6 +1261,18 @@ fn linear_pass(plan: &Plan, tax: &[TileAx], w: &mut Work) {
     expand_into(&dims, &sel, &w.cells, &mut ex, &mut w.sums);
     w.ex = ex;
     w.sel = sel;
+}
+
+/// The sum of `x` in four interleaved partial sums.
+fn sum(x: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let mut chunks = x.chunks_exact(4);
+    for c in &mut chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += v;
+        }
+    }
+    (acc[0] + acc[2]) + (acc[1] + acc[3]) + chunks.remainder().iter().sum::<f64>()
 }
 
 /// Every displacement's pass over one tile, compiled by
@@ -1395,8 +1431,10 @@ fn passes<const FMA: bool>(plan: &Plan, tax: &[TileAx], w: &mut Work) {
         for k in 0..nd - 1 {
             tax[k].selection(&plan.axes[k], Some(outer[k]), &mut sel[k]);
         }
-        let blocks = lag_blocks(*first, last, &layout);
-        if blocks.iter().all(|(b, _)| b.len() == LAGS) {
+        let (blocks, others): (Vec<_>, Vec<_>) = lag_blocks(*first, last, &layout)
+            .into_iter()
+            .partition(|(b, _)| b.len() == LAGS);
+        if !blocks.is_empty() {
             // Sixteen lags per block: every block's pass over a row while
             // the row and its partner are in L1, then the flushes.
             let infos: Vec<BlockLags<LAGS>> = blocks
@@ -1428,9 +1466,8 @@ fn passes<const FMA: bool>(plan: &Plan, tax: &[TileAx], w: &mut Work) {
                 };
                 flush.run::<LAGS>(tables, &mut sel, &mut ex, &mut w.table, &mut w.bcast);
             }
-            continue;
         }
-        for (block, real) in blocks {
+        for (block, real) in others {
             let block = &block[..];
             let tables = &mut cells[..block.len() * size];
             tables.fill(0.0);
@@ -1630,7 +1667,9 @@ fn lag_blocks(first: isize, ax: &Ax, layout: &Layout) -> Vec<(Vec<isize>, usize)
     for class in classes {
         let mut rest = &class[..];
         while !rest.is_empty() {
-            if vector {
+            // A vector block costs what sixteen lags cost; a few lags are
+            // cheaper per position (`dots`).
+            if vector && rest.len() >= MIN_VECTOR_LAGS {
                 let real = rest.len().min(LAGS);
                 let mut block = rest[..real].to_vec();
                 while block.len() < LAGS {
