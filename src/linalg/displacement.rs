@@ -566,15 +566,37 @@ struct TileAx {
 }
 
 impl TileAx {
-    fn new(ax: &Ax, (lo, hi): (usize, usize), first: bool) -> Self {
+    /// The tile's positions `lo..hi` of `ax` (the first axis, whose halo
+    /// is on one side only, if `first`); with `positions`, each position's
+    /// cells (the outer axes' rows need them; the last axis is read by
+    /// residue class).
+    fn new(ax: &Ax, (lo, hi): (usize, usize), first: bool, positions: bool) -> Self {
         let h = ax.halo();
         let load_lo = if first { lo } else { lo.saturating_sub(h) };
         let load_lo = load_lo / ax.align * ax.align;
         let load_hi = ((hi + h).min(ax.n)).div_ceil(ax.align) * ax.align;
         let mut used = vec![false; ax.cells + 1];
-        let mut reg = Vec::with_capacity(hi - lo);
-        let mut sh = Vec::with_capacity(hi - lo);
-        for x in lo..hi {
+        let mut reg = Vec::new();
+        let mut sh = Vec::new();
+        if !positions {
+            // The cells of each residue class's positions in the tile (a
+            // range of cells), and the moved-back positions'.
+            for r in &ax.res {
+                let (ta, tb) = class_range(ax, r, lo, hi);
+                if ta < tb {
+                    used[r.cell(ta)..=r.cell(tb - 1)].fill(true);
+                }
+            }
+            if let Some(o) = ax.shift {
+                for a in 0..ax.p {
+                    let x = o + ax.d * a;
+                    if lo <= x && x < hi {
+                        used[ax.shift_base + a] = true;
+                    }
+                }
+            }
+        }
+        for x in (lo..hi).filter(|_| positions) {
             let r = ax.regular(x).map(|(r, t)| (r, t, ax.res[r].cell(t)));
             let s = ax.shifted(x).map(|a| (a, ax.shift_base + a));
             if let Some((_, _, c)) = r {
@@ -628,6 +650,35 @@ impl TileAx {
             });
         }
     }
+}
+
+/// The positions `t` of residue class `r` whose elements `rho + s t` lie
+/// in `lo..hi` (and in the class's range).
+fn class_range(ax: &Ax, r: &Res, lo: usize, hi: usize) -> (usize, usize) {
+    let first = if lo > r.rho {
+        (lo - r.rho).div_ceil(ax.s)
+    } else {
+        0
+    };
+    let end = if hi > r.rho {
+        (hi - r.rho).div_ceil(ax.s)
+    } else {
+        0
+    };
+    (first.max(r.t_lo), end.min(r.t_hi))
+}
+
+/// The moved-back positions of `ax` in `t`: (element, position, dense
+/// cell).
+fn shift_positions(ax: &Ax, t: &TileAx) -> Vec<(usize, usize, usize)> {
+    let Some(o) = ax.shift else {
+        return Vec::new();
+    };
+    (0..ax.p)
+        .map(|a| (a, o + ax.d * a))
+        .filter(|&(_, x)| t.lo <= x && x < t.hi)
+        .map(|(a, x)| (a, x, t.rank[ax.shift_base + a]))
+        .collect()
 }
 
 /// An element's cells along one axis of a tile (dense numbers).
@@ -807,7 +858,7 @@ where
                 .iter()
                 .zip(&ranges)
                 .enumerate()
-                .map(|(k, (ax, &r))| TileAx::new(ax, r, k == 0))
+                .map(|(k, (ax, &r))| TileAx::new(ax, r, k == 0, k + 1 < plan.axes.len()))
                 .collect();
             load(&plan, &tax, &src, conv, centre, &mut w.buf)?;
             if want.sums {
@@ -1215,6 +1266,7 @@ fn linear_pass(plan: &Plan, tax: &[TileAx], w: &mut Work) {
     let tl = &tax[nd - 1];
     let layout = Layout::new(last, tl);
     let segs = segments(last, tl);
+    let shifts = shift_positions(last, tl);
     let mut rows = std::mem::take(&mut w.rows);
     tile_rows(plan, tax, &layout, None, &mut rows);
     let dims: Vec<usize> = tax.iter().map(|t| t.m).collect();
@@ -1245,10 +1297,8 @@ fn linear_pass(plan: &Plan, tax: &[TileAx], w: &mut Work) {
                 };
             }
         }
-        for (i, x) in (tl.lo..tl.hi).enumerate() {
-            if let Some((_, c)) = tl.sh[i] {
-                cells[row.cell + c] += buf[row.a + layout.off(x)];
-            }
+        for &(_, x, c) in &shifts {
+            cells[row.cell + c] += buf[row.a + layout.off(x)];
         }
     }
     w.rows = rows;
@@ -1358,19 +1408,7 @@ fn segments(ax: &Ax, t: &TileAx) -> Vec<Seg> {
     let mut out = Vec::new();
     for (r, res) in ax.res.iter().enumerate() {
         let rho = res.rho;
-        // Positions rho + s·t in lo..hi.
-        let first = if t.lo > rho {
-            (t.lo - rho).div_ceil(ax.s)
-        } else {
-            0
-        };
-        let end = if t.hi > rho {
-            (t.hi - rho).div_ceil(ax.s)
-        } else {
-            0
-        };
-        let ta = first.max(res.t_lo);
-        let tb = end.min(res.t_hi);
+        let (ta, tb) = class_range(ax, res, t.lo, t.hi);
         if ta >= tb {
             continue;
         }
@@ -1397,10 +1435,7 @@ fn passes<const FMA: bool>(plan: &Plan, tax: &[TileAx], w: &mut Work) {
     let layout = Layout::new(last, tl);
     let segs = segments(last, tl);
     // Moved-back positions on the last axis in this tile: (a, x, dense).
-    let shifts: Vec<(usize, usize, usize)> = (tl.lo..tl.hi)
-        .enumerate()
-        .filter_map(|(i, x)| tl.sh[i].map(|(a, c)| (a, x, c)))
-        .collect();
+    let shifts = shift_positions(last, tl);
     let dims: Vec<usize> = tax.iter().map(|t| t.m).collect();
     let size: usize = dims.iter().product();
     // The dense cells of the first axis that are the core of a residue
@@ -1650,18 +1685,8 @@ impl Flush<'_> {
 /// eight or four do (the chains of multiply-adds are then the limit).
 /// Other blocks have 8, 4, 2 or 1 lags.
 fn lag_blocks(first: isize, ax: &Ax, layout: &Layout) -> Vec<(Vec<isize>, usize)> {
-    let p = ax.p as isize;
     let vector = ax.d == 1 && layout.planes;
-    let classes: Vec<Vec<isize>> = if vector {
-        let s = ax.s as isize;
-        let mut by: BTreeMap<isize, Vec<isize>> = BTreeMap::new();
-        for l in first..p {
-            by.entry(l.rem_euclid(s)).or_default().push(l);
-        }
-        by.into_values().collect()
-    } else {
-        vec![(first..p).collect()]
-    };
+    let classes = lag_classes(first, ax, vector);
     let step = ax.s as isize;
     let mut out = Vec::new();
     for class in classes {
@@ -1688,6 +1713,84 @@ fn lag_blocks(first: isize, ax: &Ax, layout: &Layout) -> Vec<(Vec<isize>, usize)
         }
     }
     out
+}
+
+/// The lags `first..p` of the last axis by residue class modulo the step
+/// (one class if not `vector`).
+fn lag_classes(first: isize, ax: &Ax, vector: bool) -> Vec<Vec<isize>> {
+    let p = ax.p as isize;
+    if vector {
+        let s = ax.s as isize;
+        let mut by: BTreeMap<isize, Vec<isize>> = BTreeMap::new();
+        for l in first..p {
+            by.entry(l.rem_euclid(s)).or_default().push(l);
+        }
+        by.into_values().collect()
+    } else {
+        vec![(first..p).collect()]
+    }
+}
+
+/// What a call of [`moments`] costs, in the units the cost model weighs
+/// (`model.rs`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Effort {
+    /// Positions a pass reads (the elements of the image some window holds).
+    pub positions: f64,
+    /// Passes of a vector block of lags, summed over the outer
+    /// displacements, and lags computed per position.
+    pub blocks: f64,
+    pub lags: f64,
+    /// Rows (positions on all axes but the last) times blocks of lags of
+    /// either kind: the per-row work of a pass.
+    pub row_blocks: f64,
+    /// Entries of the compact table (about `patch_len² / 2`).
+    pub entries: f64,
+    /// Tiles of the image (at most this many threads work).
+    pub tiles: usize,
+}
+
+/// The [`Effort`] of the displacement sums of `geom` (no allocation beyond
+/// a few per-axis vectors).
+pub(crate) fn effort<D: Dimension>(geom: &Geometry<D>, threads: usize) -> Effort {
+    let axes = merged_axes(geom);
+    let nd = axes.len();
+    let last = &axes[nd - 1];
+    let positions = axes
+        .iter()
+        .map(|ax| ax.n as f64 * (ax.res.len() as f64 / ax.s as f64).min(1.0))
+        .product();
+    let outer = axes[..nd - 1]
+        .iter()
+        .map(|ax| (2 * ax.p - 1) as f64)
+        .product::<f64>();
+    let outer = (outer + 1.0) / 2.0;
+    let vector = last.d == 1 && last.s <= MAX_PLANES;
+    let count = |first: isize| -> (f64, f64, f64) {
+        let mut b = (0.0, 0.0, 0.0);
+        for class in lag_classes(first, last, vector) {
+            let n = class.len();
+            if vector && n >= MIN_VECTOR_LAGS {
+                b.0 += n.div_ceil(LAGS) as f64;
+            } else {
+                b.1 += n as f64;
+                b.2 += n.div_ceil(8) as f64;
+            }
+        }
+        b
+    };
+    let (zero, other) = (count(0), count(-(last.p as isize - 1)));
+    let rows = positions / last.n as f64;
+    let pl = geom.patch_len() as f64;
+    let (_, tiles) = tiles(&axes, threads);
+    Effort {
+        positions,
+        blocks: zero.0 + (outer - 1.0) * other.0,
+        lags: zero.1 + (outer - 1.0) * other.1,
+        row_blocks: rows * (zero.0 + zero.2 + (outer - 1.0) * (other.0 + other.2)),
+        entries: pl * (pl + 1.0) / 2.0,
+        tiles: tiles.iter().product(),
+    }
 }
 
 /// `[Σ_i a[i] b[i + j]]_j` for `j < L`: the products of `a` with `L`
@@ -1747,11 +1850,12 @@ struct SegLags<const L: usize> {
     /// stride`, and of their partners `x + D`: `b_at[j] + t * stride`.
     a_at: isize,
     b_at: [isize; L],
-    /// Every real lag reads this class and their partners are
-    /// consecutive: one vector per position (`lag_dots`). The singles then
-    /// take the union `ul..uh` of the lags' positions: a lag's products at
-    /// positions it does not read land in cells it never reads (the buffer
-    /// is padded so that they stay in it).
+    /// The lags' partners are consecutive: one vector per position
+    /// (`lag_dots`), for every lag, also those that read nothing here
+    /// (their products are dropped). The singles then take the union
+    /// `ul..uh` of the lags' positions: a lag's products at positions it
+    /// does not read land in cells it never reads. The buffer is padded so
+    /// that all these reads stay in it.
     consecutive: bool,
     ul: usize,
     uh: usize,
@@ -1805,9 +1909,7 @@ impl<const L: usize> BlockLags<L> {
                 vt,
                 a_at: layout.at(rho),
                 b_at,
-                consecutive: stride == 1
-                    && vt[..real].iter().all(Option::is_some)
-                    && (0..L).all(|j| b_at[j] == b_at[0] + j as isize),
+                consecutive: stride == 1 && (0..L).all(|j| b_at[j] == b_at[0] + j as isize),
                 ul,
                 uh,
                 head: (seg.ta < seg.cs).then(|| dense(seg.ta)),
@@ -1849,7 +1951,10 @@ fn block_row<const L: usize, const U: usize, const FMA: bool>(
                 None => ka,
             });
             let sums = if sl.consecutive {
-                lag_dots::<L, FMA>(&buf[ka..ka + len], &buf[kb[0]..kb[0] + len + L - 1])
+                // The partners of every lag, valid or not (those are
+                // dropped below; the buffer's padding keeps them in it).
+                let kb0 = (rb + b_at[0] + seg.cs as isize) as usize;
+                lag_dots::<L, FMA>(&buf[ka..ka + len], &buf[kb0..kb0 + len + L - 1])
             } else if stride == 1 {
                 let a = &buf[ka..ka + len];
                 dots::<L, U, FMA>(a, std::array::from_fn(|j| &buf[kb[j]..kb[j] + len]))
