@@ -1484,8 +1484,14 @@ fn passes<const FMA: bool>(plan: &Plan, tax: &[TileAx], w: &mut Work) {
             for row in &rows {
                 for (bi, info) in infos.iter().enumerate() {
                     let tables = &mut cells[bi * per..(bi + 1) * per];
-                    block_row::<LAGS, 1, FMA>(info, layout.stride(), row, &w.buf, tables);
+                    block_row::<LAGS, 1, FMA>(info, layout.stride(), row, &w.buf, tables, false);
                 }
+            }
+            // The singles of vector classes: position by position, the
+            // rows of one cell summed in registers.
+            for (bi, info) in infos.iter().enumerate() {
+                let tables = &mut cells[bi * per..(bi + 1) * per];
+                block_singles::<LAGS, FMA>(info, &rows, &w.buf, tables);
             }
             for (bi, ((block, real), info)) in blocks.iter().zip(&infos).enumerate() {
                 let tables = &mut cells[bi * per..(bi + 1) * per];
@@ -1935,6 +1941,7 @@ fn block_row<const L: usize, const U: usize, const FMA: bool>(
     row: &RowRef,
     buf: &[f64],
     tables: &mut [f64],
+    singles: bool,
 ) {
     let st = stride as isize;
     let (ra, rb) = (row.a as isize, row.b as isize);
@@ -1979,6 +1986,9 @@ fn block_row<const L: usize, const U: usize, const FMA: bool>(
             let Some(first) = first else { continue };
             let start = t1;
             if sl.consecutive {
+                if !singles {
+                    continue; // `block_singles` does them
+                }
                 // All the lags at once: a[t] times L consecutive b.
                 let (t1, t2) = (t1.max(sl.ul), t2.min(sl.uh));
                 for t in t1..t2 {
@@ -2004,6 +2014,71 @@ fn block_row<const L: usize, const U: usize, const FMA: bool>(
                 }
             }
         }
+    }
+}
+
+/// The singles of a block's vector classes (see [`block_row`]) over all
+/// the rows: per pair of positions, the rows of one cell row (consecutive
+/// in `rows`) summed in two sets of registers, then added to the table
+/// once.
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // indices into fixed-size arrays
+fn block_singles<const L: usize, const FMA: bool>(
+    block: &BlockLags<L>,
+    rows: &[RowRef],
+    buf: &[f64],
+    tables: &mut [f64],
+) {
+    for sl in block.segs.iter().filter(|sl| sl.consecutive) {
+        let seg = &sl.seg;
+        for (t1, t2, first) in [(seg.ta, seg.cs, sl.head), (seg.ce, seg.tb, sl.tail)] {
+            let Some(first) = first else { continue };
+            let start = t1;
+            let (t1, t2) = (t1.max(sl.ul), t2.min(sl.uh));
+            let mut t = t1;
+            while t < t2 {
+                // Two positions at a time (eight chains of multiply-adds),
+                // one at the end.
+                let two = t + 1 < t2;
+                let mut g = 0;
+                while g < rows.len() {
+                    let cell = rows[g].cell;
+                    let (mut acc0, mut acc1) = ([0.0f64; L], [0.0f64; L]);
+                    while g < rows.len() && rows[g].cell == cell {
+                        let (ra, rb) = (rows[g].a as isize, rows[g].b as isize);
+                        let ka = (ra + sl.a_at + t as isize) as usize;
+                        let kb = (rb + sl.b_at[0] + t as isize) as usize;
+                        fma_row::<L, FMA>(&mut acc0, buf[ka], &buf[kb..kb + L]);
+                        if two {
+                            fma_row::<L, FMA>(&mut acc1, buf[ka + 1], &buf[kb + 1..kb + 1 + L]);
+                        }
+                        g += 1;
+                    }
+                    let c = cell + first + (t - start);
+                    add_row(&mut tables[c * L..(c + 1) * L], &acc0);
+                    if two {
+                        add_row(&mut tables[(c + 1) * L..(c + 2) * L], &acc1);
+                    }
+                }
+                t += 2;
+            }
+        }
+    }
+}
+
+/// `acc[j] += x * b[j]`.
+#[inline(always)]
+fn fma_row<const L: usize, const FMA: bool>(acc: &mut [f64; L], x: f64, b: &[f64]) {
+    for (o, &y) in acc.iter_mut().zip(b) {
+        *o = fmadd::<FMA>(x, y, *o);
+    }
+}
+
+/// `out[j] += v[j]`.
+#[inline(always)]
+fn add_row(out: &mut [f64], v: &[f64]) {
+    for (o, &x) in out.iter_mut().zip(v) {
+        *o += x;
     }
 }
 
@@ -2043,7 +2118,7 @@ fn block_pass<const L: usize, const U: usize, const FMA: bool>(
 ) {
     let block = BlockLags::<L>::new(lags, real, ax, layout, segs, tl);
     for row in rows {
-        block_row::<L, U, FMA>(&block, layout.stride(), row, buf, tables);
+        block_row::<L, U, FMA>(&block, layout.stride(), row, buf, tables, true);
     }
     block_shifts(&block, layout, shifts, rows, buf, tables);
 }

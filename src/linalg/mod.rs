@@ -84,8 +84,9 @@ fn check_square(pl: usize) -> Result<(), PatchError> {
         })
 }
 
+/// The result in the rows' float type (in place for `f64`).
 fn to_real<F: Real, D: Dimension>(a: Array<f64, D>) -> Array<F, D> {
-    a.mapv(F::from_f64)
+    a.mapv_into_any(F::from_f64)
 }
 
 /// Below this many columns a diagonal block of `xᵀx` is one GEMM (both of
