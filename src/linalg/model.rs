@@ -58,22 +58,22 @@ const ROW: f64 = 15e-9;
 /// GEMM: per element copied into a chunk.
 const COPY: f64 = 0.25e-9;
 /// GEMM: per multiply-add of the rank-k update, `f32` and `f64`.
-const MADD_F32: f64 = 2.8e-11;
-const MADD_F64: f64 = 6e-11;
+const MADD_F32: f64 = 1.9e-11;
+const MADD_F64: f64 = 4e-11;
 /// GEMM: the rank-k update's loss on narrow chunks, in columns.
-const GEMM_SMALL: f64 = 32.0;
+const GEMM_SMALL: f64 = 8.0;
 /// GEMM mean: per element added.
 const ADD: f64 = 0.3e-9;
 /// Displacement sums: per position and vector block of lags.
-const BLOCK: f64 = 1.3e-9;
+const BLOCK: f64 = 1.07e-9;
 /// Displacement sums: per position and lag computed per position.
-const LAG: f64 = 0.2e-9;
+const LAG: f64 = 0.15e-9;
 /// Displacement sums: per row and block of lags.
-const ROW_BLOCK: f64 = 1.5e-7;
+const ROW_BLOCK: f64 = 0.9e-7;
 /// Displacement sums: per entry of the compact table and border tile.
-const ENTRY: f64 = 1.5e-8;
+const ENTRY: f64 = 0.95e-8;
 /// Displacement sums: the column sums' pass, per position.
-const LINEAR: f64 = 3e-9;
+const LINEAR: f64 = 1.5e-9;
 /// Displacement sums: per call (plans, allocations).
 const CALL: f64 = 50e-6;
 
