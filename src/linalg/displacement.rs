@@ -64,6 +64,8 @@ use std::collections::BTreeMap;
 
 use ndarray::{Array1, Array2, ArrayView, Axis, Dimension, IxDyn, Slice};
 
+use rayon::prelude::*;
+
 use crate::error::PatchError;
 use crate::flatten::{run_vectorized, try_vec_with_capacity, Vectorized};
 use crate::geometry::{axes, Geometry};
@@ -482,6 +484,24 @@ impl Plan {
         self.tiles.iter().product()
     }
 
+    /// The tile of task `t`: the tiles at both ends of the first axis
+    /// (which also expand the cells of its border positions, the costlier
+    /// ones) first, so that no thread starts one last.
+    fn task_tile(&self, t: usize) -> usize {
+        let (g0, rest) = (self.tiles[0], self.n_tiles() / self.tiles[0]);
+        if g0 < 3 {
+            return t;
+        }
+        // Tiles are C order: first-axis index t / rest.
+        let (i, j) = (t / rest, t % rest);
+        let i = match i {
+            0 => 0,
+            1 => g0 - 1,
+            i => i - 1,
+        };
+        i * rest + j
+    }
+
     /// The positions of tile `t` on each axis.
     fn tile_ranges(&self, mut t: usize) -> Vec<(usize, usize)> {
         let nd = self.axes.len();
@@ -537,6 +557,14 @@ fn tiles(axes: &[Ax], threads: usize) -> (Vec<usize>, Vec<usize>) {
     let share = ax.n.div_ceil(2 * threads.max(1));
     if share >= min {
         rows = rows.min(share);
+    }
+    // As many tiles per thread (the same rows, or one fewer): the threads
+    // finish together.
+    let t = threads.max(1);
+    let per_thread = ax.n.div_ceil(rows).div_ceil(t);
+    let even = ax.n.div_ceil(per_thread * t);
+    if even >= min {
+        rows = rows.min(even);
     }
     len[0] = round(rows, ax);
     let count = axes
@@ -852,7 +880,7 @@ where
         plan.n_tiles(),
         init,
         |w, t| {
-            let ranges = plan.tile_ranges(t);
+            let ranges = plan.tile_ranges(plan.task_tile(t));
             let tax: Vec<TileAx> = plan
                 .axes
                 .iter()
@@ -1156,6 +1184,13 @@ fn broadcast(plan: &Plan, table: &mut [f64], bcast: &[f64]) {
                 *d += x;
             }
         }
+    }
+}
+
+/// Makes `v` hold at least `n` elements, of any value (reused scratch).
+fn scratch(v: &mut Vec<f64>, n: usize) {
+    if v.len() < n {
+        v.resize(n, 0.0);
     }
 }
 
@@ -1591,10 +1626,11 @@ impl Flush<'_> {
         // 1. The last axis, every lag: all[c][a][j] for outer cell c,
         //    element a of the last axis, lag j (vectors of L lags).
         let [all, r, pre] = ex;
-        all.clear();
-        all.resize(mo * p * l, 0.0);
-        pre.clear();
-        pre.resize((ml + 1) * l, 0.0);
+        // Scratch written in full before it is read (but the prefix sums'
+        // first row): no need to clear it.
+        scratch(all, mo * p * l);
+        scratch(pre, (ml + 1) * l);
+        pre[..l].fill(0.0);
         let vec =
             |s: &[f64], k: usize| -> [f64; L] { s[k * L..(k + 1) * L].try_into().expect("L lags") };
         for c in 0..mo {
@@ -1618,6 +1654,10 @@ impl Flush<'_> {
                 }
                 all[(c * p + a) * L..(c * p + a + 1) * L].copy_from_slice(&v);
             }
+        }
+        if nd == 2 {
+            self.first_axis::<L>(all, pre, sel, table, bcast);
+            return;
         }
         // 2. Per lag: its elements, then the other axes.
         let mut ex2 = [std::mem::take(r), Vec::new(), std::mem::take(pre)];
@@ -1678,6 +1718,90 @@ impl Flush<'_> {
         let [a0, _, p0] = ex2;
         *r = a0;
         *pre = p0;
+    }
+
+    /// Step 2 with two axes, every lag at once: the core rows of the first
+    /// axis gather in `bcast`; the single rows' prefix sums (vectors of
+    /// `p x L`), their differences per element of the first axis, then
+    /// each lag's entries into its block of the table.
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)] // indices into rows of cells
+    fn first_axis<const L: usize>(
+        &self,
+        all: &[f64],
+        pre: &mut Vec<f64>,
+        sel: &[Vec<Sel>],
+        table: &mut [f64],
+        bcast: &mut [f64],
+    ) {
+        let plan = self.plan;
+        let last = &plan.axes[1];
+        let p = last.p;
+        let w = p * L;
+        let mo = self.core_rows.len();
+        let lags: Vec<(usize, usize, usize, usize)> = self.lags[..self.real]
+            .iter()
+            .map(|&lag| {
+                let (lo, hi) = last.valid(lag);
+                let idx = plan.lattice_index(self.outer, lag);
+                (lo, hi, plan.offset[idx], plan.bcast_offset[idx])
+            })
+            .collect();
+        let mut singles = false;
+        for (c0, core) in self.core_rows.iter().enumerate() {
+            let Some(r0) = core else {
+                singles = true;
+                continue;
+            };
+            let row = &all[c0 * w..(c0 + 1) * w];
+            for (j, &(lo, hi, _, boff)) in lags.iter().enumerate() {
+                let v = hi - lo;
+                let dst = &mut bcast[boff + r0 * v..boff + (r0 + 1) * v];
+                for (d, a) in dst.iter_mut().zip(lo..hi) {
+                    *d += row[a * L + j];
+                }
+            }
+        }
+        if !singles {
+            return;
+        }
+        // Prefix sums over the single rows (core rows count as zero).
+        scratch(pre, (mo + 1) * w);
+        pre[..w].fill(0.0);
+        for c0 in 0..mo {
+            let (done, next) = pre.split_at_mut((c0 + 1) * w);
+            let (prev, next) = (&done[c0 * w..], &mut next[..w]);
+            if self.core_rows[c0].is_some() {
+                next.copy_from_slice(prev);
+            } else {
+                let row = &all[c0 * w..(c0 + 1) * w];
+                for ((n, &p0), &x) in next.iter_mut().zip(prev).zip(row) {
+                    *n = p0 + x;
+                }
+            }
+        }
+        let mut diff = vec![0.0f64; w];
+        for (i0, s) in sel[0].iter().enumerate() {
+            let (hi, lo) = (
+                &pre[s.hi * w..(s.hi + 1) * w],
+                &pre[s.lo * w..(s.lo + 1) * w],
+            );
+            for ((d, &h), &l) in diff.iter_mut().zip(hi).zip(lo) {
+                *d = h - l;
+            }
+            if let Some(c) = s.shift {
+                for (d, &x) in diff.iter_mut().zip(&all[c * w..(c + 1) * w]) {
+                    *d += x;
+                }
+            }
+            for (j, &(lo, hi, off, _)) in lags.iter().enumerate() {
+                let v = hi - lo;
+                let dst = &mut table[off + i0 * v..off + (i0 + 1) * v];
+                for (o, a) in dst.iter_mut().zip(lo..hi) {
+                    *o += diff[a * L + j];
+                }
+            }
+        }
     }
 }
 
@@ -1863,6 +1987,8 @@ struct SegLags<const L: usize> {
     /// does not read land in cells it never reads. The buffer is padded so
     /// that all these reads stay in it.
     consecutive: bool,
+    /// Every lag of the block (padding included) reads this class.
+    all_valid: bool,
     ul: usize,
     uh: usize,
     /// The dense cells of the first single before the core, of the core,
@@ -1916,6 +2042,7 @@ impl<const L: usize> BlockLags<L> {
                 a_at: layout.at(rho),
                 b_at,
                 consecutive: stride == 1 && (0..L).all(|j| b_at[j] == b_at[0] + j as isize),
+                all_valid: vt.iter().all(Option::is_some),
                 ul,
                 uh,
                 head: (seg.ta < seg.cs).then(|| dense(seg.ta)),
@@ -1952,32 +2079,38 @@ fn block_row<const L: usize, const U: usize, const FMA: bool>(
         if let Some(cd) = sl.core {
             let len = seg.ce - seg.cs;
             let ka = (ra + a_at + seg.cs as isize * st) as usize;
-            // A lag no element reads here computes a dummy product.
-            let kb: [usize; L] = std::array::from_fn(|j| match vt[j] {
-                Some(_) => (rb + b_at[j] + seg.cs as isize * st) as usize,
-                None => ka,
-            });
             let sums = if sl.consecutive {
                 // The partners of every lag, valid or not (those are
                 // dropped below; the buffer's padding keeps them in it).
                 let kb0 = (rb + b_at[0] + seg.cs as isize) as usize;
                 lag_dots::<L, FMA>(&buf[ka..ka + len], &buf[kb0..kb0 + len + L - 1])
-            } else if stride == 1 {
-                let a = &buf[ka..ka + len];
-                dots::<L, U, FMA>(a, std::array::from_fn(|j| &buf[kb[j]..kb[j] + len]))
             } else {
-                std::array::from_fn(|j| {
-                    let mut s = 0.0;
-                    for i in 0..len {
-                        s = fmadd::<FMA>(buf[ka + i * stride], buf[kb[j] + i * stride], s);
-                    }
-                    s
-                })
+                // A lag no element reads here computes a dummy product.
+                let kb: [usize; L] = std::array::from_fn(|j| match vt[j] {
+                    Some(_) => (rb + b_at[j] + seg.cs as isize * st) as usize,
+                    None => ka,
+                });
+                if stride == 1 {
+                    let a = &buf[ka..ka + len];
+                    dots::<L, U, FMA>(a, std::array::from_fn(|j| &buf[kb[j]..kb[j] + len]))
+                } else {
+                    std::array::from_fn(|j| {
+                        let mut s = 0.0;
+                        for i in 0..len {
+                            s = fmadd::<FMA>(buf[ka + i * stride], buf[kb[j] + i * stride], s);
+                        }
+                        s
+                    })
+                }
             };
             let out = &mut tables[(row.cell + cd) * L..(row.cell + cd + 1) * L];
-            for j in 0..L {
-                if vt[j].is_some() {
-                    out[j] += sums[j];
+            if sl.all_valid {
+                add_row(out, &sums);
+            } else {
+                for j in 0..L {
+                    if vt[j].is_some() {
+                        out[j] += sums[j];
+                    }
                 }
             }
         }
@@ -2124,10 +2257,12 @@ fn block_pass<const L: usize, const U: usize, const FMA: bool>(
 }
 
 /// The `(patch_len, patch_len)` matrix from the compact table: entry
-/// `(a, a + δ)` and its mirror `(a + δ, a)`. The upper triangle is written
-/// row by row (for one outer displacement and one element `a`, the lags of
-/// the last axis are a contiguous band of row `a`), then mirrored in
-/// blocks: both stay in cache.
+/// `(a, a + δ)` and its mirror `(a + δ, a)`. Written on every thread, one
+/// group of rows at a time (an element of the outer axes: `p_last` rows,
+/// in cache while every displacement writes to them): for each computed
+/// displacement, the row's entries to the right (`a + δ`) and, from the
+/// element `a - δ`, to the left; for one outer displacement the lags of
+/// the last axis are a contiguous band.
 fn assemble(plan: &Plan, table: &[f64]) -> Result<Array2<f64>, PatchError> {
     let pl = plan.patch_len;
     let n = pl.checked_mul(pl).ok_or_else(overflow)?;
@@ -2140,13 +2275,13 @@ fn assemble(plan: &Plan, table: &[f64]) -> Result<Array2<f64>, PatchError> {
     for k in (0..nd - 1).rev() {
         stride[k] = stride[k + 1] * plan.axes[k + 1].p;
     }
-    // Per outer displacement: its valid outer elements, the stride of
-    // their position in a block, its shift, and per lag its table block
-    // and valid elements of the last axis.
+    // Per outer displacement: its components, valid outer elements, the
+    // stride of their position in a block, and per lag its table block and
+    // valid elements of the last axis.
     struct Outer {
+        delta: Vec<isize>,
         ranges: Vec<(usize, usize)>,
         qstride: Vec<usize>,
-        shift: isize,
         lags: Vec<(isize, usize, usize, usize)>,
     }
     let outers: Vec<Outer> = plan
@@ -2159,7 +2294,6 @@ fn assemble(plan: &Plan, table: &[f64]) -> Result<Array2<f64>, PatchError> {
             for k in (0..nd.saturating_sub(2)).rev() {
                 qstride[k] = qstride[k + 1] * (ranges[k + 1].1 - ranges[k + 1].0);
             }
-            let shift = (0..nd - 1).map(|k| outer[k] * stride[k] as isize).sum();
             let lags = (*first..pn as isize)
                 .map(|lag| {
                     let (lo, hi) = last.valid(lag);
@@ -2167,62 +2301,66 @@ fn assemble(plan: &Plan, table: &[f64]) -> Result<Array2<f64>, PatchError> {
                 })
                 .collect();
             Outer {
+                delta: outer.clone(),
                 ranges,
                 qstride,
-                shift,
                 lags,
             }
         })
         .collect();
-    // Element by element of the outer axes: its `p_last` rows of the
-    // matrix stay in cache while every displacement writes to them.
-    let mut a = vec![0usize; nd - 1];
-    loop {
-        let base: usize = (0..nd - 1).map(|k| a[k] * stride[k]).sum();
-        for o in &outers {
-            if (0..nd - 1).any(|k| a[k] < o.ranges[k].0 || a[k] >= o.ranges[k].1) {
-                continue;
+    // The position of outer element `a` in an outer displacement's block,
+    // if it is valid there.
+    let position = |o: &Outer, a: &[isize]| -> Option<usize> {
+        let mut q = 0;
+        for k in 0..nd - 1 {
+            let (lo, hi) = o.ranges[k];
+            if a[k] < lo as isize || a[k] >= hi as isize {
+                return None;
             }
-            let q: usize = (0..nd - 1)
-                .map(|k| (a[k] - o.ranges[k].0) * o.qstride[k])
-                .sum();
-            for &(lag, off, lo, hi) in &o.lags {
-                let block = &table[off + q * (hi - lo)..off + (q + 1) * (hi - lo)];
-                for (al, &v) in (lo..hi).zip(block) {
-                    let i = base + al;
-                    let j = (i as isize + o.shift + lag) as usize;
-                    g[i * pl + j] = v;
+            q += (a[k] as usize - lo) * o.qstride[k];
+        }
+        Some(q)
+    };
+    g.par_chunks_mut(pn * pl)
+        .enumerate()
+        .for_each(|(ga, rows)| {
+            // This group's outer element, C order.
+            let mut a = vec![0isize; nd - 1];
+            let mut rest = ga;
+            for k in (0..nd - 1).rev() {
+                a[k] = (rest % plan.axes[k].p) as isize;
+                rest /= plan.axes[k].p;
+            }
+            let base = ga * pn;
+            let mut b = vec![0isize; nd - 1];
+            for o in &outers {
+                // To the right: (a, a + δ).
+                if let Some(q) = position(o, &a) {
+                    let shift: isize = (0..nd - 1).map(|k| o.delta[k] * stride[k] as isize).sum();
+                    for &(lag, off, lo, hi) in &o.lags {
+                        let block = &table[off + q * (hi - lo)..off + (q + 1) * (hi - lo)];
+                        for (al, &v) in (lo..hi).zip(block) {
+                            let j = ((base + al) as isize + shift + lag) as usize;
+                            rows[al * pl + j] = v;
+                        }
+                    }
+                }
+                // To the left: (a, a - δ), stored as (a - δ, a).
+                for k in 0..nd - 1 {
+                    b[k] = a[k] - o.delta[k];
+                }
+                if let Some(q) = position(o, &b) {
+                    let bbase: usize = (0..nd - 1).map(|k| b[k] as usize * stride[k]).sum();
+                    for &(lag, off, lo, hi) in &o.lags {
+                        let block = &table[off + q * (hi - lo)..off + (q + 1) * (hi - lo)];
+                        for (bl, &v) in (lo..hi).zip(block) {
+                            let al = (bl as isize + lag) as usize;
+                            rows[al * pl + bbase + bl] = v;
+                        }
+                    }
                 }
             }
-        }
-        // Next element of the outer axes (an odometer), or done.
-        let mut k = nd - 1;
-        let done = loop {
-            if k == 0 {
-                break true;
-            }
-            k -= 1;
-            a[k] += 1;
-            if a[k] < plan.axes[k].p {
-                break false;
-            }
-            a[k] = 0;
-        };
-        if done {
-            break;
-        }
-    }
-    // The lower triangle, in blocks that stay in cache.
-    const B: usize = 32;
-    for ib in (0..pl).step_by(B) {
-        for jb in (ib..pl).step_by(B) {
-            for i in ib..(ib + B).min(pl) {
-                for j in jb.max(i + 1)..(jb + B).min(pl) {
-                    g[j * pl + i] = g[i * pl + j];
-                }
-            }
-        }
-    }
+        });
     Ok(Array2::from_shape_vec((pl, pl), g).expect("pl * pl elements"))
 }
 

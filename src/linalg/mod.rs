@@ -47,6 +47,8 @@ use ndarray::{
     Dimension, Ix1, Ix2,
 };
 
+use rayon::prelude::*;
+
 use crate::error::{unwrap_or_panic, PatchError};
 use crate::flatten::{try_filled, Part};
 use crate::method::Method;
@@ -709,10 +711,13 @@ where
             let m = self.moments(true, true, true)?;
             let (mut g, s) = (m.gram.expect("asked for"), m.sums.expect("asked for"));
             let (nf, n1) = (n as f64, (n - 1) as f64);
-            for (mut row, &si) in g.outer_iter_mut().zip(&s) {
-                let m = si / nf;
-                row.zip_mut_with(&s, |x, &sj| *x = (*x - m * sj) / n1);
-            }
+            g.axis_iter_mut(Axis(0))
+                .into_par_iter()
+                .zip(s.as_slice().expect("a new vector").par_iter())
+                .for_each(|(mut row, &si)| {
+                    let m = si / nf;
+                    row.zip_mut_with(&s, |x, &sj| *x = (*x - m * sj) / n1);
+                });
             return Ok(to_real(g));
         }
         let mut first = Array2::from_elem((1, pl), F::zero());
