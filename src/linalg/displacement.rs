@@ -2312,12 +2312,11 @@ fn assemble(plan: &Plan, table: &[f64]) -> Result<Array2<f64>, PatchError> {
     // if it is valid there.
     let position = |o: &Outer, a: &[isize]| -> Option<usize> {
         let mut q = 0;
-        for k in 0..nd - 1 {
-            let (lo, hi) = o.ranges[k];
-            if a[k] < lo as isize || a[k] >= hi as isize {
+        for ((&ak, &(lo, hi)), &qs) in a.iter().zip(&o.ranges).zip(&o.qstride) {
+            if ak < lo as isize || ak >= hi as isize {
                 return None;
             }
-            q += (a[k] as usize - lo) * o.qstride[k];
+            q += (ak as usize - lo) * qs;
         }
         Some(q)
     };
