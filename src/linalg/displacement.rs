@@ -2266,7 +2266,10 @@ fn block_pass<const L: usize, const U: usize, const FMA: bool>(
 fn assemble(plan: &Plan, table: &[f64]) -> Result<Array2<f64>, PatchError> {
     let pl = plan.patch_len;
     let n = pl.checked_mul(pl).ok_or_else(overflow)?;
-    let mut g = zeros(n, "the Gram matrix")?;
+    // Zeroed on every thread (the first touch of a fresh matrix is most of
+    // the cost of zeroing it).
+    let mut g: Vec<f64> = try_vec_with_capacity(n, "the Gram matrix")?;
+    g.par_extend((0..n).into_par_iter().map(|_| 0.0));
     let nd = plan.axes.len();
     let last = &plan.axes[nd - 1];
     let pn = last.p;
