@@ -4,11 +4,22 @@
 //! - `matmul_k16`: X·W with W of shape (256, 16), a filter bank;
 //! - `gram`: XᵀX.
 //!
-//! Each as `virtual` (this crate: chunks through GEMM on every thread) and
+//! Each as `virtual` (this crate, the method the cost model picks: for
+//! `gram` and `covariance` of all the windows, displacement sums) and
 //! `materialized` (`to_matrix()` then ndarray's `dot`, which is
-//! single-threaded without BLAS). Before the timings, the peak heap bytes of
-//! one call of each are printed (a counting allocator), so both ratios come
-//! from one run.
+//! single-threaded without BLAS); `gram/gemm` forces the chunked GEMM.
+//! Before the timings, the peak heap bytes of one call of each are printed
+//! (a counting allocator), so both ratios come from one run.
+//!
+//! The workloads of issue 18 (peers in `benches/peers.py`):
+//!
+//! - `linalg_W6/covariance_f64`: 768x768 f32, 39x39, step 1, the `f64`
+//!   covariance (`p.cast::<f64>().covariance()`; a 3.2 GB f32 matrix never
+//!   built), and its peak heap;
+//! - `linalg_3x3`: 1024x1024 f32, 3x3 windows, `gram` as picked (`virtual`)
+//!   and by GEMM (`gemm`);
+//! - `linalg_rows`: W2's first half of the rows, `gram` (a row range: GEMM
+//!   whatever the model).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -18,6 +29,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion};
 use ndarray::Array2;
 use ndarray_patches::prelude::*;
+use ndarray_patches::Method;
 
 struct Counting;
 static CURRENT: AtomicUsize = AtomicUsize::new(0);
@@ -92,6 +104,9 @@ fn linalg(c: &mut Criterion) {
         b.iter(|| black_box(p.to_matrix().dot(&w)))
     });
     g.bench_function("gram/virtual", |b| b.iter(|| black_box(p.gram())));
+    g.bench_function("gram/gemm", |b| {
+        b.iter(|| black_box(p.method(Method::Gemm).gram()))
+    });
     g.bench_function("covariance/virtual", |b| {
         b.iter(|| black_box(p.covariance()))
     });
@@ -104,5 +119,53 @@ fn linalg(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, linalg);
+fn issue18(c: &mut Criterion) {
+    let mb = |b: usize| b as f64 / (1024.0 * 1024.0);
+    // W6: 768x768 f32, 39x39 windows, the f64 covariance.
+    let img = Array2::from_shape_fn((768, 768), |(i, j)| {
+        ((i * 31 + j * 17) % 255) as f32 / 255.0
+    });
+    let p = img.patches((39, 39));
+    let result = 1521 * 1521 * 8;
+    let v = peak_of(|| drop(black_box(p.cast::<f64>().covariance())));
+    println!(
+        "peak heap, W6 covariance f64: {:.1} MiB, {:.1} MiB beyond the {:.1} MiB result",
+        mb(v),
+        mb(v - result),
+        mb(result)
+    );
+    let mut g = c.benchmark_group("linalg_W6");
+    g.sample_size(10);
+    g.warm_up_time(Duration::from_millis(500));
+    g.measurement_time(Duration::from_secs(10));
+    g.bench_function("covariance_f64/virtual", |b| {
+        b.iter(|| black_box(p.cast::<f64>().covariance()))
+    });
+    g.finish();
+
+    // 3x3 windows and a row range: where GEMM is the reference.
+    let img = Array2::from_shape_fn((1024, 1024), |(i, j)| {
+        ((i * 31 + j * 17) % 255) as f32 / 255.0
+    });
+    let p3 = img.patches((3, 3));
+    let mut g = c.benchmark_group("linalg_3x3");
+    g.sample_size(20);
+    g.warm_up_time(Duration::from_millis(500));
+    g.measurement_time(Duration::from_secs(5));
+    g.bench_function("gram/virtual", |b| b.iter(|| black_box(p3.gram())));
+    g.bench_function("gram/gemm", |b| {
+        b.iter(|| black_box(p3.method(Method::Gemm).gram()))
+    });
+    g.finish();
+    let p16 = img.patches((16, 16));
+    let half = p16.rows(..p16.len() / 2);
+    let mut g = c.benchmark_group("linalg_rows");
+    g.sample_size(10);
+    g.warm_up_time(Duration::from_millis(500));
+    g.measurement_time(Duration::from_secs(10));
+    g.bench_function("gram_half/virtual", |b| b.iter(|| black_box(half.gram())));
+    g.finish();
+}
+
+criterion_group!(benches, linalg, issue18);
 criterion_main!(benches);

@@ -7,9 +7,14 @@ numpy's `X.T @ X` on a materialized X (BLAS time only), scikit-learn's
 
 Run from the repository root with a Python that has numpy and scikit-learn
 (`bash scripts/test` makes one: `target/py-venv/bin/python benches/peers.py`).
-`--quick` shortens criterion's measurement. Not part of the test suite.
-Ratios are ours / numpy in throughput (above 1: the crate is faster);
-measure on a quiet machine and compare within one run only.
+`--quick` shortens criterion's measurement; `--linalg` runs only the linear
+algebra (issue 18's workloads: numpy's `X.T @ X` on a materialized X, BLAS
+time only, against the crate's `gram` and `covariance`). Not part of the
+test suite. Ratios are ours / numpy in throughput (above 1: the crate is
+faster); measure on a quiet machine and compare within one run only. Some
+machines set `OPENBLAS_CORETYPE` or `OPENBLAS_L2_SIZE`: unset them for
+numpy's own kernel (`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ...`);
+the BLAS line printed first names the kernel threadpoolctl sees.
 """
 import argparse
 import json
@@ -59,17 +64,23 @@ def criterion_median(group, bench):
     return json.loads(f.read_text())["median"]["point_estimate"] / 1e9
 
 
-def run_benches(quick):
+LINALG_FILTER = r"^linalg_(W2/(gram|covariance)/virtual|W2/gram/gemm|W6/.*|3x3/.*|rows/.*)$"
+
+
+def run_benches(quick, only_linalg=False):
     """Runs the criterion benches; returns the linalg bench's printed lines
     (peak heap of the virtual products)."""
     extra = ["--warm-up-time", "1", "--measurement-time", "3"] if quick else []
     printed = []
-    for bench, filt in [
+    benches = [
         ("flatten", r"^W[2-5]/(to_matrix|write_rows_reused|memcpy/.*)$"),
         ("stream", r"^stream_W[25]/(par_for_each_chunk|memcpy_reused_chunk_all_threads)$"),
-        ("linalg", r"^linalg_W2/(gram|covariance)/virtual$"),
+        ("linalg", LINALG_FILTER),
         ("fold", r"^fold_W2/(fold_mean.*|to_matrix)$"),
-    ]:
+    ]
+    if only_linalg:
+        benches = [b for b in benches if b[0] == "linalg"]
+    for bench, filt in benches:
         cmd = ["cargo", "bench", "--locked", "--bench", bench, "--", *extra, filt]
         print("$", " ".join(cmd), flush=True)
         out = subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.PIPE, text=True).stdout
@@ -77,10 +88,76 @@ def run_benches(quick):
     return printed
 
 
+def mem_available():
+    """Bytes of memory available (Linux), or None."""
+    try:
+        for line in pathlib.Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def numpy_linalg():
+    """numpy's X.T @ X (BLAS time only, X built beforehand) on issue 18's
+    workloads: {name: (seconds, note)}."""
+    rng = np.random.default_rng(0)
+    out = {}
+    img = rng.random((1024, 1024), dtype=np.float32)
+    x = numpy_matrix(img, (16, 16), (1, 1))
+    out["W2 gram f32"] = (median_time(lambda: x.T @ x, 3), "")
+    half = x[: x.shape[0] // 2]
+    out["W2 rows 0..n/2 gram f32"] = (median_time(lambda: half.T @ half, 3), "")
+    del x, half
+    x = numpy_matrix(img, (3, 3), (1, 1))
+    out["3x3 gram f32"] = (median_time(lambda: x.T @ x, 3), "")
+    del x
+    # W6: 532900 x 1521 f32 is 3.2 GB; X.T @ X on all of it if it fits
+    # twice over, else on the first rows, scaled linearly (X.T @ X costs
+    # rows x 1521² multiply-adds).
+    img = rng.random((768, 768), dtype=np.float32)
+    v = sliding_window_view(img, (39, 39)).reshape(-1, 39 * 39)
+    n = v.shape[0]
+    avail = mem_available()
+    m = n if avail is not None and avail > 2.5 * n * 1521 * 4 else 131072
+    x = np.ascontiguousarray(v[:m])
+    t = median_time(lambda: x.T @ x, 3 if m < n else 2) * n / m
+    note = "" if m == n else f"(on {m} of {n} rows, scaled x{n / m:.2f})"
+    out["W6 covariance f64"] = (t, f"numpy f32 X.T @ X {note}".strip())
+    del x
+    return out
+
+
+def linalg_table(np_times, printed):
+    """The crate against numpy on issue 18's workloads, from one run."""
+    rows = [
+        ("W2 gram f32", "linalg_W2", "gram/virtual", 10),
+        ("W2 gram f32 (GEMM forced)", "linalg_W2", "gram/gemm", None),
+        ("W6 covariance f64", "linalg_W6", "covariance_f64/virtual", 50),
+        ("3x3 gram f32", "linalg_3x3", "gram/virtual", None),
+        ("3x3 gram f32 (GEMM forced)", "linalg_3x3", "gram/gemm", None),
+        ("W2 rows 0..n/2 gram f32", "linalg_rows", "gram_half/virtual", None),
+    ]
+    print()
+    print(f"{'workload':30} {'crate s':>9} {'numpy s':>9} {'numpy/crate':>12} {'target':>7}  numpy")
+    for name, group, bench, target in rows:
+        ours = criterion_median(group, bench)
+        key = name.replace(" (GEMM forced)", "")
+        t_np, note = np_times.get(key, (None, ""))
+        ratio = f"{t_np / ours:.1f}x" if ours and t_np else "-"
+        tgt = f">={target}x" if target else ""
+        fmt = lambda t: f"{t:.4f}" if t else "-"
+        print(f"{name:30} {fmt(ours):>9} {fmt(t_np):>9} {ratio:>12} {tgt:>7}  {note or 'f32 X.T @ X'}")
+    for line in printed:
+        print(line)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="shorter criterion runs")
     ap.add_argument("--no-cargo", action="store_true", help="reuse target/criterion")
+    ap.add_argument("--linalg", action="store_true", help="only the linear algebra (issue 18)")
     args = ap.parse_args()
 
     try:
@@ -91,7 +168,20 @@ def main():
     except ImportError:
         blas = ["unknown (pip install threadpoolctl)"]
     print(f"numpy {np.__version__}; BLAS: {', '.join(blas) or 'none'}; "
-          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '-')}", flush=True)
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '-')}; "
+          f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE', '-')}", flush=True)
+    try:
+        print("load average:", " ".join(f"{x:.2f}" for x in os.getloadavg()), flush=True)
+    except OSError:
+        pass
+
+    if args.linalg:
+        np_times = numpy_linalg()
+        for name, (t, note) in np_times.items():
+            print(f"numpy {name}: {t:.3f} s {note}", flush=True)
+        printed = run_benches(args.quick, only_linalg=True) if not args.no_cargo else []
+        linalg_table(np_times, printed)
+        return 0
 
     rng = np.random.default_rng(0)
     peers = {}
@@ -154,6 +244,8 @@ def main():
               f"(BLAS only, X materialized): ours/numpy {t_gram / g:.2f}x")
     else:
         print(f"gram W2 f32: numpy X.T @ X {t_gram:.3f} s (no criterion figure)")
+    if criterion_median("linalg_W6", "covariance_f64/virtual"):
+        print("(issue 18's workloads against numpy: benches/peers.py --linalg)")
     f = criterion_median("fold_W2", "fold_mean")
     fp = criterion_median("fold_W2", "fold_mean_par")
     if t_recon is not None and f:

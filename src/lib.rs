@@ -196,8 +196,9 @@
 //!
 //! Modules, bottom to top; each imports only from those below it:
 //! `error` -> `par` (the one parallel scheduler) -> `scalar` (element
-//! types) -> `method` ([`Method`]) -> `geometry` (validated shapes, windows, edges, padding
-//! arithmetic, the along-axes projection) -> `view` (the one
+//! types) -> `method` ([`Method`], the linear algebra's algorithm) ->
+//! `geometry` (validated shapes, windows, edges, padding arithmetic, the
+//! along-axes projection) -> `view` (the one
 //! `from_shape_ptr`) -> `flatten` (copy plans and the hot loops) -> `rows`
 //! ([`Rows`]: every delivery method, once, for every [`RowSet`]) ->
 //! `patches` ([`Patches`]) -> `along` ([`PatchesAlong`]: windows over

@@ -11,6 +11,7 @@ use ndarray::{Array1, Array2, ArrayD, Axis, IxDyn};
 use ndarray_patches::prelude::*;
 use ndarray_patches::{Edge, Method, PatchError};
 use proptest::prelude::*;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The largest absolute difference, relative to the largest entry of `want`.
 fn rel_err<'a>(
@@ -78,7 +79,9 @@ fn check_all(c: &Case, edge: Edge, conv: u8) -> Result<(), TestCaseError> {
     let (g0, m0, c0) = reference(&x);
     let eg = rel_err(&g, &g0);
     prop_assert!(eg <= 1e-12, "gram: relative error {eg:e}\n{g}\n{g0}");
+    WORST[0].fetch_max(eg.to_bits(), Ordering::Relaxed);
     let em = rel_err(&m, &m0);
+    WORST[1].fetch_max(em.to_bits(), Ordering::Relaxed);
     prop_assert!(em <= 1e-12, "mean: relative error {em:e}\n{m}\n{m0}");
     match (cv, c0) {
         (Some(cv), Some(c0)) => {
@@ -87,6 +90,7 @@ fn check_all(c: &Case, edge: Edge, conv: u8) -> Result<(), TestCaseError> {
             let floor = 1e-4 * x.iter().fold(0.0f64, |m, &v| m.max(v * v));
             let ec = rel_err(&cv, &c0) * c0.iter().fold(0.0f64, |m, &v| m.max(v.abs()))
                 / c0.iter().fold(floor, |m, &v| m.max(v.abs()));
+            WORST[2].fetch_max(ec.to_bits(), Ordering::Relaxed);
             prop_assert!(ec <= 1e-10, "covariance: relative error {ec:e}");
         }
         (None, None) => {}
@@ -94,6 +98,10 @@ fn check_all(c: &Case, edge: Edge, conv: u8) -> Result<(), TestCaseError> {
     }
     Ok(())
 }
+
+/// The largest errors seen by the property test (bits of non-negative
+/// f64, which order as the numbers do): gram, mean, covariance.
+static WORST: [AtomicU64; 3] = [AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)];
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
@@ -107,6 +115,21 @@ proptest! {
     ) {
         check_all(&c, if shift { Edge::Shift } else { Edge::Valid }, conv)?;
     }
+}
+
+/// Prints the largest errors of the property test when run after it
+/// (`cargo test --test displacement -- --nocapture --test-threads 1`).
+#[test]
+#[cfg_attr(miri, ignore)]
+fn zz_worst_errors() {
+    let w: Vec<f64> = WORST
+        .iter()
+        .map(|x| f64::from_bits(x.load(Ordering::Relaxed)))
+        .collect();
+    println!(
+        "largest relative errors of the property test: gram {:.2e}, mean {:.2e}, covariance {:.2e}",
+        w[0], w[1], w[2]
+    );
 }
 
 /// Deterministic pseudo-random values in [0, 1).
@@ -245,6 +268,10 @@ fn bright_low_contrast_covariance() {
         let (_, m0, c0) = reference(&x);
         let c = p.method(Method::Displacement).covariance();
         let e = rel_err(&c, c0.as_ref().unwrap());
+        println!(
+            "bright image, {:?} windows: covariance relative error {e:.2e}",
+            p.patch_shape()
+        );
         assert!(e <= 1e-10, "covariance: {e:e}");
         let e = rel_err(&p.method(Method::Displacement).mean(), &m0);
         assert!(e <= 1e-12, "mean: {e:e}");
@@ -258,6 +285,7 @@ fn bright_low_contrast_covariance() {
         &p.cast::<f64>().method(Method::Displacement).covariance(),
         c0.as_ref().unwrap(),
     );
+    println!("bright f32 image: covariance relative error {e:.2e}");
     assert!(e <= 1e-10, "covariance from f32: {e:e}");
 }
 
@@ -274,10 +302,15 @@ fn f32_accuracy_on_a_million_patches() {
     let g32: Array2<f32> = p.method(Method::Displacement).gram();
     let g64: Array2<f64> = p.cast::<f64>().method(Method::Gemm).gram();
     let e = rel_err(&g32.mapv(f64::from), &g64);
+    println!("f32 gram, {} patches: relative error {e:.2e}", p.len());
     assert!(e <= 1e-5, "gram f32: {e:e}");
     let c32: Array2<f32> = p.method(Method::Displacement).covariance();
     let c64: Array2<f64> = p.cast::<f64>().method(Method::Gemm).covariance();
     let e = rel_err(&c32.mapv(f64::from), &c64);
+    println!(
+        "f32 covariance, {} patches: relative error {e:.2e}",
+        p.len()
+    );
     assert!(e <= 1e-5, "covariance f32: {e:e}");
 }
 

@@ -246,3 +246,30 @@ fn mapping_allocates_chunks_and_results_only() {
     println!("map_windows: peak {peak} B (bound {bound} B)");
     assert!(peak <= bound, "peak {peak} > {bound}");
 }
+
+/// W6 of issue 18: the f64 covariance of every 39x39 window of a 768x768
+/// image (a 3.2 GB f32 matrix) by displacement sums holds at most 64 MiB
+/// beyond its 17.7 MiB result (12.8 MiB measured on two threads): per
+/// thread a table of about patch_len² / 2 entries and a tile, then the
+/// matrix once.
+#[test]
+#[cfg_attr(miri, ignore)]
+fn covariance_by_displacement_sums_is_bounded() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let img = Array2::from_shape_fn((768, 768), |(i, j)| ((i * 31 + j * 17) % 255) as f32);
+    let p = img.patches((39, 39));
+    let result = 1521 * 1521 * 8;
+    let (peak, _) = measure(|| {
+        let c = p
+            .cast::<f64>()
+            .method(ndarray_patches::Method::Displacement)
+            .covariance();
+        assert_eq!(c.dim(), (1521, 1521));
+    });
+    println!(
+        "peak heap {:.1} MiB, {:.1} MiB beyond the result",
+        peak as f64 / (1 << 20) as f64,
+        (peak - result) as f64 / (1 << 20) as f64
+    );
+    assert!(peak - result <= 64 << 20, "peak {peak} bytes");
+}

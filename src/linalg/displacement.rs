@@ -64,6 +64,8 @@ use std::collections::BTreeMap;
 
 use ndarray::{Array1, Array2, ArrayView, Axis, Dimension, IxDyn, Slice};
 
+use rayon::prelude::*;
+
 use crate::error::PatchError;
 use crate::flatten::{run_vectorized, try_vec_with_capacity, Vectorized};
 use crate::geometry::{axes, Geometry};
@@ -79,6 +81,10 @@ const TILE_ELEMENTS: usize = 96 * 1024;
 /// per-tile cost of turning cells into entries is then small beside the
 /// passes).
 const MIN_TILE_ROWS: usize = 16;
+
+/// Fewer lags of a class than this are computed per position (`dots`)
+/// rather than padded to a vector block of `LAGS`.
+const MIN_VECTOR_LAGS: usize = 6;
 
 /// Steps up to this are stored split by residue class along the last axis
 /// (a contiguous plane per class); larger ones are read with a stride.
@@ -478,6 +484,24 @@ impl Plan {
         self.tiles.iter().product()
     }
 
+    /// The tile of task `t`: the tiles at both ends of the first axis
+    /// (which also expand the cells of its border positions, the costlier
+    /// ones) first, so that no thread starts one last.
+    fn task_tile(&self, t: usize) -> usize {
+        let (g0, rest) = (self.tiles[0], self.n_tiles() / self.tiles[0]);
+        if g0 < 3 {
+            return t;
+        }
+        // Tiles are C order: first-axis index t / rest.
+        let (i, j) = (t / rest, t % rest);
+        let i = match i {
+            0 => 0,
+            1 => g0 - 1,
+            i => i - 1,
+        };
+        i * rest + j
+    }
+
     /// The positions of tile `t` on each axis.
     fn tile_ranges(&self, mut t: usize) -> Vec<(usize, usize)> {
         let nd = self.axes.len();
@@ -534,6 +558,14 @@ fn tiles(axes: &[Ax], threads: usize) -> (Vec<usize>, Vec<usize>) {
     if share >= min {
         rows = rows.min(share);
     }
+    // As many tiles per thread (the same rows, or one fewer): the threads
+    // finish together.
+    let t = threads.max(1);
+    let per_thread = ax.n.div_ceil(rows).div_ceil(t);
+    let even = ax.n.div_ceil(per_thread * t);
+    if even >= min {
+        rows = rows.min(even);
+    }
     len[0] = round(rows, ax);
     let count = axes
         .iter()
@@ -562,15 +594,37 @@ struct TileAx {
 }
 
 impl TileAx {
-    fn new(ax: &Ax, (lo, hi): (usize, usize), first: bool) -> Self {
+    /// The tile's positions `lo..hi` of `ax` (the first axis, whose halo
+    /// is on one side only, if `first`); with `positions`, each position's
+    /// cells (the outer axes' rows need them; the last axis is read by
+    /// residue class).
+    fn new(ax: &Ax, (lo, hi): (usize, usize), first: bool, positions: bool) -> Self {
         let h = ax.halo();
         let load_lo = if first { lo } else { lo.saturating_sub(h) };
         let load_lo = load_lo / ax.align * ax.align;
         let load_hi = ((hi + h).min(ax.n)).div_ceil(ax.align) * ax.align;
         let mut used = vec![false; ax.cells + 1];
-        let mut reg = Vec::with_capacity(hi - lo);
-        let mut sh = Vec::with_capacity(hi - lo);
-        for x in lo..hi {
+        let mut reg = Vec::new();
+        let mut sh = Vec::new();
+        if !positions {
+            // The cells of each residue class's positions in the tile (a
+            // range of cells), and the moved-back positions'.
+            for r in &ax.res {
+                let (ta, tb) = class_range(ax, r, lo, hi);
+                if ta < tb {
+                    used[r.cell(ta)..=r.cell(tb - 1)].fill(true);
+                }
+            }
+            if let Some(o) = ax.shift {
+                for a in 0..ax.p {
+                    let x = o + ax.d * a;
+                    if lo <= x && x < hi {
+                        used[ax.shift_base + a] = true;
+                    }
+                }
+            }
+        }
+        for x in (lo..hi).filter(|_| positions) {
             let r = ax.regular(x).map(|(r, t)| (r, t, ax.res[r].cell(t)));
             let s = ax.shifted(x).map(|a| (a, ax.shift_base + a));
             if let Some((_, _, c)) = r {
@@ -626,6 +680,35 @@ impl TileAx {
     }
 }
 
+/// The positions `t` of residue class `r` whose elements `rho + s t` lie
+/// in `lo..hi` (and in the class's range).
+fn class_range(ax: &Ax, r: &Res, lo: usize, hi: usize) -> (usize, usize) {
+    let first = if lo > r.rho {
+        (lo - r.rho).div_ceil(ax.s)
+    } else {
+        0
+    };
+    let end = if hi > r.rho {
+        (hi - r.rho).div_ceil(ax.s)
+    } else {
+        0
+    };
+    (first.max(r.t_lo), end.min(r.t_hi))
+}
+
+/// The moved-back positions of `ax` in `t`: (element, position, dense
+/// cell).
+fn shift_positions(ax: &Ax, t: &TileAx) -> Vec<(usize, usize, usize)> {
+    let Some(o) = ax.shift else {
+        return Vec::new();
+    };
+    (0..ax.p)
+        .map(|a| (a, o + ax.d * a))
+        .filter(|&(_, x)| t.lo <= x && x < t.hi)
+        .map(|(a, x)| (a, x, t.rank[ax.shift_base + a]))
+        .collect()
+}
+
 /// An element's cells along one axis of a tile (dense numbers).
 #[derive(Clone, Copy, Debug)]
 struct Sel {
@@ -647,6 +730,10 @@ struct Layout {
     load_lo: usize,
     /// Elements per row (all axes but the last).
     row: usize,
+    /// Padding before the first row and after the last: the lags of a
+    /// vector block read up to a halo and a block of lags past a row's
+    /// ends for positions they do not use (see `block_pass`).
+    pad: usize,
 }
 
 impl Layout {
@@ -663,6 +750,7 @@ impl Layout {
                 t0,
                 load_lo: t.load_lo,
                 row: ax.s * lp,
+                pad: ax.halo() + LAGS,
             }
         } else {
             Layout {
@@ -672,6 +760,7 @@ impl Layout {
                 t0: t.load_lo,
                 load_lo: t.load_lo,
                 row: w,
+                pad: ax.halo() + LAGS,
             }
         }
     }
@@ -791,13 +880,13 @@ where
         plan.n_tiles(),
         init,
         |w, t| {
-            let ranges = plan.tile_ranges(t);
+            let ranges = plan.tile_ranges(plan.task_tile(t));
             let tax: Vec<TileAx> = plan
                 .axes
                 .iter()
                 .zip(&ranges)
                 .enumerate()
-                .map(|(k, (ax, &r))| TileAx::new(ax, r, k == 0))
+                .map(|(k, (ax, &r))| TileAx::new(ax, r, k == 0, k + 1 < plan.axes.len()))
                 .collect();
             load(&plan, &tax, &src, conv, centre, &mut w.buf)?;
             if want.sums {
@@ -871,7 +960,8 @@ fn load<A: Copy, C: Conversion<A, Output = F>, F: Real>(
         .iter()
         .map(|t| t.load_hi - t.load_lo)
         .product();
-    let size = rows * layout.row;
+    // Padded before and after (see `Layout::pad`).
+    let size = rows * layout.row + 2 * layout.pad;
     if buf.len() < size {
         buf.clear();
         buf.try_reserve_exact(size)
@@ -896,7 +986,8 @@ fn load<A: Copy, C: Conversion<A, Output = F>, F: Real>(
     for (li, lane) in lanes.into_iter().enumerate() {
         let i = li * lane_len;
         let (row, col) = (i / w, i % w);
-        let out = &mut buf[row * layout.row..(row + 1) * layout.row];
+        let at = layout.pad + row * layout.row;
+        let out = &mut buf[at..at + layout.row];
         if layout.s == 1 || !layout.planes {
             for (o, &a) in out[col..col + lane_len].iter_mut().zip(lane.iter()) {
                 *o = conv.convert(a).to_f64() - centre;
@@ -919,29 +1010,28 @@ fn expand_into(
     ex: &mut [Vec<f64>; 3],
     out: &mut [f64],
 ) {
-    expand_axes(dims, sel, 0, cells, ex);
+    expand_axes(dims, sel, (0, dims.len()), cells, ex);
     for (o, x) in out.iter_mut().zip(ex[0].iter()) {
         *o += x;
     }
 }
 
-/// Expands the cells of axes `stop..` of a tile's cell table into the
-/// entries of one displacement, leaving the result in `ex[0]` (shape
-/// `dims[..stop] ++ |sel[stop..]|`).
+/// Expands the cells of axes `stop..top` of a tile's cell table (shape
+/// `dims`) into the entries of one displacement, leaving the result in
+/// `ex[0]` (shape `dims` with `|sel[k]|` on those axes).
 #[allow(clippy::needless_range_loop)] // indices into fixed-size arrays and rows
 fn expand_axes(
     dims: &[usize],
     sel: &[Vec<Sel>],
-    stop: usize,
+    (stop, top): (usize, usize),
     cells: &[f64],
     ex: &mut [Vec<f64>; 3],
 ) {
-    let nd = dims.len();
     let mut dims = dims.to_vec();
     let [a, b, pre] = ex;
     a.clear();
     a.extend_from_slice(&cells[..dims.iter().product::<usize>()]);
-    for k in (stop..nd).rev() {
+    for k in (stop..top).rev() {
         let outer: usize = dims[..k].iter().product();
         let inner: usize = dims[k + 1..].iter().product();
         let m = dims[k];
@@ -982,26 +1072,46 @@ fn expand_axes(
 
 /// [`expand_axes`] along the last axis: `src` is rows of `m` cells, `dst`
 /// rows of `sel.len()` entries. The prefix sums of eight rows run side by
-/// side (a prefix sum is a chain of dependent additions).
+/// side (a prefix sum is a chain of dependent additions); a single row
+/// alone.
 #[allow(clippy::needless_range_loop)] // indices into fixed-size arrays and rows
 fn expand_rows(src: &[f64], m: usize, sel: &[Sel], pre: &mut Vec<f64>, dst: &mut [f64]) {
     const G: usize = 8;
     let outer = src.len() / m.max(1);
     let ns = sel.len();
+    if outer < G {
+        pre.clear();
+        pre.resize(m + 1, 0.0);
+        for o in 0..outer {
+            let row = &src[o * m..(o + 1) * m];
+            let mut acc = 0.0;
+            for (p, &x) in pre[1..].iter_mut().zip(row) {
+                acc += x;
+                *p = acc;
+            }
+            for (d, s) in dst[o * ns..(o + 1) * ns].iter_mut().zip(sel) {
+                *d = pre[s.hi] - pre[s.lo] + s.shift.map_or(0.0, |c| row[c]);
+            }
+        }
+        return;
+    }
     pre.clear();
     pre.resize((m + 1) * G, 0.0);
+    // The last group overlaps the one before (rows computed twice, the
+    // same): every group is a full eight rows.
     for og in (0..outer).step_by(G) {
-        let g = G.min(outer - og);
+        let og = og.min(outer - G);
         let mut acc = [0.0f64; G];
         for j in 0..m {
-            for r in 0..g {
+            for r in 0..G {
                 acc[r] += src[(og + r) * m + j];
             }
             pre[(j + 1) * G..(j + 2) * G].copy_from_slice(&acc);
         }
         for (ai, s) in sel.iter().enumerate() {
-            for r in 0..g {
-                let mut v = pre[s.hi * G + r] - pre[s.lo * G + r];
+            let (hi, lo) = (&pre[s.hi * G..s.hi * G + G], &pre[s.lo * G..s.lo * G + G]);
+            for r in 0..G {
+                let mut v = hi[r] - lo[r];
                 if let Some(c) = s.shift {
                     v += src[(og + r) * m + c];
                 }
@@ -1077,6 +1187,13 @@ fn broadcast(plan: &Plan, table: &mut [f64], bcast: &[f64]) {
     }
 }
 
+/// Makes `v` hold at least `n` elements, of any value (reused scratch).
+fn scratch(v: &mut Vec<f64>, n: usize) {
+    if v.len() < n {
+        v.resize(n, 0.0);
+    }
+}
+
 /// Cell strides of a tile's table (C order over the dense cells).
 fn cell_strides(tax: &[TileAx]) -> Vec<usize> {
     let mut cs = vec![1; tax.len()];
@@ -1144,7 +1261,7 @@ fn tile_rows(
     // Odometer over the lists.
     let mut idx = vec![0usize; nd - 1];
     loop {
-        let mut a = 0usize;
+        let mut a = layout.pad;
         let mut cells: Vec<usize> = vec![0];
         for k in 0..nd - 1 {
             let (x, c) = lists[k][idx[k]];
@@ -1183,21 +1300,40 @@ fn linear_pass(plan: &Plan, tax: &[TileAx], w: &mut Work) {
     let last = &plan.axes[nd - 1];
     let tl = &tax[nd - 1];
     let layout = Layout::new(last, tl);
+    let segs = segments(last, tl);
+    let shifts = shift_positions(last, tl);
     let mut rows = std::mem::take(&mut w.rows);
     tile_rows(plan, tax, &layout, None, &mut rows);
     let dims: Vec<usize> = tax.iter().map(|t| t.m).collect();
     let size: usize = dims.iter().product();
     w.cells.clear();
     w.cells.resize(size, 0.0);
+    let st = layout.stride();
+    let (buf, cells) = (&w.buf, &mut w.cells);
     for row in &rows {
-        let a = &w.buf[row.a..row.a + layout.row];
-        for (i, x) in (tl.lo..tl.hi).enumerate() {
-            if let Some((_, _, c)) = tl.reg[i] {
-                w.cells[row.cell + c] += a[layout.off(x)];
+        for seg in &segs {
+            let res = &last.res[seg.res];
+            let at = (row.a as isize + layout.at(seg.rho as isize)) as usize;
+            // Singles before and after the core: one cell each.
+            for (t1, t2) in [(seg.ta, seg.cs), (seg.ce, seg.tb)] {
+                if t1 < t2 {
+                    let c = row.cell + tl.rank[res.cell(t1)];
+                    for (k, t) in (t1..t2).enumerate() {
+                        cells[c + k] += buf[at + t * st];
+                    }
+                }
             }
-            if let Some((_, c)) = tl.sh[i] {
-                w.cells[row.cell + c] += a[layout.off(x)];
+            if seg.cs < seg.ce {
+                let c = row.cell + tl.rank[res.cell(seg.cs)];
+                cells[c] += if st == 1 {
+                    sum(&buf[at + seg.cs..at + seg.ce])
+                } else {
+                    (seg.cs..seg.ce).map(|t| buf[at + t * st]).sum()
+                };
             }
+        }
+        for &(_, x, c) in &shifts {
+            cells[row.cell + c] += buf[row.a + layout.off(x)];
         }
     }
     w.rows = rows;
@@ -1210,6 +1346,18 @@ fn linear_pass(plan: &Plan, tax: &[TileAx], w: &mut Work) {
     expand_into(&dims, &sel, &w.cells, &mut ex, &mut w.sums);
     w.ex = ex;
     w.sel = sel;
+}
+
+/// The sum of `x` in four interleaved partial sums.
+fn sum(x: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let mut chunks = x.chunks_exact(4);
+    for c in &mut chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += v;
+        }
+    }
+    (acc[0] + acc[2]) + (acc[1] + acc[3]) + chunks.remainder().iter().sum::<f64>()
 }
 
 /// Every displacement's pass over one tile, compiled by
@@ -1278,21 +1426,6 @@ fn dots<const L: usize, const U: usize, const FMA: bool>(a: &[f64], b: [&[f64]; 
     out
 }
 
-/// `out[i] += a[i * stride] * b[i * stride]`.
-#[inline(always)]
-fn products_into<const FMA: bool>(out: &mut [f64], a: &[f64], b: &[f64], stride: usize) {
-    if stride == 1 {
-        let n = out.len();
-        for ((o, &x), &y) in out.iter_mut().zip(&a[..n]).zip(&b[..n]) {
-            *o = fmadd::<FMA>(x, y, *o);
-        }
-    } else {
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = fmadd::<FMA>(a[i * stride], b[i * stride], *o);
-        }
-    }
-}
-
 /// One residue class of the last axis in a tile: its positions `t` in the
 /// tile split into singles before the core, the core, singles after.
 #[derive(Clone, Copy, Debug)]
@@ -1310,19 +1443,7 @@ fn segments(ax: &Ax, t: &TileAx) -> Vec<Seg> {
     let mut out = Vec::new();
     for (r, res) in ax.res.iter().enumerate() {
         let rho = res.rho;
-        // Positions rho + s·t in lo..hi.
-        let first = if t.lo > rho {
-            (t.lo - rho).div_ceil(ax.s)
-        } else {
-            0
-        };
-        let end = if t.hi > rho {
-            (t.hi - rho).div_ceil(ax.s)
-        } else {
-            0
-        };
-        let ta = first.max(res.t_lo);
-        let tb = end.min(res.t_hi);
+        let (ta, tb) = class_range(ax, res, t.lo, t.hi);
         if ta >= tb {
             continue;
         }
@@ -1349,10 +1470,7 @@ fn passes<const FMA: bool>(plan: &Plan, tax: &[TileAx], w: &mut Work) {
     let layout = Layout::new(last, tl);
     let segs = segments(last, tl);
     // Moved-back positions on the last axis in this tile: (a, x, dense).
-    let shifts: Vec<(usize, usize, usize)> = (tl.lo..tl.hi)
-        .enumerate()
-        .filter_map(|(i, x)| tl.sh[i].map(|(a, c)| (a, x, c)))
-        .collect();
+    let shifts = shift_positions(last, tl);
     let dims: Vec<usize> = tax.iter().map(|t| t.m).collect();
     let size: usize = dims.iter().product();
     // The dense cells of the first axis that are the core of a residue
@@ -1372,6 +1490,9 @@ fn passes<const FMA: bool>(plan: &Plan, tax: &[TileAx], w: &mut Work) {
     sel.resize_with(nd, Vec::new);
     cells.clear();
     cells.resize(LAGS * size, 0.0);
+    // Every element's cells on the last axis (the lags then keep theirs).
+    let mut sel_last = Vec::new();
+    tl.selection(last, None, &mut sel_last);
     for (outer, first) in &plan.outer {
         tile_rows(plan, tax, &layout, Some(outer), &mut rows);
         if rows.is_empty() {
@@ -1380,10 +1501,51 @@ fn passes<const FMA: bool>(plan: &Plan, tax: &[TileAx], w: &mut Work) {
         for k in 0..nd - 1 {
             tax[k].selection(&plan.axes[k], Some(outer[k]), &mut sel[k]);
         }
-        for block in lag_blocks(*first, last, &layout) {
+        let (blocks, others): (Vec<_>, Vec<_>) = lag_blocks(*first, last, &layout)
+            .into_iter()
+            .partition(|(b, _)| b.len() == LAGS);
+        if !blocks.is_empty() {
+            // Sixteen lags per block: every block's pass over a row while
+            // the row and its partner are in L1, then the flushes.
+            let infos: Vec<BlockLags<LAGS>> = blocks
+                .iter()
+                .map(|(b, real)| BlockLags::new(b, *real, last, &layout, &segs, tl))
+                .collect();
+            let per = LAGS * size;
+            if cells.len() < blocks.len() * per {
+                cells.resize(blocks.len() * per, 0.0);
+            }
+            cells[..blocks.len() * per].fill(0.0);
+            for row in &rows {
+                for (bi, info) in infos.iter().enumerate() {
+                    let tables = &mut cells[bi * per..(bi + 1) * per];
+                    block_row::<LAGS, 1, FMA>(info, layout.stride(), row, &w.buf, tables, false);
+                }
+            }
+            // The singles of vector classes: position by position, the
+            // rows of one cell summed in registers.
+            for (bi, info) in infos.iter().enumerate() {
+                let tables = &mut cells[bi * per..(bi + 1) * per];
+                block_singles::<LAGS, FMA>(info, &rows, &w.buf, tables);
+            }
+            for (bi, ((block, real), info)) in blocks.iter().zip(&infos).enumerate() {
+                let tables = &mut cells[bi * per..(bi + 1) * per];
+                block_shifts(info, &layout, &shifts, &rows, &w.buf, tables);
+                let flush = Flush {
+                    plan,
+                    outer,
+                    lags: block,
+                    real: *real,
+                    dims: &dims,
+                    sel_last: &sel_last,
+                    core_rows: &core_rows,
+                };
+                flush.run::<LAGS>(tables, &mut sel, &mut ex, &mut w.table, &mut w.bcast);
+            }
+        }
+        for (block, real) in others {
             let block = &block[..];
-            let take = block.len();
-            let tables = &mut cells[..take * size];
+            let tables = &mut cells[..block.len() * size];
             tables.fill(0.0);
             let args = (
                 last,
@@ -1394,53 +1556,29 @@ fn passes<const FMA: bool>(plan: &Plan, tax: &[TileAx], w: &mut Work) {
                 &rows[..],
                 &w.buf[..],
             );
-            match take {
-                16 => block_pass::<16, 1, FMA>(block, args, tables, size),
-                8 => block_pass::<8, 1, FMA>(block, args, tables, size),
-                4 => block_pass::<4, 2, FMA>(block, args, tables, size),
-                2 => block_pass::<2, 4, FMA>(block, args, tables, size),
-                _ => block_pass::<1, 8, FMA>(block, args, tables, size),
+            match block.len() {
+                16 => block_pass::<16, 1, FMA>(block, real, args, tables),
+                8 => block_pass::<8, 1, FMA>(block, real, args, tables),
+                4 => block_pass::<4, 2, FMA>(block, real, args, tables),
+                2 => block_pass::<2, 4, FMA>(block, real, args, tables),
+                _ => block_pass::<1, 8, FMA>(block, real, args, tables),
             }
-            for (j, &lag) in block.iter().enumerate() {
-                tl.selection(last, Some(lag), &mut sel[nd - 1]);
-                let idx = plan.lattice_index(outer, lag);
-                let off = plan.offset[idx];
-                let entries: usize = sel.iter().map(Vec::len).product();
-                let table = &tables[j * size..(j + 1) * size];
-                if nd == 1 {
-                    expand_into(
-                        &dims,
-                        &sel,
-                        table,
-                        &mut ex,
-                        &mut w.table[off..off + entries],
-                    );
-                    continue;
-                }
-                // The other axes first; then the rows of core cells of the
-                // first axis gather for the end, the rest (single
-                // positions) are expanded now.
-                expand_axes(&dims, &sel, 1, table, &mut ex);
-                let e: usize = sel[1..].iter().map(Vec::len).product();
-                let boff = plan.bcast_offset[idx];
-                let mut singles = false;
-                for (c0, core) in core_rows.iter().enumerate() {
-                    let row = &mut ex[0][c0 * e..(c0 + 1) * e];
-                    match core {
-                        Some(r0) => {
-                            let dst = &mut w.bcast[boff + r0 * e..boff + (r0 + 1) * e];
-                            for (d, x) in dst.iter_mut().zip(row.iter_mut()) {
-                                *d += *x;
-                                *x = 0.0;
-                            }
-                        }
-                        None => singles = true,
-                    }
-                }
-                if singles {
-                    let [r, _, pre] = &mut ex;
-                    expand_first(r, e, &sel[0], pre, &mut w.table[off..off + entries]);
-                }
+            let flush = Flush {
+                plan,
+                outer,
+                lags: block,
+                real,
+                dims: &dims,
+                sel_last: &sel_last,
+                core_rows: &core_rows,
+            };
+            let (t, b) = (&mut w.table, &mut w.bcast);
+            match block.len() {
+                16 => flush.run::<16>(tables, &mut sel, &mut ex, t, b),
+                8 => flush.run::<8>(tables, &mut sel, &mut ex, t, b),
+                4 => flush.run::<4>(tables, &mut sel, &mut ex, t, b),
+                2 => flush.run::<2>(tables, &mut sel, &mut ex, t, b),
+                _ => flush.run::<1>(tables, &mut sel, &mut ex, t, b),
             }
         }
     }
@@ -1450,14 +1588,268 @@ fn passes<const FMA: bool>(plan: &Plan, tax: &[TileAx], w: &mut Work) {
     w.ex = ex;
 }
 
-/// The lags `first..p` of the last axis in blocks of 16, 8, 4, 2 or 1.
-/// Where the last axis has dilation 1 and is stored in planes, the lags of
-/// a block are `δ, δ + s, δ + 2s, ..`: their partners of a position are
-/// then consecutive elements of one plane, and [`lag_dots`] reads them as
-/// one vector.
-fn lag_blocks(first: isize, ax: &Ax, layout: &Layout) -> Vec<Vec<isize>> {
+/// Turns the cell sums of a block of lags (interleaved: cell `c`, lag `j`
+/// at `c * L + j`) into entries of the compact table: the last axis for
+/// all the lags at once (prefix sums of `L`-vectors), then per lag the
+/// other axes, the first one's core cells gathering in `bcast`.
+struct Flush<'a> {
+    plan: &'a Plan,
+    outer: &'a [isize],
+    lags: &'a [isize],
+    real: usize,
+    dims: &'a [usize],
+    /// Every element's cells on the last axis (dense).
+    sel_last: &'a [Sel],
+    /// Per dense cell of the first axis: the residue class whose core it
+    /// is (`None`: a single position).
+    core_rows: &'a [Option<usize>],
+}
+
+impl Flush<'_> {
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)] // indices into rows of cells
+    fn run<const L: usize>(
+        &self,
+        tables: &[f64],
+        sel: &mut [Vec<Sel>],
+        ex: &mut [Vec<f64>; 3],
+        table: &mut [f64],
+        bcast: &mut [f64],
+    ) {
+        let plan = self.plan;
+        let nd = self.dims.len();
+        let last = &plan.axes[nd - 1];
+        let l = L;
+        let ml = self.dims[nd - 1];
+        let mo = self.dims[..nd - 1].iter().product::<usize>();
+        let p = last.p;
+        // 1. The last axis, every lag: all[c][a][j] for outer cell c,
+        //    element a of the last axis, lag j (vectors of L lags).
+        let [all, r, pre] = ex;
+        // Scratch written in full before it is read (but the prefix sums'
+        // first row): no need to clear it.
+        scratch(all, mo * p * l);
+        scratch(pre, (ml + 1) * l);
+        pre[..l].fill(0.0);
+        let vec =
+            |s: &[f64], k: usize| -> [f64; L] { s[k * L..(k + 1) * L].try_into().expect("L lags") };
+        for c in 0..mo {
+            let src = &tables[c * ml * l..(c + 1) * ml * l];
+            let mut acc = [0.0f64; L];
+            for k in 0..ml {
+                let x = vec(src, k);
+                for j in 0..L {
+                    acc[j] += x[j];
+                }
+                pre[(k + 1) * L..(k + 2) * L].copy_from_slice(&acc);
+            }
+            for (a, s) in self.sel_last.iter().enumerate() {
+                let (hi, lo) = (vec(pre, s.hi), vec(pre, s.lo));
+                let mut v: [f64; L] = std::array::from_fn(|j| hi[j] - lo[j]);
+                if let Some(sh) = s.shift {
+                    let x = vec(src, sh);
+                    for j in 0..L {
+                        v[j] += x[j];
+                    }
+                }
+                all[(c * p + a) * L..(c * p + a + 1) * L].copy_from_slice(&v);
+            }
+        }
+        if nd == 2 {
+            self.first_axis::<L>(all, pre, sel, table, bcast);
+            return;
+        }
+        // 2. Per lag: its elements, then the other axes.
+        let mut ex2 = [std::mem::take(r), Vec::new(), std::mem::take(pre)];
+        let mut dims = self.dims.to_vec();
+        for (j, &lag) in self.lags[..self.real].iter().enumerate() {
+            let (lo, hi) = last.valid(lag);
+            let v = hi - lo;
+            let idx = plan.lattice_index(self.outer, lag);
+            let off = plan.offset[idx];
+            let entries = v * sel[..nd - 1].iter().map(Vec::len).product::<usize>();
+            let out = &mut table[off..off + entries];
+            let g = &mut ex2[1];
+            g.clear();
+            for c in 0..mo {
+                for a in lo..hi {
+                    g.push(all[(c * p + a) * l + j]);
+                }
+            }
+            if nd == 1 {
+                for (o, x) in out.iter_mut().zip(g.iter()) {
+                    *o += x;
+                }
+                continue;
+            }
+            dims[nd - 1] = v;
+            let rows = std::mem::take(g);
+            if nd > 2 {
+                expand_axes(&dims, sel, (1, nd - 1), &rows, &mut ex2);
+            } else {
+                ex2[0].clear();
+                ex2[0].extend_from_slice(&rows);
+            }
+            ex2[1] = rows;
+            // The first axis: core cells gather for the end, single
+            // positions are expanded now.
+            let e = entries / sel[0].len().max(1);
+            let e = if sel[0].is_empty() { 0 } else { e };
+            let boff = plan.bcast_offset[idx];
+            let mut singles = false;
+            for (c0, core) in self.core_rows.iter().enumerate() {
+                let row = &mut ex2[0][c0 * e..(c0 + 1) * e];
+                match core {
+                    Some(r0) => {
+                        let dst = &mut bcast[boff + r0 * e..boff + (r0 + 1) * e];
+                        for (d, x) in dst.iter_mut().zip(row.iter_mut()) {
+                            *d += *x;
+                            *x = 0.0;
+                        }
+                    }
+                    None => singles = true,
+                }
+            }
+            if singles {
+                let [rr, _, pre2] = &mut ex2;
+                expand_first(rr, e, &sel[0], pre2, out);
+            }
+        }
+        let [a0, _, p0] = ex2;
+        *r = a0;
+        *pre = p0;
+    }
+
+    /// Step 2 with two axes, every lag at once: the core rows of the first
+    /// axis gather in `bcast`; the single rows' prefix sums (vectors of
+    /// `p x L`), their differences per element of the first axis, then
+    /// each lag's entries into its block of the table.
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)] // indices into rows of cells
+    fn first_axis<const L: usize>(
+        &self,
+        all: &[f64],
+        pre: &mut Vec<f64>,
+        sel: &[Vec<Sel>],
+        table: &mut [f64],
+        bcast: &mut [f64],
+    ) {
+        let plan = self.plan;
+        let last = &plan.axes[1];
+        let p = last.p;
+        let w = p * L;
+        let mo = self.core_rows.len();
+        let lags: Vec<(usize, usize, usize, usize)> = self.lags[..self.real]
+            .iter()
+            .map(|&lag| {
+                let (lo, hi) = last.valid(lag);
+                let idx = plan.lattice_index(self.outer, lag);
+                (lo, hi, plan.offset[idx], plan.bcast_offset[idx])
+            })
+            .collect();
+        let mut singles = false;
+        for (c0, core) in self.core_rows.iter().enumerate() {
+            let Some(r0) = core else {
+                singles = true;
+                continue;
+            };
+            let row = &all[c0 * w..(c0 + 1) * w];
+            for (j, &(lo, hi, _, boff)) in lags.iter().enumerate() {
+                let v = hi - lo;
+                let dst = &mut bcast[boff + r0 * v..boff + (r0 + 1) * v];
+                for (d, a) in dst.iter_mut().zip(lo..hi) {
+                    *d += row[a * L + j];
+                }
+            }
+        }
+        if !singles {
+            return;
+        }
+        // Prefix sums over the single rows (core rows count as zero).
+        scratch(pre, (mo + 1) * w);
+        pre[..w].fill(0.0);
+        for c0 in 0..mo {
+            let (done, next) = pre.split_at_mut((c0 + 1) * w);
+            let (prev, next) = (&done[c0 * w..], &mut next[..w]);
+            if self.core_rows[c0].is_some() {
+                next.copy_from_slice(prev);
+            } else {
+                let row = &all[c0 * w..(c0 + 1) * w];
+                for ((n, &p0), &x) in next.iter_mut().zip(prev).zip(row) {
+                    *n = p0 + x;
+                }
+            }
+        }
+        let mut diff = vec![0.0f64; w];
+        for (i0, s) in sel[0].iter().enumerate() {
+            let (hi, lo) = (
+                &pre[s.hi * w..(s.hi + 1) * w],
+                &pre[s.lo * w..(s.lo + 1) * w],
+            );
+            for ((d, &h), &l) in diff.iter_mut().zip(hi).zip(lo) {
+                *d = h - l;
+            }
+            if let Some(c) = s.shift {
+                for (d, &x) in diff.iter_mut().zip(&all[c * w..(c + 1) * w]) {
+                    *d += x;
+                }
+            }
+            for (j, &(lo, hi, off, _)) in lags.iter().enumerate() {
+                let v = hi - lo;
+                let dst = &mut table[off + i0 * v..off + (i0 + 1) * v];
+                for (o, a) in dst.iter_mut().zip(lo..hi) {
+                    *o += diff[a * L + j];
+                }
+            }
+        }
+    }
+}
+
+/// The lags `first..p` of the last axis in blocks, each with the number
+/// of its lags that are real. Where the last axis has dilation 1 and is
+/// stored in planes, the lags of a block are `δ, δ + s, δ + 2s, ..`: their
+/// partners of a position are then consecutive elements of one plane, and
+/// [`lag_dots`] reads them as one vector. Those blocks have 16 lags, the
+/// last of a class padded with lags past the window (computed on the
+/// buffer's padding or the next row, and dropped): sixteen lags cost what
+/// eight or four do (the chains of multiply-adds are then the limit).
+/// Other blocks have 8, 4, 2 or 1 lags.
+fn lag_blocks(first: isize, ax: &Ax, layout: &Layout) -> Vec<(Vec<isize>, usize)> {
+    let vector = ax.d == 1 && layout.planes;
+    let classes = lag_classes(first, ax, vector);
+    let step = ax.s as isize;
+    let mut out = Vec::new();
+    for class in classes {
+        let mut rest = &class[..];
+        while !rest.is_empty() {
+            // A vector block costs what sixteen lags cost; a few lags are
+            // cheaper per position (`dots`).
+            if vector && rest.len() >= MIN_VECTOR_LAGS {
+                let real = rest.len().min(LAGS);
+                let mut block = rest[..real].to_vec();
+                while block.len() < LAGS {
+                    block.push(block[block.len() - 1] + step);
+                }
+                out.push((block, real));
+                rest = &rest[real..];
+            } else {
+                let take = [8, 4, 2, 1]
+                    .into_iter()
+                    .find(|&t| t <= rest.len())
+                    .expect("1 <= len");
+                out.push((rest[..take].to_vec(), take));
+                rest = &rest[take..];
+            }
+        }
+    }
+    out
+}
+
+/// The lags `first..p` of the last axis by residue class modulo the step
+/// (one class if not `vector`).
+fn lag_classes(first: isize, ax: &Ax, vector: bool) -> Vec<Vec<isize>> {
     let p = ax.p as isize;
-    let classes: Vec<Vec<isize>> = if ax.d == 1 && layout.planes {
+    if vector {
         let s = ax.s as isize;
         let mut by: BTreeMap<isize, Vec<isize>> = BTreeMap::new();
         for l in first..p {
@@ -1466,20 +1858,69 @@ fn lag_blocks(first: isize, ax: &Ax, layout: &Layout) -> Vec<Vec<isize>> {
         by.into_values().collect()
     } else {
         vec![(first..p).collect()]
-    };
-    let mut out = Vec::new();
-    for class in classes {
-        let mut rest = &class[..];
-        while !rest.is_empty() {
-            let take = [16, 8, 4, 2, 1]
-                .into_iter()
-                .find(|&t| t <= rest.len())
-                .expect("1 <= len");
-            out.push(rest[..take].to_vec());
-            rest = &rest[take..];
-        }
     }
-    out
+}
+
+/// What a call of [`moments`] costs, in the units the cost model weighs
+/// (`model.rs`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Effort {
+    /// Positions a pass reads (the elements of the image some window holds).
+    pub positions: f64,
+    /// Passes of a vector block of lags, summed over the outer
+    /// displacements, and lags computed per position.
+    pub blocks: f64,
+    pub lags: f64,
+    /// Rows (positions on all axes but the last) times blocks of lags of
+    /// either kind: the per-row work of a pass.
+    pub row_blocks: f64,
+    /// Entries of the compact table (about `patch_len² / 2`).
+    pub entries: f64,
+    /// Tiles of the image (at most this many threads work).
+    pub tiles: usize,
+}
+
+/// The [`Effort`] of the displacement sums of `geom` (no allocation beyond
+/// a few per-axis vectors).
+pub(crate) fn effort<D: Dimension>(geom: &Geometry<D>, threads: usize) -> Effort {
+    let axes = merged_axes(geom);
+    let nd = axes.len();
+    let last = &axes[nd - 1];
+    let positions = axes
+        .iter()
+        .map(|ax| ax.n as f64 * (ax.res.len() as f64 / ax.s as f64).min(1.0))
+        .product();
+    let outer = axes[..nd - 1]
+        .iter()
+        .map(|ax| (2 * ax.p - 1) as f64)
+        .product::<f64>();
+    let outer = (outer + 1.0) / 2.0;
+    let vector = last.d == 1 && last.s <= MAX_PLANES;
+    let count = |first: isize| -> (f64, f64, f64) {
+        let mut b = (0.0, 0.0, 0.0);
+        for class in lag_classes(first, last, vector) {
+            let n = class.len();
+            if vector && n >= MIN_VECTOR_LAGS {
+                b.0 += n.div_ceil(LAGS) as f64;
+            } else {
+                b.1 += n as f64;
+                b.2 += n.div_ceil(8) as f64;
+            }
+        }
+        b
+    };
+    let (zero, other) = (count(0), count(-(last.p as isize - 1)));
+    let rows = positions / last.n as f64;
+    let pl = geom.patch_len() as f64;
+    let (_, tiles) = tiles(&axes, threads);
+    Effort {
+        positions,
+        blocks: zero.0 + (outer - 1.0) * other.0,
+        lags: zero.1 + (outer - 1.0) * other.1,
+        row_blocks: rows * (zero.0 + zero.2 + (outer - 1.0) * (other.0 + other.2)),
+        entries: pl * (pl + 1.0) / 2.0,
+        tiles: tiles.iter().product(),
+    }
 }
 
 /// `[Σ_i a[i] b[i + j]]_j` for `j < L`: the products of `a` with `L`
@@ -1527,53 +1968,129 @@ type PassArgs<'a> = (
     &'a [f64],
 );
 
-/// The cell sums of `L` lags over the rows of one outer displacement.
+/// One residue class of the last axis for one block of lags: what every
+/// row's pass over it needs.
+#[derive(Clone, Copy, Debug)]
+struct SegLags<const L: usize> {
+    seg: Seg,
+    /// The positions t each lag reads in this class (None: no element of
+    /// the class is valid for the lag).
+    vt: [Option<(usize, usize)>; L],
+    /// Offsets (in a row) of positions t of this class: `a_at + t *
+    /// stride`, and of their partners `x + D`: `b_at[j] + t * stride`.
+    a_at: isize,
+    b_at: [isize; L],
+    /// The lags' partners are consecutive: one vector per position
+    /// (`lag_dots`), for every lag, also those that read nothing here
+    /// (their products are dropped). The singles then take the union
+    /// `ul..uh` of the lags' positions: a lag's products at positions it
+    /// does not read land in cells it never reads. The buffer is padded so
+    /// that all these reads stay in it.
+    consecutive: bool,
+    /// Every lag of the block (padding included) reads this class.
+    all_valid: bool,
+    ul: usize,
+    uh: usize,
+    /// The dense cells of the first single before the core, of the core,
+    /// of the first single after it.
+    head: Option<usize>,
+    core: Option<usize>,
+    tail: Option<usize>,
+}
+
+/// A block of `L` lags over a tile's last axis, of which the first `real`
+/// matter: per residue class, [`SegLags`].
+#[derive(Debug)]
+struct BlockLags<const L: usize> {
+    segs: Vec<SegLags<L>>,
+    valid: [(usize, usize); L],
+    disp: [isize; L],
+}
+
+impl<const L: usize> BlockLags<L> {
+    fn new(
+        lags: &[isize],
+        real: usize,
+        ax: &Ax,
+        layout: &Layout,
+        segs: &[Seg],
+        tl: &TileAx,
+    ) -> Self {
+        let stride = layout.stride();
+        // Padding lags read no element: an empty range.
+        let valid: [(usize, usize); L] =
+            std::array::from_fn(|j| if j < real { ax.valid(lags[j]) } else { (0, 0) });
+        let disp: [isize; L] = std::array::from_fn(|j| lags[j] * ax.d as isize);
+        let mut out = Vec::with_capacity(segs.len());
+        for &seg in segs {
+            let res = &ax.res[seg.res];
+            let vt: [Option<(usize, usize)>; L] =
+                std::array::from_fn(|j| ax.valid_t(seg.res, valid[j]));
+            if vt.iter().all(Option::is_none) {
+                continue;
+            }
+            let rho = seg.rho as isize;
+            let b_at: [isize; L] = std::array::from_fn(|j| layout.at(rho + disp[j]));
+            let dense = |t: usize| tl.rank[res.cell(t)];
+            let (ul, uh) = vt[..real]
+                .iter()
+                .flatten()
+                .fold((usize::MAX, 0), |(l, h), &(a, b)| (l.min(a), h.max(b)));
+            out.push(SegLags {
+                seg,
+                vt,
+                a_at: layout.at(rho),
+                b_at,
+                consecutive: stride == 1 && (0..L).all(|j| b_at[j] == b_at[0] + j as isize),
+                all_valid: vt.iter().all(Option::is_some),
+                ul,
+                uh,
+                head: (seg.ta < seg.cs).then(|| dense(seg.ta)),
+                core: (seg.cs < seg.ce).then(|| dense(seg.cs)),
+                tail: (seg.ce < seg.tb).then(|| dense(seg.ce)),
+            });
+        }
+        BlockLags {
+            segs: out,
+            valid,
+            disp,
+        }
+    }
+}
+
+/// The cell sums of a block of lags over one row, into `tables`
+/// (interleaved: cell `c`, lag `j` at `c * L + j`).
 #[inline(always)]
 #[allow(clippy::needless_range_loop)] // indices into fixed-size arrays and rows
-fn block_pass<const L: usize, const U: usize, const FMA: bool>(
-    lags: &[isize],
-    (ax, layout, segs, tl, shifts, rows, buf): PassArgs<'_>,
+fn block_row<const L: usize, const U: usize, const FMA: bool>(
+    block: &BlockLags<L>,
+    stride: usize,
+    row: &RowRef,
+    buf: &[f64],
     tables: &mut [f64],
-    size: usize,
+    singles: bool,
 ) {
-    let stride = layout.stride();
-    let valid: [(usize, usize); L] = std::array::from_fn(|j| ax.valid(lags[j]));
-    let disp: [isize; L] = std::array::from_fn(|j| lags[j] * ax.d as isize);
-    for seg in segs {
-        let res = &ax.res[seg.res];
-        // The positions t each lag reads in this class (None: no element
-        // of the class is valid for the lag).
-        let vt: [Option<(usize, usize)>; L] =
-            std::array::from_fn(|j| ax.valid_t(seg.res, valid[j]));
-        // Offsets (in a row) of positions t of this class: a_at + t*stride,
-        // and of their partners x + D: b_at[j] + t*stride.
-        let rho = seg.rho as isize;
-        let a_at = layout.at(rho);
-        let b_at: [isize; L] = std::array::from_fn(|j| layout.at(rho + disp[j]));
-        let dense = |t: usize| tl.rank[res.cell(t)];
-        // Every lag reads this class and their partners are consecutive:
-        // one vector per position (`lag_dots`).
-        let consecutive = stride == 1
-            && vt.iter().all(Option::is_some)
-            && (0..L).all(|j| b_at[j] == b_at[0] + j as isize);
-        let head = (seg.ta < seg.cs).then(|| dense(seg.ta));
-        let core = (seg.cs < seg.ce).then(|| dense(seg.cs));
-        let tail = (seg.ce < seg.tb).then(|| dense(seg.ce));
-        let st = stride as isize;
-        for row in rows {
-            let (ra, rb) = (row.a as isize, row.b as isize);
-            // The core: one dot product per lag.
-            if let Some(cd) = core {
-                let len = seg.ce - seg.cs;
-                let ka = (ra + a_at + seg.cs as isize * st) as usize;
+    let st = stride as isize;
+    let (ra, rb) = (row.a as isize, row.b as isize);
+    for sl in &block.segs {
+        let seg = &sl.seg;
+        let (vt, a_at, b_at) = (&sl.vt, sl.a_at, &sl.b_at);
+        // The core: one dot product per lag.
+        if let Some(cd) = sl.core {
+            let len = seg.ce - seg.cs;
+            let ka = (ra + a_at + seg.cs as isize * st) as usize;
+            let sums = if sl.consecutive {
+                // The partners of every lag, valid or not (those are
+                // dropped below; the buffer's padding keeps them in it).
+                let kb0 = (rb + b_at[0] + seg.cs as isize) as usize;
+                lag_dots::<L, FMA>(&buf[ka..ka + len], &buf[kb0..kb0 + len + L - 1])
+            } else {
                 // A lag no element reads here computes a dummy product.
                 let kb: [usize; L] = std::array::from_fn(|j| match vt[j] {
                     Some(_) => (rb + b_at[j] + seg.cs as isize * st) as usize,
                     None => ka,
                 });
-                let sums = if consecutive {
-                    lag_dots::<L, FMA>(&buf[ka..ka + len], &buf[kb[0]..kb[0] + len + L - 1])
-                } else if stride == 1 {
+                if stride == 1 {
                     let a = &buf[ka..ka + len];
                     dots::<L, U, FMA>(a, std::array::from_fn(|j| &buf[kb[j]..kb[j] + len]))
                 } else {
@@ -1584,101 +2101,268 @@ fn block_pass<const L: usize, const U: usize, const FMA: bool>(
                         }
                         s
                     })
-                };
+                }
+            };
+            let out = &mut tables[(row.cell + cd) * L..(row.cell + cd + 1) * L];
+            if sl.all_valid {
+                add_row(out, &sums);
+            } else {
                 for j in 0..L {
                     if vt[j].is_some() {
-                        tables[j * size + row.cell + cd] += sums[j];
+                        out[j] += sums[j];
                     }
-                }
-            }
-            // The singles before and after the core, per lag within the
-            // positions its elements read.
-            for j in 0..L {
-                let Some((vl, vh)) = vt[j] else { continue };
-                for (t1, t2, first) in [(seg.ta, seg.cs, head), (seg.ce, seg.tb, tail)] {
-                    let Some(first) = first else { continue };
-                    let start = t1;
-                    let (t1, t2) = (t1.max(vl), t2.min(vh));
-                    if t1 >= t2 {
-                        continue;
-                    }
-                    let ka = (ra + a_at + t1 as isize * st) as usize;
-                    let kb = (rb + b_at[j] + t1 as isize * st) as usize;
-                    let at = j * size + row.cell + first + (t1 - start);
-                    let out = &mut tables[at..at + (t2 - t1)];
-                    products_into::<FMA>(out, &buf[ka..], &buf[kb..], stride);
                 }
             }
         }
-    }
-    // Moved-back positions of the last axis.
-    for &(a_el, x, dense) in shifts {
-        let xa = layout.off(x);
-        for j in 0..L {
-            if a_el < valid[j].0 || a_el >= valid[j].1 {
+        // The singles before and after the core.
+        for (t1, t2, first) in [(seg.ta, seg.cs, sl.head), (seg.ce, seg.tb, sl.tail)] {
+            let Some(first) = first else { continue };
+            let start = t1;
+            if sl.consecutive {
+                if !singles {
+                    continue; // `block_singles` does them
+                }
+                // All the lags at once: a[t] times L consecutive b.
+                let (t1, t2) = (t1.max(sl.ul), t2.min(sl.uh));
+                for t in t1..t2 {
+                    let ka = (ra + a_at + t as isize) as usize;
+                    let kb = (rb + b_at[0] + t as isize) as usize;
+                    let x = buf[ka];
+                    let c = row.cell + first + (t - start);
+                    let out = &mut tables[c * L..(c + 1) * L];
+                    for (o, &y) in out.iter_mut().zip(&buf[kb..kb + L]) {
+                        *o = fmadd::<FMA>(x, y, *o);
+                    }
+                }
                 continue;
             }
-            let xb = layout.at(x as isize + disp[j]) as usize;
-            for row in rows {
-                tables[j * size + row.cell + dense] += buf[row.a + xa] * buf[row.b + xb];
+            for j in 0..L {
+                let Some((vl, vh)) = vt[j] else { continue };
+                let (t1, t2) = (t1.max(vl), t2.min(vh));
+                for t in t1..t2 {
+                    let ka = (ra + a_at + t as isize * st) as usize;
+                    let kb = (rb + b_at[j] + t as isize * st) as usize;
+                    let c = row.cell + first + (t - start);
+                    tables[c * L + j] = fmadd::<FMA>(buf[ka], buf[kb], tables[c * L + j]);
+                }
             }
         }
     }
 }
 
-/// The `(patch_len, patch_len)` matrix from the compact table: entry
-/// `(a, a + δ)` and its mirror `(a + δ, a)`.
-fn assemble(plan: &Plan, table: &[f64]) -> Result<Array2<f64>, PatchError> {
-    let pl = plan.patch_len;
-    let n = pl.checked_mul(pl).ok_or_else(overflow)?;
-    let mut g = zeros(n, "the Gram matrix")?;
-    let nd = plan.axes.len();
-    // C-order strides of an element index over the merged patch.
-    let mut stride = vec![1usize; nd];
-    for k in (0..nd.saturating_sub(1)).rev() {
-        stride[k] = stride[k + 1] * plan.axes[k + 1].p;
-    }
-    let widths: Vec<usize> = plan.axes.iter().map(|a| 2 * a.p - 1).collect();
-    let mut delta = vec![0isize; nd];
-    for (idx, &off) in plan.offset.iter().enumerate() {
-        if off == usize::MAX {
-            continue;
-        }
-        let mut rest = idx;
-        for k in (0..nd).rev() {
-            delta[k] = (rest % widths[k]) as isize - (plan.axes[k].p as isize - 1);
-            rest /= widths[k];
-        }
-        let ranges: Vec<(usize, usize)> = plan
-            .axes
-            .iter()
-            .zip(&delta)
-            .map(|(ax, &dl)| ax.valid(dl))
-            .collect();
-        let shift: isize = (0..nd).map(|k| delta[k] * stride[k] as isize).sum();
-        let mut a: Vec<usize> = ranges.iter().map(|r| r.0).collect();
-        let mut k_in = off;
-        'entries: loop {
-            let i: usize = (0..nd).map(|k| a[k] * stride[k]).sum();
-            let j = (i as isize + shift) as usize;
-            let v = table[k_in];
-            g[i * pl + j] = v;
-            g[j * pl + i] = v;
-            k_in += 1;
-            let mut k = nd;
-            loop {
-                if k == 0 {
-                    break 'entries;
+/// The singles of a block's vector classes (see [`block_row`]) over all
+/// the rows: per pair of positions, the rows of one cell row (consecutive
+/// in `rows`) summed in two sets of registers, then added to the table
+/// once.
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // indices into fixed-size arrays
+fn block_singles<const L: usize, const FMA: bool>(
+    block: &BlockLags<L>,
+    rows: &[RowRef],
+    buf: &[f64],
+    tables: &mut [f64],
+) {
+    for sl in block.segs.iter().filter(|sl| sl.consecutive) {
+        let seg = &sl.seg;
+        for (t1, t2, first) in [(seg.ta, seg.cs, sl.head), (seg.ce, seg.tb, sl.tail)] {
+            let Some(first) = first else { continue };
+            let start = t1;
+            let (t1, t2) = (t1.max(sl.ul), t2.min(sl.uh));
+            let mut t = t1;
+            while t < t2 {
+                // Two positions at a time (eight chains of multiply-adds),
+                // one at the end.
+                let two = t + 1 < t2;
+                let mut g = 0;
+                while g < rows.len() {
+                    let cell = rows[g].cell;
+                    let (mut acc0, mut acc1) = ([0.0f64; L], [0.0f64; L]);
+                    while g < rows.len() && rows[g].cell == cell {
+                        let (ra, rb) = (rows[g].a as isize, rows[g].b as isize);
+                        let ka = (ra + sl.a_at + t as isize) as usize;
+                        let kb = (rb + sl.b_at[0] + t as isize) as usize;
+                        fma_row::<L, FMA>(&mut acc0, buf[ka], &buf[kb..kb + L]);
+                        if two {
+                            fma_row::<L, FMA>(&mut acc1, buf[ka + 1], &buf[kb + 1..kb + 1 + L]);
+                        }
+                        g += 1;
+                    }
+                    let c = cell + first + (t - start);
+                    add_row(&mut tables[c * L..(c + 1) * L], &acc0);
+                    if two {
+                        add_row(&mut tables[(c + 1) * L..(c + 2) * L], &acc1);
+                    }
                 }
-                k -= 1;
-                a[k] += 1;
-                if a[k] < ranges[k].1 {
-                    break;
-                }
-                a[k] = ranges[k].0;
+                t += 2;
             }
         }
     }
+}
+
+/// `acc[j] += x * b[j]`.
+#[inline(always)]
+fn fma_row<const L: usize, const FMA: bool>(acc: &mut [f64; L], x: f64, b: &[f64]) {
+    for (o, &y) in acc.iter_mut().zip(b) {
+        *o = fmadd::<FMA>(x, y, *o);
+    }
+}
+
+/// `out[j] += v[j]`.
+#[inline(always)]
+fn add_row(out: &mut [f64], v: &[f64]) {
+    for (o, &x) in out.iter_mut().zip(v) {
+        *o += x;
+    }
+}
+
+/// The moved-back positions of the last axis (`Edge::Shift`) for a block
+/// of lags over all the rows.
+fn block_shifts<const L: usize>(
+    block: &BlockLags<L>,
+    layout: &Layout,
+    shifts: &[(usize, usize, usize)],
+    rows: &[RowRef],
+    buf: &[f64],
+    tables: &mut [f64],
+) {
+    for &(a_el, x, dense) in shifts {
+        let xa = layout.off(x);
+        for j in 0..L {
+            if a_el < block.valid[j].0 || a_el >= block.valid[j].1 {
+                continue;
+            }
+            let xb = layout.at(x as isize + block.disp[j]) as usize;
+            for row in rows {
+                let c = row.cell + dense;
+                tables[c * L + j] += buf[row.a + xa] * buf[row.b + xb];
+            }
+        }
+    }
+}
+
+/// The cell sums of a block of `L` lags over the rows of one outer
+/// displacement (see [`block_row`]).
+#[inline(always)]
+fn block_pass<const L: usize, const U: usize, const FMA: bool>(
+    lags: &[isize],
+    real: usize,
+    (ax, layout, segs, tl, shifts, rows, buf): PassArgs<'_>,
+    tables: &mut [f64],
+) {
+    let block = BlockLags::<L>::new(lags, real, ax, layout, segs, tl);
+    for row in rows {
+        block_row::<L, U, FMA>(&block, layout.stride(), row, buf, tables, true);
+    }
+    block_shifts(&block, layout, shifts, rows, buf, tables);
+}
+
+/// The `(patch_len, patch_len)` matrix from the compact table: entry
+/// `(a, a + δ)` and its mirror `(a + δ, a)`. Written on every thread, one
+/// group of rows at a time (an element of the outer axes: `p_last` rows,
+/// in cache while every displacement writes to them): for each computed
+/// displacement, the row's entries to the right (`a + δ`) and, from the
+/// element `a - δ`, to the left; for one outer displacement the lags of
+/// the last axis are a contiguous band.
+fn assemble(plan: &Plan, table: &[f64]) -> Result<Array2<f64>, PatchError> {
+    let pl = plan.patch_len;
+    let n = pl.checked_mul(pl).ok_or_else(overflow)?;
+    // Zeroed on every thread (the first touch of a fresh matrix is most of
+    // the cost of zeroing it).
+    let mut g: Vec<f64> = try_vec_with_capacity(n, "the Gram matrix")?;
+    g.par_extend((0..n).into_par_iter().map(|_| 0.0));
+    let nd = plan.axes.len();
+    let last = &plan.axes[nd - 1];
+    let pn = last.p;
+    // C-order strides of an element index over the merged patch.
+    let mut stride = vec![1usize; nd];
+    for k in (0..nd - 1).rev() {
+        stride[k] = stride[k + 1] * plan.axes[k + 1].p;
+    }
+    // Per outer displacement: its components, valid outer elements, the
+    // stride of their position in a block, and per lag its table block and
+    // valid elements of the last axis.
+    struct Outer {
+        delta: Vec<isize>,
+        ranges: Vec<(usize, usize)>,
+        qstride: Vec<usize>,
+        lags: Vec<(isize, usize, usize, usize)>,
+    }
+    let outers: Vec<Outer> = plan
+        .outer
+        .iter()
+        .map(|(outer, first)| {
+            let ranges: Vec<(usize, usize)> =
+                (0..nd - 1).map(|k| plan.axes[k].valid(outer[k])).collect();
+            let mut qstride = vec![1usize; nd - 1];
+            for k in (0..nd.saturating_sub(2)).rev() {
+                qstride[k] = qstride[k + 1] * (ranges[k + 1].1 - ranges[k + 1].0);
+            }
+            let lags = (*first..pn as isize)
+                .map(|lag| {
+                    let (lo, hi) = last.valid(lag);
+                    (lag, plan.offset[plan.lattice_index(outer, lag)], lo, hi)
+                })
+                .collect();
+            Outer {
+                delta: outer.clone(),
+                ranges,
+                qstride,
+                lags,
+            }
+        })
+        .collect();
+    // The position of outer element `a` in an outer displacement's block,
+    // if it is valid there.
+    let position = |o: &Outer, a: &[isize]| -> Option<usize> {
+        let mut q = 0;
+        for ((&ak, &(lo, hi)), &qs) in a.iter().zip(&o.ranges).zip(&o.qstride) {
+            if ak < lo as isize || ak >= hi as isize {
+                return None;
+            }
+            q += (ak as usize - lo) * qs;
+        }
+        Some(q)
+    };
+    g.par_chunks_mut(pn * pl)
+        .enumerate()
+        .for_each(|(ga, rows)| {
+            // This group's outer element, C order.
+            let mut a = vec![0isize; nd - 1];
+            let mut rest = ga;
+            for k in (0..nd - 1).rev() {
+                a[k] = (rest % plan.axes[k].p) as isize;
+                rest /= plan.axes[k].p;
+            }
+            let base = ga * pn;
+            let mut b = vec![0isize; nd - 1];
+            for o in &outers {
+                // To the right: (a, a + δ).
+                if let Some(q) = position(o, &a) {
+                    let shift: isize = (0..nd - 1).map(|k| o.delta[k] * stride[k] as isize).sum();
+                    for &(lag, off, lo, hi) in &o.lags {
+                        let block = &table[off + q * (hi - lo)..off + (q + 1) * (hi - lo)];
+                        for (al, &v) in (lo..hi).zip(block) {
+                            let j = ((base + al) as isize + shift + lag) as usize;
+                            rows[al * pl + j] = v;
+                        }
+                    }
+                }
+                // To the left: (a, a - δ), stored as (a - δ, a).
+                for k in 0..nd - 1 {
+                    b[k] = a[k] - o.delta[k];
+                }
+                if let Some(q) = position(o, &b) {
+                    let bbase: usize = (0..nd - 1).map(|k| b[k] as usize * stride[k]).sum();
+                    for &(lag, off, lo, hi) in &o.lags {
+                        let block = &table[off + q * (hi - lo)..off + (q + 1) * (hi - lo)];
+                        for (bl, &v) in (lo..hi).zip(block) {
+                            let al = (bl as isize + lag) as usize;
+                            rows[al * pl + bbase + bl] = v;
+                        }
+                    }
+                }
+            }
+        });
     Ok(Array2::from_shape_vec((pl, pl), g).expect("pl * pl elements"))
 }
 

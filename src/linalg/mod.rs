@@ -5,21 +5,36 @@
 //! ([`Rows::t_dot`]), `XᵀX` ([`Rows::gram`]), the mean row and the
 //! covariance.
 //!
-//! Every product streams cache-sized chunks of `X` through ndarray's GEMM
-//! (`matrixmultiply`) on all rayon threads, one accumulator per thread,
-//! so a call costs `O(threads x chunk + result)` memory, however many
-//! patches there are. `gram` and `covariance` compute one triangle of each
-//! chunk's `xᵀx` (a symmetric rank-k update: diagonal blocks recursively,
-//! the blocks above them as GEMMs), about half the multiply-adds, and
-//! mirror it once at the end.
+//! Two methods ([`Method`]), chosen per call by a cost model (`model.rs`)
+//! or forced with [`Rows::method`]:
 //!
-//! Accuracy (blocked summation): each chunk's partial result is computed in
-//! the element type `F` over at most a chunk's rows (a few hundred to a few
-//! thousand), and the partial results are added in `f64`. The rounding error
-//! of a sum over `n` rows then grows with the chunk length, not with `n`: a
-//! 16M-patch `f32` Gram matrix stays within `1e-5` of the `f64` one relative
-//! to its largest entry, where a plain `f32` running sum would lose about
-//! `n * 6e-8`, that is everything.
+//! - GEMM (this file): every product streams cache-sized chunks of `X`
+//!   through ndarray's GEMM (`matrixmultiply`) on all rayon threads, one
+//!   accumulator per thread, so a call costs `O(threads x chunk + result)`
+//!   memory, however many patches there are. `gram` and `covariance`
+//!   compute one triangle of each chunk's `xᵀx` (a symmetric rank-k
+//!   update: diagonal blocks recursively, the blocks above them as GEMMs),
+//!   about half the multiply-adds, and mirror it once at the end.
+//! - Displacement sums (`displacement.rs`): `gram`, `mean` and
+//!   `covariance` of all the windows from one pass over the image per
+//!   displacement between two elements of a window, in `f64`, in tiles that
+//!   stay in cache: `O(threads x (tile + patch_len²/2) + result)` memory.
+//!
+//! Accuracy of GEMM (blocked summation): each chunk's partial result is
+//! computed in the element type `F` over at most a chunk's rows (a few
+//! hundred to a few thousand), and the partial results are added in `f64`.
+//! The rounding error of a sum over `n` rows then grows with the chunk
+//! length, not with `n`: a 16M-patch `f32` Gram matrix stays within `1e-5`
+//! of the `f64` one relative to its largest entry, where a plain `f32`
+//! running sum would lose about `n * 6e-8`, that is everything.
+//!
+//! Accuracy of displacement sums: every product is formed and summed in
+//! `f64` (also for `f32` rows, rounded once at the end), in blocks (a row
+//! of a tile, a tile, the tiles); the covariance is taken of the image
+//! centred on its mean. In `f64`, `gram` and `mean` are within `1e-12` and
+//! `covariance` within `1e-10` of the materialized computation, relative to
+//! the largest entry, also for bright, low-contrast images
+//! (`tests/displacement.rs`).
 
 mod displacement;
 mod model;
@@ -31,6 +46,8 @@ use ndarray::{
     s, Array, Array1, Array2, ArrayBase, ArrayRef, ArrayView2, ArrayViewMut2, Axis, Data, Dim,
     Dimension, Ix1, Ix2,
 };
+
+use rayon::prelude::*;
 
 use crate::error::{unwrap_or_panic, PatchError};
 use crate::flatten::{try_filled, try_vec_with_capacity, Part};
@@ -69,8 +86,9 @@ fn check_square(pl: usize) -> Result<(), PatchError> {
         })
 }
 
+/// The result in the rows' float type (in place for `f64`).
 fn to_real<F: Real, D: Dimension>(a: Array<f64, D>) -> Array<F, D> {
-    a.mapv(F::from_f64)
+    a.mapv_into_any(F::from_f64)
 }
 
 /// Below this many columns a diagonal block of `xᵀx` is one GEMM (both of
@@ -258,9 +276,37 @@ where
 {
     /// These rows with their linear algebra computed by `method`
     /// ([`Method::Auto`], the default, lets a cost model choose per call;
-    /// see [`Method`]).
+    /// see [`Method`]). The method is carried along by
+    /// [`cast`](Rows::cast) and [`map_elems`](Rows::map_elems).
     ///
-    /// MODEL_DOC
+    /// # The cost model
+    ///
+    /// Under `Auto`, `gram`, `mean` and `covariance` of all the windows
+    /// take the method with the smaller predicted time; everything else
+    /// is GEMM. GEMM costs, per row, a copy of `patch_len` elements and
+    /// `patch_len² / 2` multiply-adds (`f32` about twice as fast as
+    /// `f64`); displacement sums cost, per element of the image, one pass
+    /// per block of sixteen displacements along the last axis (or per
+    /// displacement, with a dilation there or few displacements per residue
+    /// class of the step), plus `patch_len² / 2` entries to assemble. The
+    /// constants were measured on a 2-core AVX-512 Xeon (the project's
+    /// development machine). What it picks for square `k x k` windows on a
+    /// large image, by step `s` (gram, `f32`):
+    ///
+    /// | `k` | step 1 | 2 | 3 | 4 | 6 | 8 |
+    /// |---|---|---|---|---|---|---|
+    /// | 2 | displacement | displacement | displacement | displacement | displacement | displacement |
+    /// | 3 to 12 | displacement | displacement | GEMM | GEMM | GEMM | GEMM |
+    /// | 16 | displacement | displacement | displacement | GEMM | GEMM | GEMM |
+    /// | 24 | displacement | displacement | displacement | displacement | GEMM | GEMM |
+    /// | 32, 39 | displacement | displacement | displacement | displacement | displacement | GEMM |
+    /// | 64 | displacement | displacement | displacement | displacement | displacement | displacement |
+    ///
+    /// With step 1, displacement sums were measured about 4x (3x3) to 75x
+    /// (39x39 on a 768x768 image) faster than GEMM; the gain falls as
+    /// `k / s²`, and non-overlapping windows (`s >= k`) stay on GEMM (2x2
+    /// windows excepted: both take a few milliseconds). Measured figures and the crossovers' margins are in
+    /// the repository's `benches/README.md`.
     ///
     /// # Examples
     ///
@@ -375,8 +421,9 @@ where
     ///
     /// # Panics
     ///
-    /// If the operand does not have `patch_len` rows, or the result's size
-    /// overflows or cannot be allocated; see [`try_dot`](Self::try_dot).
+    /// If the operand does not have `patch_len` rows, the result's size
+    /// overflows or cannot be allocated, or [`Method::Displacement`] is
+    /// forced; see [`try_dot`](Self::try_dot).
     ///
     /// # Examples
     ///
@@ -404,7 +451,9 @@ where
     ///
     /// [`PatchError::ShapeMismatch`] if the operand does not have
     /// `patch_len` rows, [`PatchError::Overflow`] or
-    /// [`PatchError::OutOfMemory`] if the result cannot be held.
+    /// [`PatchError::OutOfMemory`] if the result cannot be held,
+    /// [`PatchError::MethodUnavailable`] if [`Method::Displacement`] is
+    /// forced (a GEMM product only).
     ///
     /// # Examples
     ///
@@ -429,7 +478,8 @@ where
     ///
     /// # Panics
     ///
-    /// If the operand does not have one row per row of X; see
+    /// If the operand does not have one row per row of X, or
+    /// [`Method::Displacement`] is forced; see
     /// [`try_t_dot`](Self::try_t_dot).
     ///
     /// # Examples
@@ -456,7 +506,8 @@ where
     ///
     /// [`PatchError::ShapeMismatch`] if the operand does not have one row
     /// per row of X, [`PatchError::OutOfMemory`] if the accumulators cannot
-    /// be allocated.
+    /// be allocated, [`PatchError::MethodUnavailable`] if
+    /// [`Method::Displacement`] is forced (a GEMM product only).
     ///
     /// # Examples
     ///
@@ -480,11 +531,14 @@ where
     }
 
     /// `XᵀX`, the `(patch_len, patch_len)` Gram matrix of the rows (the
-    /// second moment: `XᵀX / n` for the uncentred covariance).
+    /// second moment: `XᵀX / n` for the uncentred covariance). For all the
+    /// windows, by displacement sums where the cost model predicts them
+    /// faster (see [`method`](Rows::method)).
     ///
     /// # Panics
     ///
-    /// If the result cannot be held; see [`try_gram`](Self::try_gram).
+    /// If the result cannot be held, or displacement sums are forced on
+    /// rows that are not all the windows; see [`try_gram`](Self::try_gram).
     ///
     /// # Examples
     ///
@@ -508,7 +562,9 @@ where
     ///
     /// [`PatchError::Overflow`] if a `patch_len x patch_len` matrix
     /// overflows, [`PatchError::OutOfMemory`] if the accumulators cannot be
-    /// allocated.
+    /// allocated, [`PatchError::MethodUnavailable`] if
+    /// [`Method::Displacement`] is forced on rows that are not all the
+    /// windows.
     ///
     /// # Examples
     ///
@@ -535,11 +591,14 @@ where
         Ok(to_real(acc))
     }
 
-    /// The mean row (the mean patch), accumulated in `f64`.
+    /// The mean row (the mean patch), accumulated in `f64`. For all the
+    /// windows, by box sums over the image where the cost model predicts
+    /// them faster (see [`method`](Rows::method)).
     ///
     /// # Panics
     ///
-    /// If there are no rows; see [`try_mean`](Self::try_mean).
+    /// If there are no rows, or displacement sums are forced on rows that
+    /// are not all the windows; see [`try_mean`](Self::try_mean).
     ///
     /// # Examples
     ///
@@ -563,7 +622,9 @@ where
     ///
     /// [`PatchError::NotEnoughPatches`] if there are no rows (the mean of
     /// nothing is undefined), [`PatchError::OutOfMemory`] if the
-    /// accumulators cannot be allocated.
+    /// accumulators cannot be allocated, [`PatchError::MethodUnavailable`]
+    /// if [`Method::Displacement`] is forced on rows that are not all the
+    /// windows.
     ///
     /// # Examples
     ///
@@ -597,12 +658,15 @@ where
 
     /// The `(patch_len, patch_len)` sample covariance of the rows (numpy's
     /// `np.cov(X, rowvar=False)`, divided by `n - 1`), accumulated in `f64`
-    /// around a shift (the first row), so that bright, low-contrast images
-    /// keep their digits.
+    /// around a shift, so that bright, low-contrast images keep their
+    /// digits: the first row for GEMM, the image's mean for displacement
+    /// sums (all the windows, where the cost model predicts them faster;
+    /// see [`method`](Rows::method)).
     ///
     /// # Panics
     ///
-    /// With fewer than two rows; see
+    /// With fewer than two rows, or displacement sums forced on rows that
+    /// are not all the windows; see
     /// [`try_covariance`](Self::try_covariance).
     ///
     /// # Examples
@@ -628,7 +692,9 @@ where
     ///
     /// [`PatchError::NotEnoughPatches`] with fewer than two rows,
     /// [`PatchError::Overflow`] or [`PatchError::OutOfMemory`] if the
-    /// result cannot be held.
+    /// result cannot be held, [`PatchError::MethodUnavailable`] if
+    /// [`Method::Displacement`] is forced on rows that are not all the
+    /// windows.
     ///
     /// # Examples
     ///
@@ -655,9 +721,13 @@ where
             let m = self.moments(true, true, true)?;
             let (mut g, s) = (m.gram.expect("asked for"), m.sums.expect("asked for"));
             let (nf, n1) = (n as f64, (n - 1) as f64);
-            for ((i, j), x) in g.indexed_iter_mut() {
-                *x = (*x - s[i] * s[j] / nf) / n1;
-            }
+            g.axis_iter_mut(Axis(0))
+                .into_par_iter()
+                .zip(s.as_slice().expect("a new vector").par_iter())
+                .for_each(|(mut row, &si)| {
+                    let m = si / nf;
+                    row.zip_mut_with(&s, |x, &sj| *x = (*x - m * sj) / n1);
+                });
             return Ok(to_real(g));
         }
         let mut first = Array2::from_elem((1, pl), F::zero());

@@ -1,13 +1,45 @@
 //! The cost model that picks the method of `gram`, `mean` and
-//! `covariance` under [`Method::Auto`]. Constants measured on the
-//! development machine; see `Rows::method` for the model and its
-//! crossovers.
+//! `covariance` under [`Method::Auto`]: the predicted time of each
+//! method, from the sizes that drive it and constants measured on the
+//! development machine (re-measure with `cargo test --release --lib
+//! calibrate -- --ignored --nocapture`; `benches/README.md` has the
+//! figures and the crossovers).
+//!
+//! GEMM (per row, one thread):
+//!
+//! ```text
+//!   t_row = ROW + COPY * p + MADD_F * p (p + 1) / 2 * (1 + GEMM_SMALL / p)
+//! ```
+//!
+//! with `p` the patch length, `MADD_F` the time of a multiply-add of the
+//! symmetric rank-k update in `f32` or `f64` and `GEMM_SMALL / p` its loss
+//! on narrow matrices; the mean is `ROW + COPY * p + ADD * p`.
+//!
+//! Displacement sums (one thread):
+//!
+//! ```text
+//!   t = BLOCK * positions * blocks + LAG * positions * lags
+//!     + ROW_BLOCK * row_blocks + ENTRY * entries * (1 + min(tiles, 2))
+//!     + LINEAR * positions + CALL
+//! ```
+//!
+//! `blocks` counts the passes of a vector block of sixteen lags summed over
+//! the outer displacements, `lags` those computed per position (dilated
+//! last axes, residue classes of few lags), `row_blocks` the rows (all
+//! axes but the last) times blocks of either kind (a pass's per-row work,
+//! which matters for short last axes), `entries` the compact table
+//! (`p (p + 1) / 2`), turned into entries in the tiles that hold the
+//! border rows; the column sums' pass is `LINEAR` per position. Both
+//! divide by the threads that have work (at most the number of tiles for
+//! the displacement sums).
 
 use ndarray::Dimension;
 
 use crate::error::PatchError;
-use crate::geometry::{axes, Geometry};
+use crate::geometry::Geometry;
 use crate::method::Method;
+
+use super::displacement::{effort, Effort};
 
 /// The product asked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,8 +51,74 @@ pub(super) enum Op {
     Product,
 }
 
+// Measured on the development machine (2-core Xeon, AVX-512, 2.1 GHz;
+// seconds on one thread). See `calibrate` below.
+/// GEMM: per row (chunk bookkeeping, the copy's per-row work).
+const ROW: f64 = 15e-9;
+/// GEMM: per element copied into a chunk.
+const COPY: f64 = 0.25e-9;
+/// GEMM: per multiply-add of the rank-k update, `f32` and `f64`.
+const MADD_F32: f64 = 1.9e-11;
+const MADD_F64: f64 = 4e-11;
+/// GEMM: the rank-k update's loss on narrow chunks, in columns.
+const GEMM_SMALL: f64 = 8.0;
+/// GEMM mean: per element added.
+const ADD: f64 = 0.3e-9;
+/// Displacement sums: per position and vector block of lags.
+const BLOCK: f64 = 1.07e-9;
+/// Displacement sums: per position and lag computed per position.
+const LAG: f64 = 0.15e-9;
+/// Displacement sums: per row and block of lags.
+const ROW_BLOCK: f64 = 0.9e-7;
+/// Displacement sums: per entry of the compact table and border tile.
+const ENTRY: f64 = 0.95e-8;
+/// Displacement sums: the column sums' pass, per position.
+const LINEAR: f64 = 1.5e-9;
+/// Displacement sums: per call (plans, allocations).
+const CALL: f64 = 50e-6;
+
+/// The predicted seconds of the GEMM path for `op` on `rows` rows of
+/// `geom`'s patches, elements of `elem_bytes` bytes, on `threads` threads.
+pub(super) fn gemm_seconds<D: Dimension>(
+    geom: &Geometry<D>,
+    rows: usize,
+    op: Op,
+    elem_bytes: usize,
+    threads: usize,
+) -> f64 {
+    let (n, p) = (rows as f64, geom.patch_len() as f64);
+    let madd = if elem_bytes == 4 { MADD_F32 } else { MADD_F64 };
+    let row = match op {
+        Op::Mean => ROW + COPY * p + ADD * p,
+        _ => ROW + COPY * p + madd * p * (p + 1.0) / 2.0 * (1.0 + GEMM_SMALL / p),
+    };
+    n * row / threads.max(1) as f64
+}
+
+/// The predicted seconds of the displacement sums for `op` on all the
+/// windows of `geom`, on `threads` threads.
+pub(super) fn displacement_seconds<D: Dimension>(
+    geom: &Geometry<D>,
+    op: Op,
+    threads: usize,
+) -> f64 {
+    let e: Effort = effort(geom, threads);
+    let busy = threads.min(e.tiles).max(1) as f64;
+    let linear = LINEAR * e.positions;
+    let gram = BLOCK * e.positions * e.blocks
+        + LAG * e.positions * e.lags
+        + ROW_BLOCK * e.row_blocks
+        + ENTRY * e.entries * (1.0 + e.tiles.min(2) as f64);
+    let work = match op {
+        Op::Mean => linear,
+        Op::Gram => gram,
+        _ => gram + linear,
+    };
+    work / busy + CALL
+}
+
 /// The method that computes `op` on these rows: `Gemm` or
-/// `Displacement`.
+/// `Displacement`. `all`: the rows are all the windows, in order.
 ///
 /// # Errors
 ///
@@ -45,35 +143,156 @@ pub(super) fn resolve<D: Dimension>(
         }),
         Method::Displacement => Ok(Method::Displacement),
         _ if op == Op::Product || !all => Ok(Method::Gemm),
-        _ => Ok(
-            if displacement_seconds(geom, op) < gemm_seconds(geom, op, elem_bytes) {
+        _ => {
+            let threads = rayon::current_num_threads();
+            let gemm = gemm_seconds(geom, geom.len(), op, elem_bytes, threads);
+            let disp = displacement_seconds(geom, op, threads);
+            Ok(if disp < gemm {
                 Method::Displacement
             } else {
                 Method::Gemm
-            },
-        ),
+            })
+        }
     }
 }
 
-/// Predicted time of the GEMM path (placeholder until measured).
-pub(super) fn gemm_seconds<D: Dimension>(geom: &Geometry<D>, op: Op, elem_bytes: usize) -> f64 {
-    let n = geom.len() as f64;
-    let p = geom.patch_len() as f64;
-    let per_madd = if elem_bytes == 4 { 0.5e-11 } else { 1e-11 };
-    match op {
-        Op::Mean => n * p * 2e-10,
-        _ => n * p * 2e-10 + n * p * (p + 1.0) / 2.0 * per_madd,
-    }
-}
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
 
-/// Predicted time of the displacement sums (placeholder until measured).
-pub(super) fn displacement_seconds<D: Dimension>(geom: &Geometry<D>, op: Op) -> f64 {
-    let shape = axes(geom.shape());
-    let patch = axes(geom.patch());
-    let image: f64 = shape.iter().map(|&n| n as f64).product();
-    let passes: f64 = match op {
-        Op::Mean => 1.0,
-        _ => (patch.iter().map(|&p| (2 * p - 1) as f64).product::<f64>() + 1.0) / 2.0,
-    };
-    image * passes * 1e-10
+    use ndarray::{ArrayD, IxDyn};
+
+    use super::{displacement_seconds, effort, gemm_seconds, Op};
+    use crate::method::Method;
+    use crate::PatchExt;
+
+    fn best<T>(reps: usize, f: impl Fn() -> T) -> f64 {
+        (0..reps)
+            .map(|_| {
+                let t = Instant::now();
+                std::hint::black_box(f());
+                t.elapsed().as_secs_f64()
+            })
+            .fold(f64::MAX, f64::min)
+    }
+
+    /// The model's choice for square windows on a 1024 x 1024 image, by
+    /// patch size and step (f32 gram, two threads): the crossovers in
+    /// `benches/README.md`. `cargo test --release --lib crossovers --
+    /// --ignored --nocapture`.
+    #[test]
+    #[ignore = "a table, not a test"]
+    fn crossovers() {
+        let img = ndarray::Array2::<f32>::zeros((1024, 1024));
+        print!("{:>6}", "k \\ s");
+        for s in 1..=8 {
+            print!("{s:>6}");
+        }
+        println!();
+        for k in [2usize, 3, 4, 5, 8, 12, 16, 24, 32, 39, 64] {
+            print!("{k:>6}");
+            for s in 1..=8 {
+                let p = img.patches((k, k)).step((s, s));
+                let g = p.geometry();
+                let d = displacement_seconds(g, Op::Gram, 2);
+                let m = gemm_seconds(g, g.len(), Op::Gram, 4, 2);
+                print!(
+                    "{:>6}",
+                    if d < m {
+                        format!("D{:.0}", m / d)
+                    } else {
+                        format!("G{:.0}", d / m)
+                    }
+                );
+            }
+            println!();
+        }
+    }
+
+    /// The measurements behind the constants: both methods on one thread,
+    /// beside the model's predictions and sizes. Run on a quiet machine:
+    /// `cargo test --release --lib calibrate -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a measurement, not a test"]
+    fn calibrate() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let noise = |n: usize| -> Vec<f32> {
+            (0..n)
+                .map(|i| ((i * 2654435761) % 1000) as f32 / 1000.0)
+                .collect()
+        };
+        /// (shape, patch, step, dilation, time GEMM too)
+        type Case<'a> = (&'a [usize], &'a [usize], usize, usize, bool);
+        let cases: &[Case<'_>] = &[
+            (&[1024, 1024], &[2, 2], 1, 1, true),
+            (&[1024, 1024], &[3, 3], 1, 1, true),
+            (&[1024, 1024], &[5, 5], 1, 1, true),
+            (&[512, 512], &[8, 8], 1, 1, true),
+            (&[512, 512], &[12, 12], 1, 1, true),
+            (&[256, 256], &[16, 16], 1, 1, true),
+            (&[200, 200], &[24, 24], 1, 1, true),
+            (&[160, 160], &[39, 39], 1, 1, true),
+            (&[1024, 1024], &[16, 16], 1, 1, false),
+            (&[768, 768], &[39, 39], 1, 1, false),
+            (&[512, 512], &[8, 8], 2, 1, true),
+            (&[512, 512], &[8, 8], 4, 1, true),
+            (&[512, 512], &[16, 16], 2, 1, true),
+            (&[512, 512], &[16, 16], 4, 1, true),
+            (&[512, 512], &[16, 16], 8, 1, true),
+            (&[512, 512], &[16, 16], 16, 1, true),
+            (&[512, 512], &[32, 32], 8, 1, true),
+            (&[512, 512], &[8, 8], 1, 2, true),
+            (&[1 << 20], &[64], 1, 1, true),
+            (&[64, 64, 64], &[5, 5, 5], 1, 1, true),
+            (&[256, 256, 3], &[8, 8, 3], 1, 1, true),
+        ];
+        println!(
+            "{:>16} {:>9} {:>6} {:>5} | {:>9} {:>7} {:>7} {:>9} {:>5} | {:>9} {:>9} | {:>9} {:>9} | {:>9} {:>9} {:>9} {:>9}",
+            "shape", "patch", "step", "dil", "positions", "blocks", "lags", "entries", "tiles",
+            "gram disp", "model", "gram gemm", "model", "mean disp", "model", "mean gemm", "model"
+        );
+        pool.install(|| {
+            for &(shape, patch, step, dil, gemm) in cases {
+                let n: usize = shape.iter().product();
+                let img = ArrayD::from_shape_vec(IxDyn(shape), noise(n)).unwrap();
+                let p = img
+                    .patches(IxDyn(patch))
+                    .step(IxDyn(&vec![step; patch.len()]))
+                    .dilation(IxDyn(&vec![dil; patch.len()]));
+                let geom = p.geometry();
+                let e = effort(geom, 1);
+                let td = best(3, || p.method(Method::Displacement).gram());
+                let tg = if gemm {
+                    best(1, || p.method(Method::Gemm).gram())
+                } else {
+                    f64::NAN
+                };
+                let tmd = best(3, || p.method(Method::Displacement).mean());
+                let tmg = best(3, || p.method(Method::Gemm).mean());
+                println!(
+                    "{:>16} {:>9} {:>6} {:>5} | {:>9.0} {:>7.0} {:>7.0} {:>9.0} {:>5} | {:>9.5} {:>9.5} | {:>9.5} {:>9.5} | {:>9.5} {:>9.5} {:>9.5} {:>9.5}",
+                    format!("{shape:?}"),
+                    format!("{patch:?}"),
+                    step,
+                    dil,
+                    e.positions,
+                    e.blocks,
+                    e.lags,
+                    e.entries,
+                    e.tiles,
+                    td,
+                    displacement_seconds(geom, Op::Gram, 1),
+                    tg,
+                    gemm_seconds(geom, geom.len(), Op::Gram, 4, 1),
+                    tmd,
+                    displacement_seconds(geom, Op::Mean, 1),
+                    tmg,
+                    gemm_seconds(geom, geom.len(), Op::Mean, 4, 1),
+                );
+            }
+        });
+    }
 }
