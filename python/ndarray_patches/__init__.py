@@ -55,6 +55,7 @@ import math
 import numbers
 import operator
 import sys
+import threading
 from typing import Iterator, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -832,7 +833,8 @@ class Fold:
     :meth:`add_rows`, then :meth:`finish`: overlapping contributions are
     averaged (``"mean"``, scikit-learn's reconstruction) or summed
     (``"sum"``, torch's ``fold``). Holds two float64 arrays of the padded
-    shape, never the rows.
+    shape, never the rows. Several threads may add to one fold: their
+    calls take turns (each runs whole, with the GIL released).
 
     >>> import numpy as np, ndarray_patches as nd
     >>> img = np.random.default_rng(0).random((16, 16))
@@ -878,6 +880,7 @@ class Fold:
             edge,
         )
         self._len, self._patch_len = self._f.dims()
+        self._lock = threading.Lock()  # one call at a time into _f
 
     def __len__(self) -> int:
         return self._len
@@ -901,7 +904,8 @@ class Fold:
             r = r.reshape(r.shape[0], -1)
         if r.dtype not in _REAL:
             r = r.astype(np.float64)
-        self._f.add_rows(start, r)
+        with self._lock:
+            self._f.add_rows(start, r)
 
     def finish(self, reduction: str = "mean") -> np.ndarray:
         """The image (float64, of ``shape``): the ``"mean"`` or ``"sum"`` of
@@ -909,7 +913,8 @@ class Fold:
         take more rows afterwards."""
         if reduction not in ("mean", "sum"):
             raise PatchError(f"unknown reduction {reduction!r}: use 'mean' or 'sum'")
-        return self._f.finish(reduction == "mean")
+        with self._lock:
+            return self._f.finish(reduction == "mean")
 
 
 def reconstruct(patches, image_shape: Sequence[int]) -> np.ndarray:

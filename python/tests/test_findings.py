@@ -102,3 +102,23 @@ def test_finding(name, call, needle):
     if needle is not None:
         assert out[0].startswith("RAISED"), out
         assert needle in out[0], out[0]
+
+
+# Memory limits (issue 20, item 4): under the 2 GiB limit each of these
+# raises MemoryError (the package's PatchMemoryError is one), and the
+# process then computes a small case.
+LIMITS = [
+    ("to_matrix_4GiB", "lambda: nd.Patches(bcast((1024, 1024), np.float32), (32, 32)).to_matrix()"),
+    ("fold_huge_shape", "lambda: nd.Fold((2**16, 2**16), 2).finish()"),
+    ("sample_huge_count", "lambda: nd.Patches(bcast((4096, 4096), np.float32), 8).sample(10**8, replace=True)"),
+    ("gram_huge_patch", "lambda: nd.Patches(bcast((2**16,), np.float32), 2**15).gram()"),
+]
+
+
+@pytest.mark.parametrize("name,call", LIMITS, ids=[c[0] for c in LIMITS])
+def test_memory_limit(name, call):
+    r = run_child(call)
+    assert r.returncode == 0, f"child died ({r.returncode}): {r.stderr[-3000:]}"
+    out = r.stdout.splitlines()
+    assert out[-1] == "SMALL OK", r.stdout + r.stderr[-2000:]
+    assert out[0].startswith("RAISED") and "Memory" in out[0], out[0]
