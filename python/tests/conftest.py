@@ -1,3 +1,5 @@
+import contextlib
+
 import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
@@ -58,3 +60,24 @@ def random_geometry(rng, shape, max_step=3):
         step.append(int(rng.integers(1, max_step + 1)))
         dil.append(d)
     return tuple(patch), tuple(step), tuple(dil)
+
+
+@contextlib.contextmanager
+def local_cluster():
+    """A distributed client on two worker processes (one thread each, 1 GiB
+    each, nannies that restart a worker that dies)."""
+    import distributed
+
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        memory_limit="1GiB",
+        dashboard_address=None,
+    )
+    c = distributed.Client(cluster)
+    try:
+        yield c
+    finally:
+        c.close()
+        cluster.close()

@@ -9,24 +9,13 @@ distributed = pytest.importorskip("distributed")
 
 import ndarray_patches as nd  # noqa: E402
 import ndarray_patches.dask as ndd  # noqa: E402
-from conftest import reference_matrix  # noqa: E402
+from conftest import local_cluster, reference_matrix  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        memory_limit="1GiB",
-        dashboard_address=None,
-    )
-    c = distributed.Client(cluster)
-    try:
+    with local_cluster() as c:
         yield c
-    finally:
-        c.close()
-        cluster.close()
 
 
 def test_runs_on_worker_processes(client):

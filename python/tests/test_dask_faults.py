@@ -14,6 +14,7 @@ distributed = pytest.importorskip("distributed")
 
 import ndarray_patches as nd  # noqa: E402
 import ndarray_patches.dask as ndd  # noqa: E402
+from conftest import local_cluster  # noqa: E402
 
 DELAY = 0.05  # seconds per input block: the computation lasts a few seconds
 
@@ -25,19 +26,8 @@ def slow_block(b):
 
 @pytest.fixture()
 def cluster():
-    cl = distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,  # nannies restart a worker that dies
-        memory_limit="1GiB",
-        dashboard_address=None,
-    )
-    c = distributed.Client(cl)
-    try:
+    with local_cluster() as c:  # its nannies restart a worker that dies
         yield c
-    finally:
-        c.close()
-        cl.close()
 
 
 def kill_one_worker_during(client, compute, after=1.0):
