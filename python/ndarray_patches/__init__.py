@@ -615,16 +615,20 @@ class Patches:
             raise PatchError(f"cannot draw {n} patches")
         w = None
         if weights is not None:
-            w = np.array(weights, dtype=np.float64).reshape(-1)
+            w = self._per_window(np.array(weights, dtype=np.float64), "weights")
         if mask is not None:
-            m = np.asarray(mask, dtype=bool).reshape(-1)
-            if w is None:
-                w = m.astype(np.float64)
-            elif w.shape != m.shape:
-                raise PatchError(f"mask has {m.size} elements but weights have {w.size}")
-            else:
-                w = np.where(m, w, 0.0)
+            m = self._per_window(np.asarray(mask, dtype=bool), "mask")
+            w = m.astype(np.float64) if w is None else np.where(m, w, 0.0)
         return self._core.sample(n, _index(seed, "seed"), bool(replace), w)
+
+    def _per_window(self, a: np.ndarray, name: str) -> np.ndarray:
+        """``a`` (one value per window: grid-shaped or flat) flattened."""
+        if a.shape not in (self._grid, (self._len,)):
+            raise PatchError(
+                f"{name} for Patches.sample has shape {a.shape}, but one value per window is "
+                f"needed: the grid's shape {self._grid} (or ({self._len},) flat)"
+            )
+        return a.reshape(-1)
 
     # -- linear algebra on the virtual matrix X ----------------------------
 

@@ -68,6 +68,11 @@ fn py_err(py: Python<'_>, e: RustPatchError) -> PyErr {
              is moved back by {back} from the step; read them with get, to_matrix, chunks, \
              write_rows or shuffled"
         ),
+        RustPatchError::OutOfMemory { bytes, what } => format!(
+            "could not allocate {bytes} bytes ({:.1} GiB) for {what}; stream the rows \
+             instead (chunks, map_chunks, write_rows)",
+            bytes as f64 / (1u64 << 30) as f64
+        ),
         _ => e.to_string(),
     };
     let cls = match e {
