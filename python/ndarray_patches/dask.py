@@ -59,7 +59,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 from . import Patches, PatchError, _axes, _core
 
-__all__ = ["patch_dot", "gram", "mean", "covariance"]
+__all__ = ["patch_dot", "map_chunks", "gram", "mean", "covariance"]
 
 Shape = Union[int, Sequence[int]]
 
@@ -135,7 +135,7 @@ def _block_patches(block, block_id, patch, step, dilation, edge, owned):
 
 
 def _counts(block_id, owned):
-    return tuple(owned[k][i][0] for k, i in enumerate(block_id))
+    return tuple(owned[k][block_id[k]][0] for k in range(len(owned)))
 
 
 def _dot_block(block, w, out_dtype, block_id=None, **kw):
@@ -177,6 +177,71 @@ def patch_dot(
         dtype=dtype,
         chunks=plan.counts,
         meta=np.empty((0,) * plan.x.ndim, dtype),
+        **plan.kwargs(),
+    )
+
+
+def _map_block(block, fn, rows, chunk_dtype, k, out_dtype, block_id=None, **kw):
+    p = _block_patches(block, block_id, **kw)
+    shape = _counts(block_id, kw["owned"]) + (() if k is None else (k,))
+    if p is None:
+        return np.zeros(shape, out_dtype)
+    return p.map_chunks(fn, rows=rows, dtype=chunk_dtype).astype(out_dtype, copy=False).reshape(shape)
+
+
+def map_chunks(
+    x,
+    patch: Shape,
+    fn,
+    step: Shape = 1,
+    dilation: Shape = 1,
+    edge: str = "valid",
+    rows=None,
+    dtype=np.float32,
+) -> da.Array:
+    """``fn`` (a model's ``predict``, ``predict_proba``, ...) on every window
+    of a dask array: a lazy dask array shaped like the window grid
+    (``grid``, or ``grid + (k,)`` when ``fn`` returns ``(rows, k)``),
+    chunked like ``x``. Each task runs
+    :meth:`ndarray_patches.Patches.map_chunks` on the windows its block owns
+    (chunks of ``rows`` rows of ``dtype``); ``fn`` travels to the workers, so
+    it must pickle (distributed uses cloudpickle: lambdas do). ``fn`` is
+    first called once here on a row of zeros, for the result's shape and
+    dtype. ``edge``: ``"valid"`` or ``"shift"``.
+
+    >>> import numpy as np, dask.array as da, ndarray_patches.dask as ndd
+    >>> x = da.from_array(np.arange(100.0).reshape(10, 10), chunks=5)
+    >>> m = ndd.map_chunks(x, (3, 3), lambda X: X.max(axis=1), dtype=np.float64)
+    >>> m.shape, m.chunks, float(m.compute()[0, 0])
+    ((8, 8), ((5, 3), (5, 3)), 22.0)
+    """
+    if not callable(fn):
+        raise TypeError(
+            f"fn of ndarray_patches.dask.map_chunks must be callable, not {type(fn).__name__}"
+        )
+    plan = _Plan(x, patch, step, dilation, edge, "map_chunks")
+    chunk_dtype = np.dtype(dtype)
+    r = np.asarray(fn(np.zeros((1, plan.patch_len), chunk_dtype)))
+    if r.ndim not in (1, 2) or r.shape[0] != 1:
+        raise PatchError(
+            f"fn of ndarray_patches.dask.map_chunks returned shape {r.shape} for a chunk of 1 "
+            "row: it must return one value per row, shape (1,), or (1, k)"
+        )
+    k = None if r.ndim == 1 else r.shape[1]
+    nd = plan.x.ndim
+    extra = () if k is None else ((k,),)
+    return da.map_blocks(
+        _map_block,
+        plan.halo,
+        fn=fn,
+        rows=rows,
+        chunk_dtype=chunk_dtype,
+        k=k,
+        out_dtype=r.dtype,
+        dtype=r.dtype,
+        chunks=plan.counts + extra,
+        new_axis=None if k is None else [nd],
+        meta=np.empty((0,) * (nd + len(extra)), r.dtype),
         **plan.kwargs(),
     )
 
