@@ -65,7 +65,11 @@ class Geometry:
         self, chunks: List[List[int]]
     ) -> Tuple[List[List[int]], List[int], List[List[Tuple[int, int, int]]]]: ...
     def map_chunks(
-        self, f: Callable[[np.ndarray], Any], rows: Optional[int], dtype: np.dtype
+        self,
+        f: Callable[[np.ndarray], Any],
+        rows: Optional[int],
+        dtype: np.dtype,
+        fill_threads: int = 0,
     ) -> np.ndarray: ...
 
 @final

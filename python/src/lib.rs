@@ -983,18 +983,26 @@ impl Geometry {
     /// `fn` on every chunk of `rows` rows (None: 16 MiB) of `dtype`, in row
     /// order, the next chunk filled with the GIL released while `fn` runs;
     /// the results shaped `grid` or `grid + (k,)`.
-    #[pyo3(signature = (f, rows, dtype))]
+    ///
+    /// `fill_threads`: the threads that fill a chunk while `fn` runs (0:
+    /// the process's pool); for measurements.
+    #[pyo3(signature = (f, rows, dtype, fill_threads=0))]
     fn map_chunks<'py>(
         &self,
         py: Python<'py>,
         f: &Bound<'py, PyAny>,
         rows: Option<isize>,
         dtype: &Bound<'py, PyAny>,
+        fill_threads: usize,
     ) -> PyResult<Bound<'py, PyAny>> {
         let name = self.out_name(dtype)?;
         let rows = self.resolve_rows(py, rows, &name, "Patches.map_chunks", MAP_CHUNK_BYTES)?;
         let rows = rows.min(self.len.max(1));
         let pool = pool(py)?;
+        let behind = match fill_threads {
+            0 => pool.clone(),
+            n => Arc::new(build_pool(n)?),
+        };
         let m = MapChunks {
             f,
             chunk: rows,
@@ -1003,6 +1011,7 @@ impl Geometry {
             grid: &self.grid,
             dtype,
             pool: &pool,
+            behind: &behind,
         };
         with_p!(self, py, |A, p| rows_as!(A, p, &name, |B, r| m
             .run::<A, B, _>(py, r)))
@@ -1051,6 +1060,8 @@ struct MapChunks<'a, 'py> {
     grid: &'a [usize],
     dtype: &'a Bound<'py, PyAny>,
     pool: &'a ThreadPool,
+    /// The pool that fills a chunk while `fn` runs.
+    behind: &'a ThreadPool,
 }
 
 impl<'py> MapChunks<'_, 'py> {
@@ -1101,7 +1112,7 @@ impl<'py> MapChunks<'_, 'py> {
                 Some(_) => Some(bufs[(i + 1) % 2].try_readwrite()?),
                 None => None,
             };
-            let pool = self.pool;
+            let pool = self.behind;
             let (res, filled) = std::thread::scope(|sc| {
                 let rx = match (guard.as_mut(), next) {
                     (Some(w), Some((s, nm))) => {
