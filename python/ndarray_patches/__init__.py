@@ -51,10 +51,8 @@ except ImportError:
         "folder than the source folder python/"
     ) from None
 
-import math
 import numbers
 import operator
-import sys
 import threading
 from typing import Iterator, Optional, Sequence, Tuple, Union
 
@@ -125,6 +123,23 @@ def _axes(value: Shape, ndim: int, name: str) -> Tuple[int, ...]:
     return out
 
 
+def _axis_arg(axis: Shape, ndim: int) -> Tuple[int, ...]:
+    """numpy's ``axis=``: an int or a sequence, negative from the end."""
+    given = axis
+    if isinstance(axis, (numbers.Integral, np.integer)) and not isinstance(axis, bool):
+        axis = (axis,)
+    try:
+        ax = tuple(operator.index(k) for k in axis)
+    except TypeError:
+        raise TypeError(f"axis must be an int or a sequence of ints, not {axis!r}") from None
+    for k in ax:
+        if not -ndim <= k < ndim:
+            raise PatchError(
+                f"axis={given!r} for Patches: axis {k} is out of range for an array of {ndim} axes"
+            )
+    return tuple(k + ndim if k < 0 else k for k in ax)
+
+
 def _index(value, name: str) -> int:
     try:
         return operator.index(value)
@@ -153,6 +168,19 @@ class Patches:
     describe such a grid: a :class:`PatchError`; use :meth:`get` or the
     matrix). ``"same"`` and ``"cover"`` need a padded copy: see
     :func:`padded`.
+
+    ``axis``: windows over these axes only (numpy's ``sliding_window_view``
+    ``axis=``; ``patch``, ``step`` and ``dilation`` then have one entry per
+    windowed axis). Axes before the first windowed one are batch axes of
+    the grid; every other axis is taken whole into the patch: an ``(H, W,
+    C)`` image with ``axis=(0, 1)`` gives patches ``(ph, pw, C)``, the rows
+    of scikit-learn's ``extract_patches_2d(img, (ph, pw)).reshape(n, -1)``.
+
+    >>> import numpy as np, ndarray_patches as nd
+    >>> rgb = np.zeros((32, 32, 3), np.uint8)
+    >>> q = nd.Patches(rgb, (8, 8), axis=(0, 1))
+    >>> q.grid, q.patch_shape, q.patch_len
+    ((25, 25), (8, 8, 3), 192)
 
     ``copy``: iterators made by :meth:`chunks` run between your Python
     statements, while other Python threads may write ``img``; with
@@ -195,23 +223,26 @@ class Patches:
         dilation: Shape = 1,
         copy: bool = True,
         edge: str = "valid",
+        axis: Optional[Shape] = None,
     ) -> None:
         a = _source(img)
-        nd = a.ndim
+        axes = None if axis is None else _axis_arg(axis, a.ndim)
+        nw = a.ndim if axes is None else len(axes)
         self._a = a
         self._copy = bool(copy)
-        self._patch = _axes(patch, nd, "patch shape")
-        self._step = _axes(step, nd, "step")
-        self._dilation = _axes(dilation, nd, "dilation")
-        self._edge = _grid_edge(edge)
-        grid, patch_len = _core.shape(a, *self._g)
-        self._grid = tuple(grid)
-        self._patch_len = patch_len
-        self._len = math.prod(self._grid)
-
-    @property
-    def _g(self):
-        return (list(self._patch), list(self._step), list(self._dilation), self._edge)
+        self._step = _axes(step, nw, "step")
+        self._dilation = _axes(dilation, nw, "dilation")
+        # The validated windows: everything below asks them.
+        self._core = _core.Geometry(
+            a,
+            list(_axes(patch, nw, "patch shape")),
+            list(self._step),
+            list(self._dilation),
+            edge,
+            None if axes is None else list(axes),
+        )
+        self._grid = self._core.grid
+        self._len = len(self._core)
 
     # -- geometry ----------------------------------------------------------
 
@@ -222,8 +253,15 @@ class Patches:
 
     @property
     def patch_shape(self) -> Tuple[int, ...]:
-        """The shape of a window."""
-        return self._patch
+        """The shape of a window (with ``axis``: the windowed axes' sizes
+        and the whole axes after the first windowed one, in source order)."""
+        return self._core.patch_shape
+
+    @property
+    def axis(self) -> Optional[Tuple[int, ...]]:
+        """The windowed axes (``None``: every axis)."""
+        ax = self._core.axis
+        return None if ax is None else tuple(ax)
 
     @property
     def step(self) -> Tuple[int, ...]:
@@ -238,12 +276,12 @@ class Patches:
     @property
     def edge(self) -> str:
         """The edge policy of the grid: ``"valid"`` or ``"shift"``."""
-        return self._edge
+        return self._core.edge
 
     @property
     def patch_len(self) -> int:
         """The number of elements of a window: the matrix's row length."""
-        return self._patch_len
+        return self._core.patch_len
 
     @property
     def dtype(self) -> np.dtype:
@@ -305,10 +343,12 @@ class Patches:
         return v.copy() if copy else v
 
     def __repr__(self) -> str:
-        edge = "" if self._edge == "valid" else f"edge={self._edge!r}, "
+        edge = "" if self.edge == "valid" else f"edge={self.edge!r}, "
+        axis = "" if self.axis is None else f"axis={self.axis}, "
         return (
-            f"Patches(shape={self._a.shape}, dtype={self._a.dtype}, patch={self._patch}, "
-            f"step={self._step}, dilation={self._dilation}, {edge}grid={self._grid})"
+            f"Patches(shape={self._a.shape}, dtype={self._a.dtype}, {axis}"
+            f"patch={self.patch_shape}, step={self._step}, dilation={self._dilation}, "
+            f"{edge}grid={self._grid})"
         )
 
     def matrix_bytes(self, dtype=None) -> int:
@@ -320,8 +360,7 @@ class Patches:
         >>> p.matrix_bytes() / 2**30                           # GiB
         93.30...
         """
-        dt = self._out_dtype(dtype)
-        return self._len * self._patch_len * dt.itemsize
+        return self._core.matrix_bytes(self._out_dtype(dtype))
 
     # -- views and rows ----------------------------------------------------
 
@@ -348,14 +387,10 @@ class Patches:
         >>> nd.Patches(img, 2, step=2, edge="shift").view().shape
         (2, 2, 2, 2)
         """
-        if self._edge == "shift":
-            _core.check_strided(self._a, *self._g)
-        a = self._a
-        shape = self._grid + self._patch
-        strides = tuple(s * k for s, k in zip(a.strides, self._step)) + tuple(
-            s * d for s, d in zip(a.strides, self._dilation)
+        shape, strides = self._core.view_layout()
+        return np.lib.stride_tricks.as_strided(
+            self._a, shape=shape, strides=strides, writeable=False
         )
-        return np.lib.stride_tricks.as_strided(a, shape=shape, strides=strides, writeable=False)
 
     def get(self, r: int) -> np.ndarray:
         """Window ``r`` (row ``r`` of the matrix) as a read-only view of
@@ -366,15 +401,9 @@ class Patches:
         >>> p.get(3).tolist()
         [[10, 11], [14, 15]]
         """
-        origin = self.position(r)
-        w = self._a[
-            tuple(
-                slice(o, o + d * (k - 1) + 1, d)
-                for o, k, d in zip(origin, self._patch, self._dilation)
-            )
-        ].view()
-        w.flags.writeable = False
-        return w
+        origin, shape, strides = self._core.window_layout(_index(r, "r"))
+        base = self._a[tuple(slice(o, None) for o in origin)]
+        return np.lib.stride_tricks.as_strided(base, shape=shape, strides=strides, writeable=False)
 
     def row_of(self, origin: Sequence[int]) -> Optional[int]:
         """The row of the window whose origin (index of its first element in
@@ -387,13 +416,7 @@ class Patches:
         >>> p.row_of((3, 6)), p.row_of((3, 5))
         (5, None)
         """
-        o = _axes(origin, self._a.ndim, "origin")
-        if len(o) != self._a.ndim:
-            raise PatchError(
-                f"origin={tuple(o)} for Patches.row_of has {len(o)} indices; "
-                f"the source has {self._a.ndim} axes"
-            )
-        return _core.row_of(self._a, *self._g, list(o))
+        return self._core.row_of(list(_axes(origin, self._a.ndim, "origin")))
 
     def position(self, r: int) -> Tuple[int, ...]:
         """The origin (index in the source of the first element) of window
@@ -403,40 +426,15 @@ class Patches:
         >>> nd.Patches(np.zeros((10, 10), np.uint8), 4, step=3).position(5)
         (3, 6)
         """
-        # i * step, except a last window moved back by edge="shift", at
-        # n - extent (< i * step there; i * step <= n - extent elsewhere).
-        return tuple(
-            min(i * s, n - d * (k - 1) - 1)
-            for i, s, n, k, d in zip(
-                self._grid_index(r), self._step, self._a.shape, self._patch, self._dilation
-            )
-        )
-
-    def _grid_index(self, r) -> Tuple[int, ...]:
-        r = _index(r, "r")
-        if not 0 <= r < self._len:
-            raise PatchIndexError(f"row {r} is out of range for {self._len} patches")
-        return tuple(int(i) for i in np.unravel_index(r, self._grid))
+        return self._core.position(_index(r, "r"))
 
     def _out_dtype(self, dtype) -> np.dtype:
-        if dtype is None:
-            return self._a.dtype
-        dt = np.dtype(dtype)
-        if dt != self._a.dtype and dt not in _REAL:
-            raise PatchError(
-                f"unsupported output dtype {dt} for a {self._a.dtype} source: use the "
-                "source's dtype, float32 or float64"
-            )
-        return dt
+        # Checked by _core: the source's dtype, float32 or float64.
+        return self._a.dtype if dtype is None else np.dtype(dtype)
 
-    def _range(self, start, stop) -> Tuple[int, int]:
-        start = _index(start, "start")
-        stop = self._len if stop is None else _index(stop, "stop")
-        if not 0 <= start <= stop <= self._len:
-            raise PatchIndexError(
-                f"rows {start}..{stop} are out of range for {self._len} patches"
-            )
-        return start, stop
+    @staticmethod
+    def _rows_arg(start, stop) -> Tuple[int, Optional[int]]:
+        return _index(start, "start"), None if stop is None else _index(stop, "stop")
 
     def to_matrix(self, dtype=None, start: int = 0, stop: Optional[int] = None) -> np.ndarray:
         """The patch matrix (rows ``start:stop``, default all): a new C-order
@@ -449,9 +447,7 @@ class Patches:
         array([[0., 1., 4., 5.],
                [1., 2., 5., 6.]], dtype=float32)
         """
-        dt = self._out_dtype(dtype)
-        start, stop = self._range(start, stop)
-        return _fill(self._a, self._g, start, stop, dt)
+        return self._core.to_matrix(self._out_dtype(dtype), *self._rows_arg(start, stop))
 
     def write_rows(self, start: int, out: np.ndarray) -> None:
         """Writes rows ``start:start + len(out)`` into ``out``, a writeable
@@ -466,14 +462,7 @@ class Patches:
         array([[4., 5., 6.],
                [5., 6., 7.]])
         """
-        start = _index(start, "start")
-        if start < 0:
-            raise PatchIndexError(f"start {start} is negative")
-        if not isinstance(out, np.ndarray):
-            raise PatchError("out must be a numpy array")
-        if not out.flags.writeable:
-            raise PatchError("out is read-only")
-        _core.write_rows(self._a, *self._g, start, out)
+        self._core.write_rows(_index(start, "start"), out)
 
     def chunks(
         self,
@@ -486,7 +475,8 @@ class Patches:
         pairs, each chunk a new ``(<= rows, patch_len)`` array of ``dtype``
         (float32 by default): memory stays at the source plus one chunk
         however many windows there are. ``rows=None`` picks 2 MiB chunks.
-        Arguments are checked here, not at the first ``next()``.
+        Arguments are checked here, not at the first ``next()``. The
+        iterator has ``len()``: the number of chunks still to come.
 
         With ``copy=True`` (see :class:`Patches`) the source is copied once,
         here, and the chunks come from that snapshot.
@@ -501,20 +491,45 @@ class Patches:
         (True, dtype('float32'))
         """
         dt = self._out_dtype(dtype)
-        start, stop = self._range(start, stop)
-        rows = self._chunk_rows(rows, dt, "Patches.chunks")
-        src = _snapshot(self._a) if self._copy else self._a
-        return _chunk_iter(src, self._g, start, stop, rows, dt)
+        start, stop = self._rows_arg(start, stop)
+        rows = self._core.chunk_rows(None if rows is None else _index(rows, "rows"), dt, "Patches.chunks")
+        self._core.positions(start, start)  # checks start before a snapshot
+        return self._snap().chunks(start, stop, rows, dt)
 
-    def _chunk_rows(self, rows, dt, method: str) -> int:
-        if rows is None:
-            # Twice the crate's default (1 MiB of output): a chunk handed to
-            # Python costs more per call than one handed to Rust code.
-            return min(2 * _core.default_chunk_rows(self._a, *self._g, dt.name), max(self._len, 1))
-        rows = _index(rows, "rows")
-        if rows < 1:
-            raise PatchError(f"rows={rows} for {method}: rows must be positive (at least 1)")
-        return rows
+    def _snap(self):
+        """The geometry over a private copy of the source (``copy=True``)."""
+        return self._core.with_source(_snapshot(self._a)) if self._copy else self._core
+
+    def map_chunks(self, fn, rows: Optional[int] = None, dtype=np.float32) -> np.ndarray:
+        """``fn`` on every window, a chunk of rows at a time: calls
+        ``fn(chunk)`` on consecutive ``(<= rows, patch_len)`` chunks of the
+        patch matrix in ``dtype`` (float32 by default) and returns the
+        results in row order, shaped like the grid: ``grid`` when ``fn``
+        returns one value per row (a model's ``predict``), ``grid + (k,)``
+        when it returns ``(rows, k)`` (``predict_proba``). The result's dtype
+        is that of ``fn``'s first result.
+
+        While ``fn`` runs on one chunk, the next is filled in Rust with the
+        GIL released (two buffers, reused: copy a chunk if ``fn`` keeps
+        it). ``rows=None`` picks 16 MiB chunks (tens of thousands of rows:
+        a model's per-call overhead is then small). Memory: two chunks and
+        the result, never the matrix.
+
+        >>> import numpy as np, ndarray_patches as nd
+        >>> img = np.arange(36, dtype=np.float32).reshape(6, 6)
+        >>> p = nd.Patches(img, (3, 3))
+        >>> p.map_chunks(lambda X: X.max(axis=1), rows=5)        # grid-shaped
+        array([[14., 15., 16., 17.],
+               [20., 21., 22., 23.],
+               [26., 27., 28., 29.],
+               [32., 33., 34., 35.]], dtype=float32)
+        >>> p.map_chunks(lambda X: X[:, [0, 8]]).shape           # (rows, k)
+        (4, 4, 2)
+        """
+        if not callable(fn):
+            raise TypeError(f"fn of Patches.map_chunks must be callable, not {type(fn).__name__}")
+        rows = None if rows is None else _index(rows, "rows")
+        return self._core.map_chunks(fn, rows, self._out_dtype(dtype))
 
     def shuffled(
         self,
@@ -531,6 +546,7 @@ class Patches:
         ``row_numbers[i]``: index labels with it), ``batch`` a new
         ``(<= rows, patch_len)`` array of ``dtype`` (float32 by default).
         ``rows=None`` picks 2 MiB batches. Use a new ``seed`` per epoch.
+        The iterator has ``len()``: the number of batches still to come.
 
         The order is the Rust crate's ``Rows::shuffled`` with
         ``StdRng::seed_from_u64(seed)``, so both languages give the same
@@ -549,14 +565,13 @@ class Patches:
         (True, True)
         """
         dt = self._out_dtype(dtype)
-        start, stop = self._range(start, stop)
+        start, stop = self._rows_arg(start, stop)
         seed = _index(seed, "seed")
         if seed < 0:
-            raise PatchError(f"seed must be >= 0, not {seed}")
-        rows = self._chunk_rows(rows, dt, "Patches.shuffled")
-        src = _snapshot(self._a) if self._copy else self._a
-        order = _core.shuffled_order(src, *self._g, start, stop, seed)
-        return _shuffled_iter(src, self._g, order, rows, dt)
+            raise PatchError(f"seed={seed} for Patches.shuffled must be >= 0")
+        rows = self._core.chunk_rows(None if rows is None else _index(rows, "rows"), dt, "Patches.shuffled")
+        self._core.positions(start, start)  # checks start before a snapshot
+        return self._snap().shuffled(start, stop, rows, seed, dt)
 
     def positions(self, start: int = 0, stop: Optional[int] = None) -> np.ndarray:
         """The origins (first element's index in the source) of the windows
@@ -567,8 +582,7 @@ class Patches:
         >>> p.positions(4, 6).tolist()
         [[3, 3], [3, 6]]
         """
-        start, stop = self._range(start, stop)
-        return _core.positions(self._a, *self._g, start, stop)
+        return self._core.positions(*self._rows_arg(start, stop))
 
     def sample(
         self,
@@ -602,16 +616,20 @@ class Patches:
             raise PatchError(f"cannot draw {n} patches")
         w = None
         if weights is not None:
-            w = np.array(weights, dtype=np.float64).reshape(-1)
+            w = self._per_window(np.array(weights, dtype=np.float64), "weights")
         if mask is not None:
-            m = np.asarray(mask, dtype=bool).reshape(-1)
-            if w is None:
-                w = m.astype(np.float64)
-            elif w.shape != m.shape:
-                raise PatchError(f"mask has {m.size} elements but weights have {w.size}")
-            else:
-                w = np.where(m, w, 0.0)
-        return _core.sample(self._a, *self._g, n, _index(seed, "seed"), bool(replace), w)
+            m = self._per_window(np.asarray(mask, dtype=bool), "mask")
+            w = m.astype(np.float64) if w is None else np.where(m, w, 0.0)
+        return self._core.sample(n, _index(seed, "seed"), bool(replace), w)
+
+    def _per_window(self, a: np.ndarray, name: str) -> np.ndarray:
+        """``a`` (one value per window: grid-shaped or flat) flattened."""
+        if a.shape not in (self._grid, (self._len,)):
+            raise PatchError(
+                f"{name} for Patches.sample has shape {a.shape}, but one value per window is "
+                f"needed: the grid's shape {self._grid} (or ({self._len},) flat)"
+            )
+        return a.reshape(-1)
 
     # -- linear algebra on the virtual matrix X ----------------------------
 
@@ -642,7 +660,7 @@ class Patches:
         """
         w = self._operand(w, 1, "w")
         dt = self._lin(dtype, w.dtype)
-        return _core.product(self._a, *self._g, "dot", np.ascontiguousarray(w, dt), dt.name)
+        return self._core.dot(np.ascontiguousarray(w, dt), dt.name)
 
     def matmul(self, W, dtype=None) -> np.ndarray:
         """``X @ W`` for ``W`` of shape ``(patch_len, k)``: a filter bank, one
@@ -656,7 +674,7 @@ class Patches:
         """
         W = self._operand(W, 2, "W")
         dt = self._lin(dtype, W.dtype)
-        return _core.product(self._a, *self._g, "matmul", np.ascontiguousarray(W, dt), dt.name)
+        return self._core.matmul(np.ascontiguousarray(W, dt), dt.name)
 
     def t_dot(self, v, dtype=None) -> np.ndarray:
         """``X.T @ v`` for ``v`` with one value per window: the windows
@@ -669,7 +687,7 @@ class Patches:
         """
         v = self._operand(v, 1, "v")
         dt = self._lin(dtype, v.dtype)
-        return _core.product(self._a, *self._g, "t_dot", np.ascontiguousarray(v, dt), dt.name)
+        return self._core.t_dot(np.ascontiguousarray(v, dt), dt.name)
 
     def gram(self, dtype=np.float64) -> np.ndarray:
         """``X.T @ X``, ``(patch_len, patch_len)``, without building X.
@@ -681,7 +699,7 @@ class Patches:
                [ 8., 14.]])
         """
         dt = self._lin(dtype)
-        return _core.stat(self._a, *self._g, "gram", dt.name)
+        return self._core.gram(dt.name)
 
     def mean(self, dtype=np.float64) -> np.ndarray:
         """The mean window, flattened (``X.mean(axis=0)``).
@@ -691,7 +709,7 @@ class Patches:
         array([2., 3., 5., 6.])
         """
         dt = self._lin(dtype)
-        return _core.stat(self._a, *self._g, "mean", dt.name)
+        return self._core.mean(dt.name)
 
     def covariance(self, dtype=np.float64) -> np.ndarray:
         """``np.cov(X, rowvar=False)``: the covariance of the window
@@ -704,7 +722,7 @@ class Patches:
         True
         """
         dt = self._lin(dtype)
-        return _core.stat(self._a, *self._g, "covariance", dt.name)
+        return self._core.covariance(dt.name)
 
 
 def _snapshot(a: np.ndarray) -> np.ndarray:
@@ -713,64 +731,6 @@ def _snapshot(a: np.ndarray) -> np.ndarray:
         return a.copy()
     core = a[tuple(slice(0, 1) if st == 0 else slice(None) for st in a.strides)]
     return np.broadcast_to(core.copy(), a.shape)
-
-
-def _fill(src, g, start, stop, dtype) -> np.ndarray:
-    # numpy allocates the output (it asks the kernel for huge pages on large
-    # arrays, which a fresh Rust Vec does not get: a first touch about twice
-    # as fast), the crate fills it in parallel with the GIL released.
-    shape = (stop - start, math.prod(g[0]))
-    nbytes = shape[0] * shape[1] * np.dtype(dtype).itemsize
-    if nbytes > sys.maxsize:
-        raise PatchOverflowError(
-            f"a matrix of {shape[0]} rows of {shape[1]} {np.dtype(dtype)} overflows the "
-            "machine's address range; stream the rows instead (chunks, write_rows)"
-        )
-    try:
-        out = np.empty(shape, dtype)
-    except MemoryError:
-        raise PatchMemoryError(
-            f"could not allocate {nbytes} bytes ({nbytes / 2**30:.1f} GiB) for the patch "
-            "matrix; stream the rows instead (chunks, write_rows)"
-        ) from None
-    _core.write_rows(src, *g, start, out)
-    return out
-
-
-def _chunk_iter(src, g, start, stop, rows, dtype):
-    # Holds `src` (the snapshot, or the source with copy=False) until done.
-    for s in range(start, stop, rows):
-        yield s, _fill(src, g, s, min(s + rows, stop), dtype)
-
-
-def _shuffled_iter(src, g, order, rows, dtype):
-    # Holds `src` and the epoch's order until done; each batch is gathered
-    # on every core with the GIL released.
-    for s in range(0, len(order), rows):
-        idx = order[s : s + rows]
-        yield idx, _core.select(src, *g, idx, dtype.name)
-
-
-_EDGES = ("valid", "same", "cover", "shift")
-# The edges of a grid over the array itself (no padding): Patches' edge.
-_GRID_EDGES = ("valid", "shift")
-
-
-def _grid_edge(edge) -> str:
-    """``edge`` if Patches takes it (used by ndarray_patches.dask too)."""
-    if not isinstance(edge, str) or edge not in _GRID_EDGES:
-        raise PatchError(
-            f"unknown edge {edge!r} for Patches: use 'valid' or 'shift' "
-            "('same' and 'cover' pad the array: use padded)"
-        )
-    return edge
-
-
-def _check_edge(edge) -> str:
-    if not isinstance(edge, str) or edge not in _EDGES:
-        raise PatchError(f"unknown edge {edge!r}: use 'valid', 'same', 'cover' or 'shift'")
-    return edge
-_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
 
 
 def padded(
@@ -807,11 +767,6 @@ def padded(
     [0, 2, 3, 0, 2, 3, 0, 2, 3]
     """
     a = _source(img, "padded")
-    _check_edge(edge)
-    if mode not in _MODES:
-        raise PatchError(
-            f"unknown mode {mode!r}: use 'constant', 'edge', 'reflect', 'symmetric' or 'wrap'"
-        )
     nd = a.ndim
     g = (
         list(_axes(patch, nd, "patch shape")),
@@ -819,10 +774,8 @@ def padded(
         list(_axes(dilation, nd, "dilation")),
     )
     c = np.array([cval], dtype=a.dtype)
-    out = _core.padded(a, *g, edge, mode, c)
-    # The padded policies are a valid grid over the padded array; Shift
-    # pads nothing and keeps its moved-back windows.
-    return Patches(out, g[0], g[1], g[2], copy=False, edge="shift" if edge == "shift" else "valid")
+    out, grid_edge = _core.padded(a, *g, edge, mode, c)
+    return Patches(out, g[0], g[1], g[2], copy=False, edge=grid_edge)
 
 
 class Fold:
@@ -869,7 +822,6 @@ class Fold:
         shape = tuple(_index(n, "shape") for n in shape)
         if any(n < 0 for n in shape):
             raise PatchError(f"negative image shape {shape}")
-        _check_edge(edge)
         nd = len(shape)
         self.shape = shape
         self._f = _core._Fold(

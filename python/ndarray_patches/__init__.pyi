@@ -1,10 +1,11 @@
 """Type stubs of ndarray_patches (the public surface)."""
 
-from typing import Iterator, Literal, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Iterator, Literal, Optional, Protocol, Sequence, Tuple, TypeVar, Union
 
 import numpy as np
 import numpy.typing as npt
 
+from . import _core
 from ._core import PatchError as PatchError
 from ._core import PatchIndexError as PatchIndexError
 from ._core import PatchOverflowError as PatchOverflowError
@@ -13,11 +14,19 @@ from ._core import PatchMemoryError as PatchMemoryError
 __version__: str
 
 _Shape = Union[int, Sequence[int]]
+_T = TypeVar("_T", covariant=True)
+
+class _SizedIterator(Protocol[_T]):
+    """An iterator with ``len()``: the number of items still to come."""
+    def __iter__(self) -> _SizedIterator[_T]: ...
+    def __next__(self) -> _T: ...
+    def __len__(self) -> int: ...
 _Edge = Literal["valid", "same", "cover", "shift"]
 _GridEdge = Literal["valid", "shift"]
 _Mode = Literal["constant", "edge", "reflect", "symmetric", "wrap"]
 
 class Patches:
+    _core: _core.Geometry  # the validated windows (private)
     def __init__(
         self,
         img: npt.ArrayLike,
@@ -26,6 +35,7 @@ class Patches:
         dilation: _Shape = 1,
         copy: bool = True,
         edge: _GridEdge = "valid",
+        axis: Optional[_Shape] = None,
     ) -> None: ...
     @property
     def grid(self) -> Tuple[int, ...]: ...
@@ -39,6 +49,8 @@ class Patches:
     def edge(self) -> _GridEdge: ...
     @property
     def patch_len(self) -> int: ...
+    @property
+    def axis(self) -> Optional[Tuple[int, ...]]: ...
     @property
     def dtype(self) -> np.dtype: ...
     @property
@@ -62,7 +74,13 @@ class Patches:
         dtype: npt.DTypeLike = ...,
         start: int = 0,
         stop: Optional[int] = None,
-    ) -> Iterator[Tuple[int, np.ndarray]]: ...
+    ) -> _SizedIterator[Tuple[int, np.ndarray]]: ...
+    def map_chunks(
+        self,
+        fn: Callable[[np.ndarray], Any],
+        rows: Optional[int] = None,
+        dtype: npt.DTypeLike = ...,
+    ) -> np.ndarray: ...
     def shuffled(
         self,
         rows: Optional[int] = None,
@@ -70,7 +88,7 @@ class Patches:
         dtype: npt.DTypeLike = ...,
         start: int = 0,
         stop: Optional[int] = None,
-    ) -> Iterator[Tuple[npt.NDArray[np.int64], np.ndarray]]: ...
+    ) -> _SizedIterator[Tuple[npt.NDArray[np.int64], np.ndarray]]: ...
     def positions(self, start: int = 0, stop: Optional[int] = None) -> npt.NDArray[np.int64]: ...
     def sample(
         self,
@@ -119,4 +137,3 @@ def get_num_threads() -> int: ...
 
 # Used by ndarray_patches.dask.
 def _axes(value: _Shape, ndim: int, name: str) -> Tuple[int, ...]: ...
-def _grid_edge(edge: object) -> _GridEdge: ...

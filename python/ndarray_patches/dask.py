@@ -43,8 +43,9 @@ True
 
 from __future__ import annotations
 
+import functools
 import math
-from typing import Sequence, Tuple, Union
+from typing import Any, Sequence, Union
 
 import numpy as np
 
@@ -56,25 +57,32 @@ except ImportError:  # pragma: no cover - depends on the environment
         "(or the package's [dask] extra)"
     )
 
-from . import Patches, PatchError, _axes, _grid_edge
+from . import Patches, PatchError, _axes, _core
 
-__all__ = ["patch_dot", "gram", "mean", "covariance"]
+__all__ = ["patch_dot", "map_chunks", "gram", "mean", "covariance"]
 
 Shape = Union[int, Sequence[int]]
 
 
 class _Plan:
     """The windows of a dask array: validated geometry, rechunked source,
-    its trailing halo and the windows each block owns."""
+    its trailing halo and the windows each block owns (all from
+    ``_core``)."""
 
-    def __init__(self, x, patch: Shape, step: Shape, dilation: Shape, edge: str) -> None:
+    def __init__(
+        self, x, patch: Shape, step: Shape, dilation: Shape, edge: Any, where: str
+    ) -> None:
         if not isinstance(x, da.Array):
             x = da.asarray(x)
+        if any(isinstance(c, float) and math.isnan(c) for cs in x.chunks for c in cs):
+            raise PatchError(
+                f"x for ndarray_patches.dask.{where} has unknown chunk sizes (nan); "
+                "call x.compute_chunk_sizes() first"
+            )
         nd = x.ndim
         self.patch = _axes(patch, nd, "patch shape")
         self.step = _axes(step, nd, "step")
         self.dilation = _axes(dilation, nd, "dilation")
-        self.edge = _grid_edge(edge)
         # Validate with the crate's messages, at no cost: a zero-stride
         # stand-in of the array's shape and dtype.
         probe = Patches(
@@ -83,35 +91,25 @@ class _Plan:
             self.step,
             self.dilation,
             copy=False,
-            edge=self.edge,
+            edge=edge,
         )
+        self.edge = probe.edge
         self.grid = probe.grid
         self.patch_len = probe.patch_len
         self.len = len(probe)
-        self.extent = tuple(d * (p - 1) + 1 for p, d in zip(self.patch, self.dilation))
-        # Origins k * step (Valid), per axis; with edge="shift", an axis whose
-        # grid has one more, the window at n - extent (moved back).
-        valid = tuple((n - e) // s + 1 for n, e, s in zip(x.shape, self.extent, self.step))
-        self.shifted = tuple(g > v for g, v in zip(self.grid, valid))
-        # Every block must be at least one extent long, so that the halo
-        # comes from the next block alone and the last block holds a window.
-        chunks = tuple(_min_chunks(c, e) for c, e in zip(x.chunks, self.extent))
+        # Blocks at least one extent long (the halo then comes from the next
+        # block alone), the halo, and per axis and block the windows whose
+        # origin lies in the block: (count, lo, hi) of the halo'd block.
+        merged, depth, owned = probe._core.blocks([list(c) for c in x.chunks])
+        chunks = tuple(tuple(c) for c in merged)
         if chunks != x.chunks:
             x = x.rechunk(chunks)
         self.x = x
-        self.starts = tuple(tuple(np.cumsum((0,) + c[:-1]).tolist()) for c in chunks)
-        # Windows whose origin lies in each block, per axis: the origins
-        # k*step, and the moved-back one (origin n - extent, in the last
-        # block: every block is at least one extent long).
-        self.counts = tuple(
-            tuple(
-                _origins_in(b, b + c, s, v) + (sh and i == len(ch) - 1)
-                for i, (b, c) in enumerate(zip(starts, ch))
-            )
-            for starts, ch, s, v, sh in zip(self.starts, chunks, self.step, valid, self.shifted)
+        self.owned = tuple(tuple(tuple(o) for o in own) for own in owned)
+        self.counts = tuple(tuple(o[0] for o in own) for own in self.owned)
+        self.halo = da.overlap.overlap(
+            x, depth={k: (0, d) for k, d in enumerate(depth)}, boundary="none"
         )
-        depth = {k: (0, e - 1) for k, e in enumerate(self.extent)}
-        self.halo = da.overlap.overlap(x, depth=depth, boundary="none")
 
     def kwargs(self):
         return dict(
@@ -119,66 +117,30 @@ class _Plan:
             step=self.step,
             dilation=self.dilation,
             edge=self.edge,
-            starts=self.starts,
-            counts=self.counts,
-            shifted=self.shifted,
+            owned=self.owned,
         )
 
 
-def _min_chunks(chunks: Tuple[int, ...], m: int) -> Tuple[int, ...]:
-    """Merges neighbouring chunks until each is at least ``m`` long (or
-    there is one chunk)."""
-    out: list = []
-    for c in chunks:
-        if out and out[-1] < m:
-            out[-1] += c
-        else:
-            out.append(c)
-    if len(out) > 1 and out[-1] < m:
-        last = out.pop()
-        out[-1] += last
-    return tuple(out)
-
-
-def _origins_in(lo: int, hi: int, step: int, grid: int) -> int:
-    """#{k < grid : lo <= k * step < hi}."""
-    first = -(-lo // step)
-    last = min(-(-hi // step), grid)
-    return max(last - first, 0)
-
-
-def _block_patches(block, block_id, patch, step, dilation, edge, starts, counts, shifted):
+def _block_patches(block, block_id, patch, step, dilation, edge, owned):
     """The Patches of the windows a block owns, or None if it owns none."""
-    idx = tuple(block_id[k] for k in range(len(patch)))
-    if any(counts[k][i] == 0 for k, i in enumerate(idx)):
+    own = [owned[k][block_id[k]] for k in range(len(patch))]
+    if any(count == 0 for count, _, _ in own):
         return None
-    cut = []
-    for k, i in enumerate(idx):
-        s, e = step[k], dilation[k] * (patch[k] - 1) + 1
-        n = counts[k][i]
-        if shifted[k] and i == len(starts[k]) - 1:
-            # The last block (no halo after it) owns the moved-back window;
-            # the block's own Shift grid adds it at the block's end.
-            if n == 1:  # only that one: a block one extent long
-                cut.append(slice(block.shape[k] - e, None))
-            else:  # from the first origin k*step in the block
-                cut.append(slice((-starts[k][i]) % s, None))
-        else:
-            # From the first global origin in the block to the end of its
-            # last window: the grid fits exactly, Shift adds nothing.
-            o = (-starts[k][i]) % s
-            cut.append(slice(o, o + (n - 1) * s + e))
-    local = block[tuple(cut)]
+    local = block[tuple(slice(lo, hi) for _, lo, hi in own)]
     p = Patches(local, patch, step, dilation, copy=False, edge=edge)
-    want = tuple(counts[k][i] for k, i in enumerate(idx))
+    want = tuple(count for count, _, _ in own)
     if p.grid != want:  # cannot happen with the halo above; keep it loud
-        raise AssertionError(f"block {idx}: grid {p.grid}, expected {want}")
+        raise AssertionError(f"block {tuple(block_id)}: grid {p.grid}, expected {want}")
     return p
+
+
+def _counts(block_id, owned):
+    return tuple(owned[k][block_id[k]][0] for k in range(len(owned)))
 
 
 def _dot_block(block, w, out_dtype, block_id=None, **kw):
     p = _block_patches(block, block_id, **kw)
-    counts = tuple(kw["counts"][k][i] for k, i in enumerate(block_id))
+    counts = _counts(block_id, kw["owned"])
     if p is None:
         return np.zeros(counts, out_dtype)
     return p.dot(w, dtype=out_dtype).reshape(counts)
@@ -198,7 +160,7 @@ def patch_dot(
     >>> ndd.patch_dot(x, 2, np.ones(4, np.float32), step=2).compute()[0]
     array([4., 4., 4., 4., 4.], dtype=float32)
     """
-    plan = _Plan(x, patch, step, dilation, edge)
+    plan = _Plan(x, patch, step, dilation, edge, "patch_dot")
     w = np.asarray(w)
     if w.shape != (plan.patch_len,):
         raise PatchError(
@@ -219,48 +181,119 @@ def patch_dot(
     )
 
 
-def _stat_block(block, what, shift=None, block_id=None, **kw):
-    """Partial sums of one block, packed in a vector, with ``ndim`` leading
-    length-1 axes for dask's block structure."""
+def _map_block(block, fn, rows, chunk_dtype, k, out_dtype, block_id=None, **kw):
+    p = _block_patches(block, block_id, **kw)
+    shape = _counts(block_id, kw["owned"]) + (() if k is None else (k,))
+    if p is None:
+        return np.zeros(shape, out_dtype)
+    return p.map_chunks(fn, rows=rows, dtype=chunk_dtype).astype(out_dtype, copy=False).reshape(shape)
+
+
+def map_chunks(
+    x,
+    patch: Shape,
+    fn,
+    step: Shape = 1,
+    dilation: Shape = 1,
+    edge: str = "valid",
+    rows=None,
+    dtype=np.float32,
+) -> da.Array:
+    """``fn`` (a model's ``predict``, ``predict_proba``, ...) on every window
+    of a dask array: a lazy dask array shaped like the window grid
+    (``grid``, or ``grid + (k,)`` when ``fn`` returns ``(rows, k)``),
+    chunked like ``x``. Each task runs
+    :meth:`ndarray_patches.Patches.map_chunks` on the windows its block owns
+    (chunks of ``rows`` rows of ``dtype``); ``fn`` travels to the workers, so
+    it must pickle (distributed uses cloudpickle: lambdas do). ``fn`` is
+    first called once here on a row of zeros, for the result's shape and
+    dtype. ``edge``: ``"valid"`` or ``"shift"``.
+
+    >>> import numpy as np, dask.array as da, ndarray_patches.dask as ndd
+    >>> x = da.from_array(np.arange(100.0).reshape(10, 10), chunks=5)
+    >>> m = ndd.map_chunks(x, (3, 3), lambda X: X.max(axis=1), dtype=np.float64)
+    >>> m.shape, m.chunks, float(m.compute()[0, 0])
+    ((8, 8), ((5, 3), (5, 3)), 22.0)
+    """
+    if not callable(fn):
+        raise TypeError(
+            f"fn of ndarray_patches.dask.map_chunks must be callable, not {type(fn).__name__}"
+        )
+    plan = _Plan(x, patch, step, dilation, edge, "map_chunks")
+    chunk_dtype = np.dtype(dtype)
+    r = np.asarray(fn(np.zeros((1, plan.patch_len), chunk_dtype)))
+    if r.ndim not in (1, 2) or r.shape[0] != 1:
+        raise PatchError(
+            f"fn of ndarray_patches.dask.map_chunks returned shape {r.shape} for a chunk of 1 "
+            "row: it must return one value per row, shape (1,), or (1, k)"
+        )
+    k = None if r.ndim == 1 else r.shape[1]
+    nd = plan.x.ndim
+    extra = () if k is None else ((k,),)
+    return da.map_blocks(
+        _map_block,
+        plan.halo,
+        fn=fn,
+        rows=rows,
+        chunk_dtype=chunk_dtype,
+        k=k,
+        out_dtype=r.dtype,
+        dtype=r.dtype,
+        chunks=plan.counts + extra,
+        new_axis=None if k is None else [nd],
+        meta=np.empty((0,) * (nd + len(extra)), r.dtype),
+        **plan.kwargs(),
+    )
+
+
+def _stat_block(block, what, patch_len, block_id=None, **kw):
+    """Partial results of one block, packed in a vector, with ``ndim``
+    leading length-1 axes for dask's block structure: the Gram matrix, or
+    the block's mergeable moments from ``_core`` (``n``, the sum and, for
+    the covariance, the centred second moment)."""
     nd = len(kw["patch"])
     p = _block_patches(block, block_id, **kw)
-    pl = math.prod(kw["patch"])
+    pl = patch_len
     if what == "gram":
-        v = np.zeros((pl, pl)) if p is None else p.gram(np.float64)
-        out = v.reshape(-1)
-    elif what == "mean":
-        out = np.zeros(1 + pl)
-        if p is not None:
-            out[0] = len(p)
-            out[1:] = p.mean(np.float64) * len(p)
-    else:  # covariance, about the shift K (the image's first window)
-        K = shift
-        out = np.zeros(1 + pl + pl * pl)
-        if p is not None:
-            n = len(p)
-            mu = p.mean(np.float64) - K
-            m2 = p.covariance(np.float64) * (n - 1) if n > 1 else np.zeros((pl, pl))
-            out[0] = n
-            out[1 : 1 + pl] = n * mu
-            # Σ (x - K)(x - K)ᵀ over the block, from its stable covariance
-            out[1 + pl :] = (m2 + n * np.outer(mu, mu)).reshape(-1)
+        out = (np.zeros((pl, pl)) if p is None else p.gram(np.float64)).reshape(-1)
+    else:
+        second = what == "covariance"
+        if p is None:
+            out = np.zeros(1 + pl + (pl * pl if second else 0))
+        else:
+            out = p._core.moments(second)
     return out.reshape((1,) * nd + out.shape)
 
 
-def _reduce(plan: _Plan, what: str, width: int, **extra) -> np.ndarray:
+def _parts(plan: _Plan, what: str, width: int):
     nd = plan.x.ndim
-    parts = da.map_blocks(
+    return da.map_blocks(
         _stat_block,
         plan.halo,
         what=what,
+        patch_len=plan.patch_len,
         dtype=np.float64,
         chunks=tuple((1,) * len(c) for c in plan.x.chunks) + ((width,),),
         new_axis=nd,
         meta=np.empty((0,) * (nd + 1), np.float64),
         **plan.kwargs(),
-        **extra,
     )
-    return np.asarray(parts.sum(axis=tuple(range(nd))).compute())
+
+
+def _reduce(plan: _Plan, what: str, width: int) -> np.ndarray:
+    """Partial sums added by dask's tree reduction."""
+    parts = _parts(plan, what, width)
+    return np.asarray(parts.sum(axis=tuple(range(plan.x.ndim))).compute())
+
+
+def _merge(x, axis=None, keepdims=False, patch_len=0):
+    """Moments of several blocks merged into one (in ``_core``)."""
+    m = _core.merge_moments(np.ascontiguousarray(x.reshape(-1, x.shape[-1])), patch_len)
+    return m.reshape((1,) * (x.ndim - 1) + m.shape) if keepdims else m
+
+
+def _keep(x, axis=None, keepdims=True):
+    return x
 
 
 def gram(
@@ -278,7 +311,7 @@ def gram(
            [49., 49., 49., 49.],
            [49., 49., 49., 49.]])
     """
-    plan = _Plan(x, patch, step, dilation, edge)
+    plan = _Plan(x, patch, step, dilation, edge, "gram")
     pl = plan.patch_len
     return _reduce(plan, "gram", pl * pl).reshape(pl, pl)
 
@@ -293,7 +326,7 @@ def mean(
     >>> ndd.mean(x, 2)
     array([ 5.,  6.,  9., 10.])
     """
-    plan = _Plan(x, patch, step, dilation, edge)
+    plan = _Plan(x, patch, step, dilation, edge, "mean")
     v = _reduce(plan, "mean", 1 + plan.patch_len)
     return v[1:] / v[0]
 
@@ -302,9 +335,10 @@ def covariance(
     x, patch: Shape, step: Shape = 1, dilation: Shape = 1, edge: str = "valid"
 ) -> np.ndarray:
     """``np.cov(X, rowvar=False)`` of the virtual patch matrix, in float64
-    (a numpy array). Each block's covariance comes from the crate's stable
-    kernel; blocks are combined about the image's first window, so large
-    means do not cancel the variance's digits. Needs 2 windows.
+    (a numpy array). Each block's moments (count, sum, centred second
+    moment) come from the crate's stable kernel and are merged pairwise
+    (Chan, Golub and LeVeque), so large means do not cancel the variance's
+    digits. Needs 2 windows.
 
     >>> import numpy as np, dask.array as da, ndarray_patches.dask as ndd
     >>> img = np.random.default_rng(1).random((30, 30)) + 1000
@@ -313,14 +347,21 @@ def covariance(
     >>> bool(np.allclose(C, nd.Patches(img, 3).covariance()))
     True
     """
-    plan = _Plan(x, patch, step, dilation, edge)
+    plan = _Plan(x, patch, step, dilation, edge, "covariance")
     if plan.len < 2:
         raise PatchError(f"needs at least 2 patches, there are {plan.len}")
     pl = plan.patch_len
-    first = tuple(slice(0, e) for e in plan.extent)
-    K = Patches(np.asarray(plan.x[first].compute()), plan.patch, 1, plan.dilation).to_matrix(
-        np.float64, 0, 1
-    )[0]
-    v = _reduce(plan, "covariance", 1 + pl + pl * pl, shift=K)
-    n, s, q = v[0], v[1 : 1 + pl], v[1 + pl :].reshape(pl, pl)
-    return (q - np.outer(s, s) / n) / (n - 1)
+    merge = functools.partial(_merge, patch_len=pl)
+    parts = _parts(plan, "covariance", 1 + pl + pl * pl)
+    v = da.reduction(
+        parts,
+        chunk=_keep,
+        combine=merge,
+        aggregate=merge,
+        axis=tuple(range(plan.x.ndim)),
+        dtype=np.float64,
+        concatenate=True,
+        meta=np.empty((0,), np.float64),
+    ).compute()
+    n, m2 = v[0], v[1 + pl :].reshape(pl, pl)
+    return m2 / (n - 1)

@@ -8,24 +8,101 @@
 //! panics on user input.
 
 use ndarray::{
-    Array1, Array2, ArrayD, ArrayView1, ArrayView2, ArrayViewD, ArrayViewMut2, Dimension, IxDyn,
+    Array1, Array2, ArrayD, ArrayView1, ArrayView2, ArrayViewD, ArrayViewMut2, Axis, Dimension,
+    IxDyn,
 };
 use ndarray_patches::prelude::*;
 use ndarray_patches::{
-    try_reconstruct, Edge, Fold, Pad, PatchError, Patches, Real, Reduction, Sampling, Window,
+    try_reconstruct, AsIs, Conversion, Edge, Fold, MapElems, Pad, PatchError, Patches, Real,
+    Reduction, Rows, Sampling, Window,
 };
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
-/// Patch shape, step and dilation, one entry per axis of the source, and
-/// the edge policy of the grid: [`Edge::Shift`] if `shift`, else
-/// [`Edge::Valid`] (the padded policies are a valid grid over a padded copy,
-/// see [`padded`]).
+/// The element types a source may have, with their numpy names and their
+/// rows converted to the float types during the copy (numpy's `astype`:
+/// `as`, round to nearest; a float source's own type is the crate's memcpy
+/// path). The one table of the binding's dtypes.
+pub trait Elem: Copy + Send + Sync + numpy::Element + 'static {
+    const NAME: &'static str;
+    type F32: Conversion<Self, Output = f32> + Clone;
+    type F64: Conversion<Self, Output = f64> + Clone;
+    fn rows_f32<'a>(p: &P<'a, Self>) -> Rows<'a, Self, IxDyn, Self::F32>;
+    fn rows_f64<'a>(p: &P<'a, Self>) -> Rows<'a, Self, IxDyn, Self::F64>;
+}
+
+/// A conversion by a plain function.
+pub type Map<A, B> = MapElems<fn(A) -> B, B>;
+
+macro_rules! elems {
+    ($($t:ty => $name:literal, |$x:ident| $f32:expr, $f64:expr);* $(;)?) => {$(
+        #[allow(clippy::redundant_closure)]
+        impl Elem for $t {
+            const NAME: &'static str = $name;
+            type F32 = Map<$t, f32>;
+            type F64 = Map<$t, f64>;
+            fn rows_f32<'a>(p: &P<'a, $t>) -> Rows<'a, $t, IxDyn, Map<$t, f32>> {
+                p.map_elems((|$x: $t| $f32) as fn($t) -> f32)
+            }
+            fn rows_f64<'a>(p: &P<'a, $t>) -> Rows<'a, $t, IxDyn, Map<$t, f64>> {
+                p.map_elems((|$x: $t| $f64) as fn($t) -> f64)
+            }
+        }
+    )*};
+}
+
+elems!(
+    u8 => "uint8", |x| f32::from(x), f64::from(x);
+    u16 => "uint16", |x| f32::from(x), f64::from(x);
+    u32 => "uint32", |x| x as f32, f64::from(x);
+    u64 => "uint64", |x| x as f32, x as f64;
+    i8 => "int8", |x| f32::from(x), f64::from(x);
+    i16 => "int16", |x| f32::from(x), f64::from(x);
+    i32 => "int32", |x| x as f32, f64::from(x);
+    i64 => "int64", |x| x as f32, x as f64;
+    bool => "bool", |x| f32::from(u8::from(x)), f64::from(u8::from(x));
+);
+
+impl Elem for f32 {
+    const NAME: &'static str = "float32";
+    type F32 = AsIs;
+    type F64 = Map<f32, f64>;
+    fn rows_f32<'a>(p: &P<'a, f32>) -> Rows<'a, f32, IxDyn> {
+        (**p).clone()
+    }
+    fn rows_f64<'a>(p: &P<'a, f32>) -> Rows<'a, f32, IxDyn, Map<f32, f64>> {
+        p.map_elems(f64::from as fn(f32) -> f64)
+    }
+}
+
+impl Elem for f64 {
+    const NAME: &'static str = "float64";
+    type F32 = Map<f64, f32>;
+    type F64 = AsIs;
+    fn rows_f32<'a>(p: &P<'a, f64>) -> Rows<'a, f64, IxDyn, Map<f64, f32>> {
+        p.map_elems((|x: f64| x as f32) as fn(f64) -> f32)
+    }
+    fn rows_f64<'a>(p: &P<'a, f64>) -> Rows<'a, f64, IxDyn> {
+        (**p).clone()
+    }
+}
+
+/// The float types of linear algebra.
+pub trait Float: Real + Elem {}
+impl Float for f32 {}
+impl Float for f64 {}
+
+/// Patch shape, step and dilation (one entry per axis of the source, or per
+/// windowed axis with `axes`), the windowed axes (`None`: every axis; else
+/// the crate's `patches_along`), and the edge policy of the grid:
+/// [`Edge::Shift`] if `shift`, else [`Edge::Valid`] (the padded policies
+/// are a valid grid over a padded copy, see [`padded`]).
 #[derive(Clone, Debug)]
 pub struct Geom {
     pub patch: Vec<usize>,
     pub step: Vec<usize>,
     pub dilation: Vec<usize>,
+    pub axes: Option<Vec<usize>>,
     pub shift: bool,
 }
 
@@ -37,150 +114,94 @@ impl Geom {
     }
 }
 
-type P<'a, A> = Patches<'a, A, IxDyn>;
+pub type P<'a, A> = Patches<'a, A, IxDyn>;
 
-/// The validated patches of `src`, under the edge of `g`. Every operation
-/// builds its patches here, so every one follows the edge.
-pub fn patches<'a, A>(src: ArrayViewD<'a, A>, g: &Geom) -> Result<P<'a, A>, PatchError> {
-    let p = src
-        .try_into_patches(IxDyn(&g.patch))?
-        .try_step(IxDyn(&g.step))?
-        .try_dilation(IxDyn(&g.dilation))?;
-    // `edge` takes Valid and Shift (no padding) and cannot fail on a
-    // validated window.
-    Ok(if g.shift { p.edge(Edge::Shift) } else { p })
-}
-
-/// [`PatchError::ShiftedGrid`] if the windows have no strided view (a last
-/// window moved back by [`Edge::Shift`]). The view itself is made by the
-/// Python layer; other `try_view` errors (an element count over `isize` on
-/// a broadcast source) are not its concern.
-pub fn check_strided<A>(src: ArrayViewD<'_, A>, g: &Geom) -> Result<(), PatchError> {
-    match patches(src, g)?.try_view() {
-        Err(e @ PatchError::ShiftedGrid { .. }) => Err(e),
-        _ => Ok(()),
-    }
-}
-
-/// The grid shape and the number of elements of a patch.
-pub fn shape<A>(src: ArrayViewD<'_, A>, g: &Geom) -> Result<(Vec<usize>, usize), PatchError> {
-    let p = patches(src, g)?;
-    Ok((p.grid().slice().to_vec(), p.patch_len()))
-}
-
-/// `start..stop` must be rows of `p` (the crate's `positions` panics
-/// otherwise).
-fn check_range<A>(p: &P<'_, A>, start: usize, stop: usize) -> Result<(), PatchError> {
-    if start <= stop && stop <= p.len() {
-        Ok(())
-    } else {
-        Err(PatchError::RowsOutOfRange {
-            start,
-            end: stop,
-            len: p.len(),
-        })
-    }
-}
-
-/// The element types a source may have: every integer of 8 to 64 bits,
-/// `bool`, `f32` and `f64`.
-pub trait Elem: Copy + Send + Sync + 'static {}
-impl Elem for bool {}
-impl Elem for i8 {}
-impl Elem for i64 {}
-impl Elem for u32 {}
-impl Elem for u64 {}
-impl Elem for u8 {}
-impl Elem for u16 {}
-impl Elem for i16 {}
-impl Elem for i32 {}
-impl Elem for f32 {}
-impl Elem for f64 {}
-
-/// Rows of `Self` delivered as rows of `B`.
-pub trait Conv<B>: Elem {
-    /// Rows of `B` per default chunk: the crate's `default_chunk_rows`,
-    /// counted in bytes of `B`.
-    fn default_chunk_rows(src: ArrayViewD<'_, Self>, g: &Geom) -> Result<usize, PatchError>;
-    /// Rows `start..start + out.nrows()` into `out`.
-    fn write_rows(
-        src: ArrayViewD<'_, Self>,
-        g: &Geom,
-        start: usize,
-        out: ArrayViewMut2<'_, B>,
-    ) -> Result<(), PatchError>;
-    /// The rows at `indices`, in that order, as a new matrix.
-    fn select(
-        src: ArrayViewD<'_, Self>,
-        g: &Geom,
-        indices: &[usize],
-    ) -> Result<Array2<B>, PatchError>;
-}
-
-/// `conv!(A => B, |rows| rows_of_B)`: how rows of `A` become rows of `B`.
-macro_rules! conv {
-    ($($a:ty => $b:ty, |$r:ident| $adapt:expr);* $(;)?) => {$(
-        impl Conv<$b> for $a {
-            fn default_chunk_rows(src: ArrayViewD<'_, $a>, g: &Geom) -> Result<usize, PatchError> {
-                let $r = patches(src, g)?;
-                Ok($adapt.default_chunk_rows())
-            }
-            fn write_rows(
-                src: ArrayViewD<'_, $a>,
-                g: &Geom,
-                start: usize,
-                out: ArrayViewMut2<'_, $b>,
-            ) -> Result<(), PatchError> {
-                let $r = patches(src, g)?;
-                $adapt.try_write_rows(start, out)
-            }
-            fn select(
-                src: ArrayViewD<'_, $a>,
-                g: &Geom,
-                indices: &[usize],
-            ) -> Result<Array2<$b>, PatchError> {
-                let $r = patches(src, g)?;
-                $adapt.try_select(indices)?.try_to_matrix()
-            }
-        }
-    )*};
-}
-
-conv!(
-    // No conversion: the crate's memcpy paths.
-    u8 => u8, |p| p; u16 => u16, |p| p; i16 => i16, |p| p;
-    i32 => i32, |p| p; f32 => f32, |p| p; f64 => f64, |p| p;
-    bool => bool, |p| p; i8 => i8, |p| p; i64 => i64, |p| p;
-    u32 => u32, |p| p; u64 => u64, |p| p;
-    // `B: From<A>`.
-    i8 => f32, |p| p.cast::<f32>(); i8 => f64, |p| p.cast::<f64>();
-    u32 => f64, |p| p.cast::<f64>();
-    u8 => f32, |p| p.cast::<f32>(); u8 => f64, |p| p.cast::<f64>();
-    u16 => f32, |p| p.cast::<f32>(); u16 => f64, |p| p.cast::<f64>();
-    i16 => f32, |p| p.cast::<f32>(); i16 => f64, |p| p.cast::<f64>();
-    i32 => f64, |p| p.cast::<f64>(); f32 => f64, |p| p.cast::<f64>();
-    // No `From`: numpy's `astype` rounding, during the copy.
-    i32 => f32, |p| p.map_elems(|x: i32| x as f32);
-    f64 => f32, |p| p.map_elems(|x: f64| x as f32);
-    u32 => f32, |p| p.map_elems(|x: u32| x as f32);
-    i64 => f32, |p| p.map_elems(|x: i64| x as f32);
-    i64 => f64, |p| p.map_elems(|x: i64| x as f64);
-    u64 => f32, |p| p.map_elems(|x: u64| x as f32);
-    u64 => f64, |p| p.map_elems(|x: u64| x as f64);
-    bool => f32, |p| p.map_elems(|x: bool| f32::from(u8::from(x)));
-    bool => f64, |p| p.map_elems(|x: bool| f64::from(u8::from(x)));
-);
-
-/// The origins of the windows of rows `start..stop`, `(stop - start, ndim)`.
-pub fn positions<A>(
+/// Calls `f` with the validated patches of `src` under `g`: every
+/// operation builds its patches here, so every one follows the edge and
+/// the windowed axes. The outer error is the geometry's.
+pub fn with_patches<A, R>(
     src: ArrayViewD<'_, A>,
     g: &Geom,
-    start: usize,
-    stop: usize,
-) -> Result<Array2<i64>, PatchError> {
-    let p = patches(src, g)?;
-    check_range(&p, start, stop)?;
-    let ndim = p.grid().ndim();
+    f: impl FnOnce(&P<'_, A>) -> R,
+) -> Result<R, PatchError> {
+    let edge = if g.shift { Edge::Shift } else { Edge::Valid };
+    match &g.axes {
+        None => {
+            let p = src
+                .try_into_patches(IxDyn(&g.patch))?
+                .try_step(IxDyn(&g.step))?
+                .try_dilation(IxDyn(&g.dilation))?;
+            // `edge` takes Valid and Shift (no padding) and cannot fail on
+            // a validated window.
+            Ok(f(&p.edge(edge)))
+        }
+        Some(axes) => {
+            let along = src
+                .try_patches_along(IxDyn(axes), IxDyn(&g.patch))?
+                .try_step(IxDyn(&g.step))?
+                .try_dilation(IxDyn(&g.dilation))?;
+            let p: P<'_, A> = (*along).clone();
+            Ok(f(&p.edge(edge)))
+        }
+    }
+}
+
+/// What a validated geometry is: grid and patch (as users see them, with
+/// `axes`), rows, and per source axis the extent of a window.
+pub struct Info {
+    pub grid: Vec<usize>,
+    pub patch_shape: Vec<usize>,
+    pub patch_len: usize,
+    pub len: usize,
+    pub extent: Vec<usize>,
+}
+
+pub fn info<A>(p: &P<'_, A>) -> Info {
+    let w = p.window();
+    Info {
+        grid: p.grid().slice().to_vec(),
+        patch_shape: p.patch_shape().slice().to_vec(),
+        patch_len: p.patch_len(),
+        len: p.len(),
+        // Validated by the crate: d * (p - 1) + 1 does not overflow.
+        extent: w
+            .patch
+            .slice()
+            .iter()
+            .zip(w.dilation.slice())
+            .map(|(&k, &d)| d * (k - 1) + 1)
+            .collect(),
+    }
+}
+
+/// Shape and strides (in elements) of the zero-copy view `grid ++ patch`;
+/// [`PatchError::ShiftedGrid`] where no strided view holds the windows.
+pub fn view_layout<A>(p: &P<'_, A>) -> Result<(Vec<usize>, Vec<isize>), PatchError> {
+    let v = p.try_view()?;
+    Ok((v.shape().to_vec(), v.strides().to_vec()))
+}
+
+/// Origin (one index per source axis), shape and strides (in elements) of
+/// window `r < len`.
+pub fn window_layout<A>(p: &P<'_, A>, r: usize) -> Option<(Vec<usize>, Vec<usize>, Vec<isize>)> {
+    let pos = p.position(r)?;
+    let w = p.get(r)?;
+    Some((
+        pos.origin.slice().to_vec(),
+        w.shape().to_vec(),
+        w.strides().to_vec(),
+    ))
+}
+
+/// The origin of window `r`, `None` past the last one.
+pub fn origin<A>(p: &P<'_, A>, r: usize) -> Option<Vec<usize>> {
+    p.position(r).map(|q| q.origin.slice().to_vec())
+}
+
+/// The origins of the windows of rows `start..stop` (checked), `(stop -
+/// start, ndim)`.
+pub fn positions<A>(p: &P<'_, A>, start: usize, stop: usize) -> Result<Array2<i64>, PatchError> {
+    let ndim = p.window().patch.ndim();
     let mut out = Array2::<i64>::zeros((stop - start, ndim));
     for (mut row, pos) in out
         .rows_mut()
@@ -194,28 +215,36 @@ pub fn positions<A>(
     Ok(out)
 }
 
-/// The row of the window whose origin is `origin` (one index per axis of
-/// the source), `None` if no window starts there.
-pub fn row_of<A>(
-    src: ArrayViewD<'_, A>,
-    g: &Geom,
-    origin: &[usize],
-) -> Result<Option<usize>, PatchError> {
-    let p = patches(src, g)?;
-    Ok(p.row_of(IxDyn(origin)))
+/// Per source axis, the origins of the grid positions along it, in order
+/// (windows over every axis only).
+pub fn axis_origins<A>(p: &P<'_, A>) -> Vec<Vec<usize>> {
+    let grid = p.grid();
+    let grid = grid.slice();
+    (0..grid.len())
+        .map(|k| {
+            // Rows one grid step apart on axis k, the others at 0.
+            let stride: usize = grid[k + 1..].iter().product();
+            (0..grid[k])
+                .filter_map(|i| p.position(i * stride).map(|q| q.origin[k]))
+                .collect()
+        })
+        .collect()
+}
+
+/// The row of the window whose origin is `origin`, `None` if none starts
+/// there.
+pub fn row_of<A>(p: &P<'_, A>, origin: &[usize]) -> Option<usize> {
+    p.row_of(IxDyn(origin))
 }
 
 /// Rows `start..stop` in the order of one shuffled epoch of the crate
 /// (`Rows::try_shuffled` with `StdRng::seed_from_u64(seed)`).
 pub fn shuffled_order<A>(
-    src: ArrayViewD<'_, A>,
-    g: &Geom,
+    p: &P<'_, A>,
     start: usize,
     stop: usize,
     seed: u64,
 ) -> Result<Vec<usize>, PatchError> {
-    let p = patches(src, g)?;
-    check_range(&p, start, stop)?;
     let mut rng = StdRng::seed_from_u64(seed);
     Ok(p.rows(start..stop)
         .try_shuffled(&mut rng)?
@@ -225,14 +254,12 @@ pub fn shuffled_order<A>(
 
 /// `n` patches drawn with a seeded `StdRng`: their rows and their contents.
 pub fn sample<A: Elem>(
-    src: ArrayViewD<'_, A>,
-    g: &Geom,
+    p: &P<'_, A>,
     n: usize,
     seed: u64,
     replace: bool,
     weights: Option<ArrayView1<'_, f64>>,
 ) -> Result<(Vec<usize>, Array2<A>), PatchError> {
-    let p = patches(src, g)?;
     let mut spec = Sampling::new(n);
     if replace {
         spec = spec.with_replacement();
@@ -245,85 +272,126 @@ pub fn sample<A: Elem>(
     Ok((drawn.indices().to_vec(), drawn.try_to_matrix()?))
 }
 
-/// Linear algebra on the virtual patch matrix of a `Self` source in `F`.
-pub trait Lin<F: Real>: Elem {
-    fn dot(
-        src: ArrayViewD<'_, Self>,
-        g: &Geom,
-        w: ArrayView1<'_, F>,
-    ) -> Result<Array1<F>, PatchError>;
-    fn matmul(
-        src: ArrayViewD<'_, Self>,
-        g: &Geom,
-        w: ArrayView2<'_, F>,
-    ) -> Result<Array2<F>, PatchError>;
-    fn t_dot(
-        src: ArrayViewD<'_, Self>,
-        g: &Geom,
-        v: ArrayView1<'_, F>,
-    ) -> Result<Array1<F>, PatchError>;
-    fn gram(src: ArrayViewD<'_, Self>, g: &Geom) -> Result<Array2<F>, PatchError>;
-    fn mean(src: ArrayViewD<'_, Self>, g: &Geom) -> Result<Array1<F>, PatchError>;
-    fn covariance(src: ArrayViewD<'_, Self>, g: &Geom) -> Result<Array2<F>, PatchError>;
+/// Rows of `A` converted by `C`: the operations that copy rows.
+pub fn write_rows<A: Elem, C: Conversion<A>>(
+    rows: &Rows<'_, A, IxDyn, C>,
+    start: usize,
+    out: ArrayViewMut2<'_, C::Output>,
+) -> Result<(), PatchError> {
+    rows.try_write_rows(start, out)
 }
 
-/// `lin!(A => F, |rows| rows_of_F)`: the linear algebra of rows of `A`
-/// converted to `F` during the copy (never the whole source converted
-/// first).
-macro_rules! lin {
-    ($($a:ty => $f:ty, |$r:ident| $adapt:expr);* $(;)?) => {$(
-        impl Lin<$f> for $a {
-            fn dot(src: ArrayViewD<'_, $a>, g: &Geom, w: ArrayView1<'_, $f>)
-                -> Result<Array1<$f>, PatchError> {
-                let $r = patches(src, g)?;
-                $adapt.try_dot(&w)
-            }
-            fn matmul(src: ArrayViewD<'_, $a>, g: &Geom, w: ArrayView2<'_, $f>)
-                -> Result<Array2<$f>, PatchError> {
-                let $r = patches(src, g)?;
-                $adapt.try_dot(&w)
-            }
-            fn t_dot(src: ArrayViewD<'_, $a>, g: &Geom, v: ArrayView1<'_, $f>)
-                -> Result<Array1<$f>, PatchError> {
-                let $r = patches(src, g)?;
-                $adapt.try_t_dot(&v)
-            }
-            fn gram(src: ArrayViewD<'_, $a>, g: &Geom) -> Result<Array2<$f>, PatchError> {
-                let $r = patches(src, g)?;
-                $adapt.try_gram()
-            }
-            fn mean(src: ArrayViewD<'_, $a>, g: &Geom) -> Result<Array1<$f>, PatchError> {
-                let $r = patches(src, g)?;
-                $adapt.try_mean()
-            }
-            fn covariance(src: ArrayViewD<'_, $a>, g: &Geom) -> Result<Array2<$f>, PatchError> {
-                let $r = patches(src, g)?;
-                $adapt.try_covariance()
+pub fn select<A: Elem, C: Conversion<A> + Clone>(
+    rows: &Rows<'_, A, IxDyn, C>,
+    indices: &[usize],
+) -> Result<Array2<C::Output>, PatchError> {
+    rows.try_select(indices)?.try_to_matrix()
+}
+
+/// Rows of `bytes` bytes of `C::Output`: at least 1, at most all.
+pub fn chunk_rows_for<A: Elem, C: Conversion<A>>(
+    rows: &Rows<'_, A, IxDyn, C>,
+    bytes: usize,
+) -> usize {
+    rows.chunk_rows_for(bytes)
+}
+
+/// Linear algebra on the virtual patch matrix, in `F`.
+pub fn dot<A: Elem, F: Float, C: Conversion<A, Output = F> + Clone>(
+    rows: &Rows<'_, A, IxDyn, C>,
+    w: ArrayView1<'_, F>,
+) -> Result<Array1<F>, PatchError> {
+    rows.try_dot(&w)
+}
+
+pub fn matmul<A: Elem, F: Float, C: Conversion<A, Output = F> + Clone>(
+    rows: &Rows<'_, A, IxDyn, C>,
+    w: ArrayView2<'_, F>,
+) -> Result<Array2<F>, PatchError> {
+    rows.try_dot(&w)
+}
+
+pub fn t_dot<A: Elem, F: Float, C: Conversion<A, Output = F> + Clone>(
+    rows: &Rows<'_, A, IxDyn, C>,
+    v: ArrayView1<'_, F>,
+) -> Result<Array1<F>, PatchError> {
+    rows.try_t_dot(&v)
+}
+
+pub fn gram<A: Elem, F: Float, C: Conversion<A, Output = F> + Clone>(
+    rows: &Rows<'_, A, IxDyn, C>,
+) -> Result<Array2<F>, PatchError> {
+    rows.try_gram()
+}
+
+pub fn mean<A: Elem, F: Float, C: Conversion<A, Output = F> + Clone>(
+    rows: &Rows<'_, A, IxDyn, C>,
+) -> Result<Array1<F>, PatchError> {
+    rows.try_mean()
+}
+
+pub fn covariance<A: Elem, F: Float, C: Conversion<A, Output = F> + Clone>(
+    rows: &Rows<'_, A, IxDyn, C>,
+) -> Result<Array2<F>, PatchError> {
+    rows.try_covariance()
+}
+
+/// `n`, the sum of the rows and, if asked, their centred second moment.
+pub type Moments = (usize, Array1<f64>, Option<Array2<f64>>);
+
+/// Mergeable moments of all the rows in f64: `n`, the sum of the rows and,
+/// with `second`, their centred second moment `Σ (x - μ)(x - μ)ᵀ` (the
+/// crate's stable covariance times `n - 1`; zeros for one row).
+pub fn moments<A: Elem, C: Conversion<A, Output = f64> + Clone>(
+    rows: &Rows<'_, A, IxDyn, C>,
+    pl: usize,
+    second: bool,
+) -> Result<Moments, PatchError> {
+    let n = rows.len();
+    let sum = rows.try_mean()? * n as f64;
+    let m2 = match (second, n) {
+        (false, _) => None,
+        (true, 1) => Some(Array2::zeros((pl, pl))),
+        (true, _) => Some(rows.try_covariance()? * (n - 1) as f64),
+    };
+    Ok((n, sum, m2))
+}
+
+/// Chan, Golub and LeVeque's merge of packed moments: each row of `parts`
+/// is `[n, sum (pl), m2 (pl * pl)]`; rows with `n = 0` are empty.
+pub fn merge_moments(parts: ArrayView2<'_, f64>, pl: usize) -> Array1<f64> {
+    let mut acc = Array1::<f64>::zeros(1 + pl + pl * pl);
+    for part in parts.axis_iter(Axis(0)) {
+        let nb = part[0];
+        if nb == 0.0 {
+            continue;
+        }
+        let na = acc[0];
+        if na == 0.0 {
+            acc.assign(&part);
+            continue;
+        }
+        let (sa, sb) = (
+            acc.slice(ndarray::s![1..1 + pl]).to_owned(),
+            part.slice(ndarray::s![1..1 + pl]),
+        );
+        let delta = &sb / nb - &sa / na;
+        let w = na * nb / (na + nb);
+        {
+            let mut m2 = acc.slice_mut(ndarray::s![1 + pl..]);
+            let pb = part.slice(ndarray::s![1 + pl..]);
+            for i in 0..pl {
+                for j in 0..pl {
+                    m2[i * pl + j] += pb[i * pl + j] + w * delta[i] * delta[j];
+                }
             }
         }
-    )*};
+        acc[0] = na + nb;
+        acc.slice_mut(ndarray::s![1..1 + pl])
+            .zip_mut_with(&sb, |a, &b| *a += b);
+    }
+    acc
 }
-
-lin!(
-    f32 => f32, |p| p; f64 => f64, |p| p;
-    u8 => f32, |p| p.cast::<f32>(); u16 => f32, |p| p.cast::<f32>();
-    i16 => f32, |p| p.cast::<f32>();
-    u8 => f64, |p| p.cast::<f64>(); u16 => f64, |p| p.cast::<f64>();
-    i16 => f64, |p| p.cast::<f64>(); i32 => f64, |p| p.cast::<f64>();
-    f32 => f64, |p| p.cast::<f64>();
-    i8 => f32, |p| p.cast::<f32>(); i8 => f64, |p| p.cast::<f64>();
-    u32 => f64, |p| p.cast::<f64>();
-    // No `From`: numpy's `astype` rounding, during the copy.
-    i32 => f32, |p| p.map_elems(|x: i32| x as f32);
-    f64 => f32, |p| p.map_elems(|x: f64| x as f32);
-    u32 => f32, |p| p.map_elems(|x: u32| x as f32);
-    i64 => f32, |p| p.map_elems(|x: i64| x as f32);
-    i64 => f64, |p| p.map_elems(|x: i64| x as f64);
-    u64 => f32, |p| p.map_elems(|x: u64| x as f32);
-    u64 => f64, |p| p.map_elems(|x: u64| x as f64);
-    bool => f32, |p| p.map_elems(|x: bool| f32::from(u8::from(x)));
-    bool => f64, |p| p.map_elems(|x: bool| f64::from(u8::from(x)));
-);
 
 /// The crate's edge policy called `name`.
 pub fn edge(name: &str) -> Option<Edge> {

@@ -8,6 +8,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 
 use ndarray::ArrayViewD;
+use ndarray::IxDyn;
+use ndarray_patches::{Conversion, Rows};
 use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyArrayDyn, PyArrayMethods, PyReadonlyArray1,
     PyReadonlyArray2, PyUntypedArray, PyUntypedArrayMethods,
@@ -17,12 +19,12 @@ use pyo3::exceptions::{
 };
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyTuple, PyType};
+use pyo3::types::{PyDict, PySlice, PyTuple, PyType};
 use rayon::{ThreadPool, ThreadPoolBuilder};
 
 mod core;
 
-use crate::core::{Conv, Geom, Lin};
+use crate::core::{Elem, Geom};
 use ndarray_patches::PatchError as RustPatchError;
 
 pyo3::create_exception!(
@@ -65,6 +67,11 @@ fn py_err(py: Python<'_>, e: RustPatchError) -> PyErr {
             "no strided view holds edge=\"shift\" windows: the last window on axis {axis} \
              is moved back by {back} from the step; read them with get, to_matrix, chunks, \
              write_rows or shuffled"
+        ),
+        RustPatchError::OutOfMemory { bytes, what } => format!(
+            "could not allocate {bytes} bytes ({:.1} GiB) for {what}; stream the rows \
+             instead (chunks, map_chunks, write_rows)",
+            bytes as f64 / (1u64 << 30) as f64
         ),
         _ => e.to_string(),
     };
@@ -178,7 +185,7 @@ where
 }
 
 // ---------------------------------------------------------------------------
-// dtype dispatch: one macro for the eleven element types of a source.
+// dtype dispatch: the element types of `core::Elem`, one macro.
 
 fn unsupported(arr: &Bound<'_, PyAny>) -> PyErr {
     let dtype = arr
@@ -214,40 +221,71 @@ macro_rules! dispatch {
     };
 }
 
-/// `with_out!(A, name, |B| body)`: `B` is the output element type called
-/// `name`: the source's own, float32 or float64.
-macro_rules! with_out {
-    ($A:ty, $name:expr, |$B:ident| $body:expr) => {{
+/// `with_p!(self, py, |A, p| body)`: `p` is the crate's `Patches` of the
+/// geometry's source (element type `A`), built from the validated geometry;
+/// `body` is a `PyResult`.
+macro_rules! with_p {
+    ($self:expr, $py:expr, |$A:ident, $p:ident| $body:expr) => {{
+        let this: &Geometry = $self;
+        let py: Python<'_> = $py;
+        let g = &this.g;
+        dispatch!(this.src.bind(py), |$A, v| {
+            match core::with_patches(v, g, |$p| -> PyResult<_> { $body }) {
+                Ok(r) => r,
+                Err(e) => Err(py_err(py, e)),
+            }
+        })
+    }};
+}
+
+/// `rows_as!(A, p, name, |B, rows| body)`: `rows` are all the rows of `p`
+/// delivered as `B`, the element type called `name`: the source's own (the
+/// memcpy path), float32 or float64 (converted during the copy).
+macro_rules! rows_as {
+    ($A:ty, $p:expr, $name:expr, |$B:ident, $rows:ident| $body:expr) => {{
         let name: &str = $name;
-        if name == elem_name::<$A>() {
+        let p = $p;
+        if name == <$A as Elem>::NAME {
+            #[allow(dead_code)]
             type $B = $A;
+            let $rows = &**p;
             $body
         } else if name == "float32" {
+            #[allow(dead_code)]
             type $B = f32;
+            let r = <$A as Elem>::rows_f32(p);
+            let $rows = &r;
             $body
         } else if name == "float64" {
+            #[allow(dead_code)]
             type $B = f64;
+            let r = <$A as Elem>::rows_f64(p);
+            let $rows = &r;
             $body
         } else {
-            Err(patch_error(format!(
-                "unsupported output dtype {name} for a {} source: use the source's dtype, \
-                 float32 or float64",
-                elem_name::<$A>()
-            )))
+            Err(unsupported_out(name, <$A as Elem>::NAME))
         }
     }};
 }
 
-/// `with_real!(name, |F| body)`: `F` is f32 or f64.
-macro_rules! with_real {
-    ($name:expr, |$F:ident| $body:expr) => {{
+/// `rows_real!(A, p, name, |F, rows| body)`: the rows of `p` in `F`,
+/// float32 or float64, for linear algebra.
+macro_rules! rows_real {
+    ($A:ty, $p:expr, $name:expr, |$F:ident, $rows:ident| $body:expr) => {{
+        let p = $p;
         match $name {
             "float32" => {
+                #[allow(dead_code)]
                 type $F = f32;
+                let r = <$A as Elem>::rows_f32(p);
+                let $rows = &r;
                 $body
             }
             "float64" => {
+                #[allow(dead_code)]
                 type $F = f64;
+                let r = <$A as Elem>::rows_f64(p);
+                let $rows = &r;
                 $body
             }
             other => Err(patch_error(format!(
@@ -257,46 +295,47 @@ macro_rules! with_real {
     }};
 }
 
-fn elem_name<A: 'static>() -> &'static str {
-    use std::any::TypeId;
-    let t = TypeId::of::<A>();
-    [
-        (TypeId::of::<bool>(), "bool"),
-        (TypeId::of::<i8>(), "int8"),
-        (TypeId::of::<i64>(), "int64"),
-        (TypeId::of::<u32>(), "uint32"),
-        (TypeId::of::<u64>(), "uint64"),
-        (TypeId::of::<u8>(), "uint8"),
-        (TypeId::of::<u16>(), "uint16"),
-        (TypeId::of::<i16>(), "int16"),
-        (TypeId::of::<i32>(), "int32"),
-        (TypeId::of::<f32>(), "float32"),
-        (TypeId::of::<f64>(), "float64"),
-    ]
-    .into_iter()
-    .find(|(id, _)| *id == t)
-    .map_or("?", |(_, n)| n)
+fn unsupported_out(name: &str, source: &str) -> PyErr {
+    patch_error(format!(
+        "unsupported output dtype {name} for a {source} source: use the source's dtype, \
+         float32 or float64"
+    ))
 }
 
-/// The geometry of a `Patches`: its window and its edge, "valid" or
-/// "shift" (the policies that need no padding).
-fn geom(patch: Vec<usize>, step: Vec<usize>, dilation: Vec<usize>, edge: &str) -> PyResult<Geom> {
-    let shift = match edge {
-        "valid" => false,
-        "shift" => true,
-        other => {
-            return Err(patch_error(format!(
-                "unknown edge {other:?} for Patches: use \"valid\" or \"shift\" \
-                 (\"same\" and \"cover\" pad the array: use padded)"
-            )))
-        }
-    };
-    Ok(Geom {
-        patch,
-        step,
-        dilation,
-        shift,
-    })
+// ---------------------------------------------------------------------------
+// Arguments: the one place that parses edges and pad modes.
+
+fn describe(obj: &Bound<'_, PyAny>) -> String {
+    obj.repr()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|_| "?".to_string())
+}
+
+/// The edge of a grid over the array itself: `Some(true)` for "shift",
+/// `Some(false)` for "valid".
+fn grid_edge(edge: &Bound<'_, PyAny>) -> PyResult<bool> {
+    match edge.extract::<String>().ok().as_deref() {
+        Some("valid") => Ok(false),
+        Some("shift") => Ok(true),
+        _ => Err(patch_error(format!(
+            "unknown edge {} for Patches: use 'valid' or 'shift' ('same' and 'cover' pad \
+             the array: use padded)",
+            describe(edge)
+        ))),
+    }
+}
+
+/// Any of the crate's edge policies, for `padded` and `Fold`.
+fn any_edge(edge: &Bound<'_, PyAny>) -> PyResult<ndarray_patches::Edge> {
+    edge.extract::<String>()
+        .ok()
+        .and_then(|e| core::edge(&e))
+        .ok_or_else(|| {
+            patch_error(format!(
+                "unknown edge {}: use 'valid', 'same', 'cover' or 'shift'",
+                describe(edge)
+            ))
+        })
 }
 
 /// The window of `padded` and `Fold`, whose edge is a separate argument.
@@ -305,288 +344,948 @@ fn window(patch: Vec<usize>, step: Vec<usize>, dilation: Vec<usize>) -> Geom {
         patch,
         step,
         dilation,
+        axes: None,
         shift: false,
     }
 }
 
-/// The crate's edge policy called `edge`, for `padded` and `Fold`.
-fn any_edge(edge: &str) -> PyResult<ndarray_patches::Edge> {
-    core::edge(edge).ok_or_else(|| {
-        patch_error(format!(
-            "unknown edge {edge:?}: use \"valid\", \"same\", \"cover\" or \"shift\""
-        ))
+/// A new numpy array of `shape` and `dtype` (numpy allocates: it asks the
+/// kernel for huge pages on large arrays, a first touch about twice as fast
+/// as a fresh Rust `Vec`'s); a failed allocation is a `PatchMemoryError`.
+fn empty<'py>(
+    py: Python<'py>,
+    shape: Vec<usize>,
+    dtype: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let np = py.import("numpy")?;
+    let nbytes = shape.iter().product::<usize>() as f64;
+    match np.call_method1("empty", (PyTuple::new(py, &shape)?, dtype)) {
+        Ok(a) => Ok(a),
+        Err(e) if e.is_instance_of::<PyMemoryError>(py) => {
+            let cls = MEMORY_ERROR
+                .get(py)
+                .map(|c| c.bind(py).clone())
+                .ok_or_else(|| PyRuntimeError::new_err("module not initialised"))?;
+            Err(PyErr::from_type(
+                cls,
+                format!(
+                    "could not allocate an array of shape {shape:?} ({:.1} GiB of {}) for the \
+                     patch matrix; stream the rows instead (chunks, write_rows, map_chunks)",
+                    nbytes * itemsize(dtype)? as f64 / (1u64 << 30) as f64,
+                    dtype.str()?
+                ),
+            ))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn itemsize(dtype: &Bound<'_, PyAny>) -> PyResult<usize> {
+    let py = dtype.py();
+    py.import("numpy")?
+        .call_method1("dtype", (dtype,))?
+        .getattr("itemsize")?
+        .extract()
+}
+
+fn index_error(msg: String) -> PyErr {
+    Python::attach(|py| match INDEX_ERROR.get(py) {
+        Some(cls) => PyErr::from_type(cls.bind(py).clone(), msg),
+        None => PyIndexError::new_err(msg),
     })
+}
+
+fn overflow_error(msg: String) -> PyErr {
+    Python::attach(|py| match OVERFLOW_ERROR.get(py) {
+        Some(cls) => PyErr::from_type(cls.bind(py).clone(), msg),
+        None => PyOverflowError::new_err(msg),
+    })
+}
+
+// ---------------------------------------------------------------------------
+// The geometry: one per Python `Patches`.
+
+/// Rows of chunks handed to Python by `chunks` and `shuffled` by default: 2
+/// MiB of output (a chunk handed to Python costs more per call than one
+/// handed to Rust code, whose default is 1 MiB).
+const CHUNK_BYTES: usize = 2 << 20;
+/// Rows of chunks handed to a model by `map_chunks` by default: 16 MiB of
+/// output (a model's per-call overhead, scikit-learn's above all, wants
+/// tens of thousands of rows).
+const MAP_CHUNK_BYTES: usize = 16 << 20;
+
+/// The validated windows of a source: what every method of a Python
+/// `Patches` asks. Holds the numpy array and the arguments; the crate's
+/// `Patches` (which borrows) is rebuilt per call, in O(ndim).
+#[pyclass(frozen, module = "ndarray_patches._core")]
+struct Geometry {
+    src: Py<PyAny>,
+    g: Geom,
+    dtype: &'static str,
+    ndim: usize,
+    grid: Vec<usize>,
+    patch_shape: Vec<usize>,
+    patch_len: usize,
+    len: usize,
+    extent: Vec<usize>,
+}
+
+impl Geometry {
+    fn build(py: Python<'_>, a: &Bound<'_, PyAny>, g: Geom) -> PyResult<Self> {
+        let dtype = dispatch!(a, |A, _v| Ok(<A as Elem>::NAME))?;
+        let ndim = a.cast::<PyUntypedArray>()?.ndim();
+        let this = Geometry {
+            src: a.clone().unbind(),
+            g,
+            dtype,
+            ndim,
+            grid: Vec::new(),
+            patch_shape: Vec::new(),
+            patch_len: 0,
+            len: 0,
+            extent: Vec::new(),
+        };
+        let info = with_p!(&this, py, |A, p| Ok(core::info(p)))?;
+        Ok(Geometry {
+            grid: info.grid,
+            patch_shape: info.patch_shape,
+            patch_len: info.patch_len,
+            len: info.len,
+            extent: info.extent,
+            ..this
+        })
+    }
+
+    /// Rows `start..stop` (`stop` None: the end), checked.
+    fn range(&self, start: isize, stop: Option<isize>) -> PyResult<(usize, usize)> {
+        let len = self.len as isize;
+        let stop = stop.unwrap_or(len);
+        if 0 <= start && start <= stop && stop <= len {
+            Ok((start as usize, stop as usize))
+        } else {
+            Err(index_error(format!(
+                "rows {start}..{stop} are out of range for {len} patches"
+            )))
+        }
+    }
+
+    fn row(&self, r: isize) -> PyResult<usize> {
+        if 0 <= r && (r as usize) < self.len {
+            Ok(r as usize)
+        } else {
+            Err(index_error(format!(
+                "row {r} is out of range for {} patches",
+                self.len
+            )))
+        }
+    }
+
+    /// The name of an output dtype, if rows may be delivered in it.
+    fn out_name(&self, dtype: &Bound<'_, PyAny>) -> PyResult<String> {
+        let name: String = dtype.getattr("name")?.extract()?;
+        if name == self.dtype || name == "float32" || name == "float64" {
+            Ok(name)
+        } else {
+            Err(unsupported_out(&name, self.dtype))
+        }
+    }
+
+    fn itemsize(&self, py: Python<'_>) -> PyResult<usize> {
+        self.src.bind(py).getattr("itemsize")?.extract()
+    }
+
+    /// Rows `start..stop` as a new `(rows, patch_len)` array of `dtype`.
+    fn fill_new<'py>(
+        &self,
+        py: Python<'py>,
+        start: usize,
+        stop: usize,
+        dtype: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let name = self.out_name(dtype)?;
+        let rows = stop - start;
+        let bytes = rows
+            .checked_mul(self.patch_len)
+            .and_then(|n| n.checked_mul(itemsize(dtype).ok()?))
+            .filter(|&b| b <= isize::MAX as usize);
+        if bytes.is_none() {
+            return Err(overflow_error(format!(
+                "a matrix of {rows} rows of {} {name} overflows the machine's address range; \
+                 stream the rows instead (chunks, write_rows, map_chunks)",
+                self.patch_len
+            )));
+        }
+        let out = empty(py, vec![rows, self.patch_len], dtype)?;
+        self.write_into(py, start, &out, &name)?;
+        Ok(out)
+    }
+
+    /// Rows `start..` into `out`, a 2-D array of the element type `name`.
+    fn write_into(
+        &self,
+        py: Python<'_>,
+        start: usize,
+        out: &Bound<'_, PyAny>,
+        name: &str,
+    ) -> PyResult<()> {
+        with_p!(self, py, |A, p| rows_as!(A, p, name, |B, rows| {
+            let o = out.cast::<PyArray2<B>>()?;
+            let mut rw = o.try_readwrite().map_err(|e| {
+                patch_error(format!(
+                    "out cannot be written ({e}): does it overlap the source?"
+                ))
+            })?;
+            let view = rw.as_array_mut();
+            run(py, || core::write_rows(rows, start, view))
+        }))
+    }
+
+    fn resolve_rows(
+        &self,
+        py: Python<'_>,
+        rows: Option<isize>,
+        name: &str,
+        method: &str,
+        default_bytes: usize,
+    ) -> PyResult<usize> {
+        match rows {
+            Some(r) if r >= 1 => Ok(r as usize),
+            Some(r) => Err(patch_error(format!(
+                "rows={r} for {method}: rows must be positive (at least 1)"
+            ))),
+            None => with_p!(self, py, |A, p| rows_as!(A, p, name, |B, r| Ok(
+                core::chunk_rows_for(r, default_bytes)
+            ))),
+        }
+    }
+}
+
+#[pymethods]
+impl Geometry {
+    /// The windows `patch`, `step`, `dilation` of `a` under `edge`
+    /// ("valid" or "shift"); with `axis`, along those axes only (the
+    /// arguments then have one entry per windowed axis).
+    #[new]
+    #[pyo3(signature = (a, patch, step, dilation, edge, axis=None))]
+    fn new(
+        py: Python<'_>,
+        a: &Bound<'_, PyAny>,
+        patch: Vec<usize>,
+        step: Vec<usize>,
+        dilation: Vec<usize>,
+        edge: &Bound<'_, PyAny>,
+        axis: Option<Vec<usize>>,
+    ) -> PyResult<Self> {
+        let shift = grid_edge(edge)?;
+        let g = Geom {
+            patch,
+            step,
+            dilation,
+            axes: axis,
+            shift,
+        };
+        Geometry::build(py, a, g)
+    }
+
+    /// The same windows over another array of the source's shape and
+    /// dtype (a snapshot).
+    fn with_source(&self, py: Python<'_>, a: &Bound<'_, PyAny>) -> PyResult<Self> {
+        Geometry::build(py, a, self.g.clone())
+    }
+
+    #[getter]
+    fn source(&self, py: Python<'_>) -> Py<PyAny> {
+        self.src.clone_ref(py)
+    }
+
+    #[getter]
+    fn grid<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, &self.grid)
+    }
+
+    #[getter]
+    fn patch_shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, &self.patch_shape)
+    }
+
+    #[getter]
+    fn patch_len(&self) -> usize {
+        self.patch_len
+    }
+
+    /// The extent of a window on each axis of the source.
+    #[getter]
+    fn extent<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, &self.extent)
+    }
+
+    #[getter]
+    fn edge(&self) -> &'static str {
+        if self.g.shift {
+            "shift"
+        } else {
+            "valid"
+        }
+    }
+
+    /// The windowed axes (`None`: every axis).
+    #[getter]
+    fn axis(&self) -> Option<Vec<usize>> {
+        self.g.axes.clone()
+    }
+
+    fn __len__(&self) -> usize {
+        self.len
+    }
+
+    /// `(shape, strides in bytes)` of the zero-copy view `grid +
+    /// patch_shape` from the source's first element; a `PatchError` where no
+    /// strided view exists.
+    fn view_layout(&self, py: Python<'_>) -> PyResult<(Vec<usize>, Vec<isize>)> {
+        let size = self.itemsize(py)? as isize;
+        let (shape, strides) = with_p!(self, py, |A, p| core::view_layout(p)
+            .map_err(|e| py_err(py, e)))?;
+        Ok((shape, strides.into_iter().map(|s| s * size).collect()))
+    }
+
+    /// `(origin, shape, strides in bytes)` of window `r`: the view from
+    /// `source[origin:]`.
+    fn window_layout(
+        &self,
+        py: Python<'_>,
+        r: isize,
+    ) -> PyResult<(Vec<usize>, Vec<usize>, Vec<isize>)> {
+        let r = self.row(r)?;
+        let size = self.itemsize(py)? as isize;
+        let (o, shape, strides) = with_p!(self, py, |A, p| Ok(core::window_layout(p, r)))?
+            .ok_or_else(|| index_error(format!("row {r} is out of range")))?;
+        Ok((o, shape, strides.into_iter().map(|s| s * size).collect()))
+    }
+
+    /// The origin of window `r` (one index per source axis).
+    fn position<'py>(&self, py: Python<'py>, r: isize) -> PyResult<Bound<'py, PyTuple>> {
+        let r = self.row(r)?;
+        let o = with_p!(self, py, |A, p| Ok(core::origin(p, r)))?.unwrap_or_default();
+        PyTuple::new(py, o)
+    }
+
+    /// The origins of rows `start..stop`, int64 `(rows, ndim)`.
+    #[pyo3(signature = (start=0, stop=None))]
+    fn positions<'py>(
+        &self,
+        py: Python<'py>,
+        start: isize,
+        stop: Option<isize>,
+    ) -> PyResult<Bound<'py, PyArray2<i64>>> {
+        let (start, stop) = self.range(start, stop)?;
+        let m = with_p!(self, py, |A, p| run_serial(py, || core::positions(
+            p, start, stop
+        )))?;
+        Ok(m.into_pyarray(py))
+    }
+
+    /// The row of the window at `origin`, `None` if none starts there.
+    fn row_of(&self, py: Python<'_>, origin: Vec<usize>) -> PyResult<Option<usize>> {
+        if origin.len() != self.ndim {
+            return Err(patch_error(format!(
+                "origin={origin:?} for Patches.row_of has {} indices; the source has {} axes",
+                origin.len(),
+                self.ndim
+            )));
+        }
+        with_p!(self, py, |A, p| Ok(core::row_of(p, &origin)))
+    }
+
+    /// The bytes of the whole matrix in `dtype` (a Python int: it may
+    /// exceed the address range).
+    fn matrix_bytes(&self, dtype: &Bound<'_, PyAny>) -> PyResult<u128> {
+        self.out_name(dtype)?;
+        Ok(self.len as u128 * self.patch_len as u128 * itemsize(dtype)? as u128)
+    }
+
+    /// Rows `start..stop` as a new array of `dtype`, filled in parallel.
+    #[pyo3(signature = (dtype, start=0, stop=None))]
+    fn to_matrix<'py>(
+        &self,
+        py: Python<'py>,
+        dtype: &Bound<'py, PyAny>,
+        start: isize,
+        stop: Option<isize>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (start, stop) = self.range(start, stop)?;
+        self.fill_new(py, start, stop, dtype)
+    }
+
+    /// Rows `start..start + len(out)` into `out`.
+    fn write_rows(&self, py: Python<'_>, start: isize, out: &Bound<'_, PyAny>) -> PyResult<()> {
+        if start < 0 {
+            return Err(index_error(format!("start {start} is negative")));
+        }
+        let o = out
+            .cast::<PyUntypedArray>()
+            .map_err(|_| patch_error("out must be a numpy array"))?;
+        if o.ndim() != 2 {
+            return Err(patch_error(format!(
+                "out must be a 2-D array, it has {} axes",
+                o.ndim()
+            )));
+        }
+        if !out
+            .getattr("flags")?
+            .getattr("writeable")?
+            .extract::<bool>()?
+        {
+            return Err(patch_error("out is read-only"));
+        }
+        let name = self.out_name(&o.dtype().into_any())?;
+        self.write_into(py, start as usize, out, &name)
+    }
+
+    /// The rows per chunk of `chunks` and `shuffled`: `rows`, checked, or
+    /// 2 MiB of `dtype`; `method` names the caller in messages.
+    fn chunk_rows(
+        &self,
+        py: Python<'_>,
+        rows: Option<isize>,
+        dtype: &Bound<'_, PyAny>,
+        method: &str,
+    ) -> PyResult<usize> {
+        let name = self.out_name(dtype)?;
+        self.resolve_rows(py, rows, &name, method, CHUNK_BYTES)
+    }
+
+    /// An iterator over rows `start..stop` in chunks of `rows` of `dtype`.
+    fn chunks(
+        slf: &Bound<'_, Self>,
+        start: isize,
+        stop: Option<isize>,
+        rows: usize,
+        dtype: &Bound<'_, PyAny>,
+    ) -> PyResult<Chunks> {
+        let this = slf.get();
+        let (start, stop) = this.range(start, stop)?;
+        this.out_name(dtype)?;
+        Ok(Chunks {
+            geom: slf.clone().unbind(),
+            next: start,
+            stop,
+            rows: rows.max(1),
+            dtype: dtype.clone().unbind(),
+        })
+    }
+
+    /// One shuffled epoch of rows `start..stop` (the crate's order for
+    /// `StdRng::seed_from_u64(seed)`) in batches of `rows` of `dtype`.
+    fn shuffled(
+        slf: &Bound<'_, Self>,
+        start: isize,
+        stop: Option<isize>,
+        rows: usize,
+        seed: u64,
+        dtype: &Bound<'_, PyAny>,
+    ) -> PyResult<Shuffled> {
+        let py = slf.py();
+        let this = slf.get();
+        let (start, stop) = this.range(start, stop)?;
+        let name = this.out_name(dtype)?;
+        let order = with_p!(this, py, |A, p| run(py, || core::shuffled_order(
+            p, start, stop, seed
+        )))?;
+        Ok(Shuffled {
+            geom: slf.clone().unbind(),
+            order,
+            next: 0,
+            rows: rows.max(1),
+            dtype: name,
+        })
+    }
+
+    /// The rows at `indices` (int64, each in `0..len`), a new array.
+    fn select<'py>(
+        &self,
+        py: Python<'py>,
+        indices: PyReadonlyArray1<'py, i64>,
+        dtype: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let idx = indices
+            .as_array()
+            .iter()
+            .map(|&i| usize::try_from(i).map_err(|_| index_error(format!("row {i} is negative"))))
+            .collect::<PyResult<Vec<usize>>>()?;
+        self.select_rows(py, &idx, &self.out_name(dtype)?)
+    }
+
+    /// `(indices, rows)` of `n` seeded random patches.
+    fn sample<'py>(
+        &self,
+        py: Python<'py>,
+        n: usize,
+        seed: u64,
+        replace: bool,
+        weights: Option<PyReadonlyArray1<'py, f64>>,
+    ) -> PyResult<(Bound<'py, PyArray1<i64>>, Bound<'py, PyAny>)> {
+        let w = weights.as_ref().map(|w| w.as_array());
+        with_p!(self, py, |A, p| {
+            let (idx, rows) = run(py, || core::sample(p, n, seed, replace, w))?;
+            let idx: Vec<i64> = idx.into_iter().map(|i| i as i64).collect();
+            Ok((idx.into_pyarray(py), rows.into_pyarray(py).into_any()))
+        })
+    }
+
+    /// `X @ w` in `dtype` (float32 or float64; `w` of that dtype).
+    fn dot<'py>(
+        &self,
+        py: Python<'py>,
+        w: &Bound<'py, PyAny>,
+        dtype: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        with_p!(self, py, |A, p| rows_real!(A, p, dtype, |F, rows| {
+            let w: PyReadonlyArray1<'py, F> = w.extract()?;
+            let w = w.as_array();
+            Ok(run(py, || core::dot(rows, w))?.into_pyarray(py).into_any())
+        }))
+    }
+
+    /// `X @ W` in `dtype`.
+    fn matmul<'py>(
+        &self,
+        py: Python<'py>,
+        w: &Bound<'py, PyAny>,
+        dtype: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        with_p!(self, py, |A, p| rows_real!(A, p, dtype, |F, rows| {
+            let w: PyReadonlyArray2<'py, F> = w.extract()?;
+            let w = w.as_array();
+            Ok(run(py, || core::matmul(rows, w))?
+                .into_pyarray(py)
+                .into_any())
+        }))
+    }
+
+    /// `X.T @ v` in `dtype`.
+    fn t_dot<'py>(
+        &self,
+        py: Python<'py>,
+        v: &Bound<'py, PyAny>,
+        dtype: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        with_p!(self, py, |A, p| rows_real!(A, p, dtype, |F, rows| {
+            let v: PyReadonlyArray1<'py, F> = v.extract()?;
+            let v = v.as_array();
+            Ok(run(py, || core::t_dot(rows, v))?
+                .into_pyarray(py)
+                .into_any())
+        }))
+    }
+
+    /// `X.T @ X` in `dtype`.
+    fn gram<'py>(&self, py: Python<'py>, dtype: &str) -> PyResult<Bound<'py, PyAny>> {
+        with_p!(self, py, |A, p| rows_real!(A, p, dtype, |F, rows| Ok(run(
+            py,
+            || core::gram(rows)
+        )?
+        .into_pyarray(py)
+        .into_any())))
+    }
+
+    /// The mean row in `dtype`.
+    fn mean<'py>(&self, py: Python<'py>, dtype: &str) -> PyResult<Bound<'py, PyAny>> {
+        with_p!(self, py, |A, p| rows_real!(A, p, dtype, |F, rows| Ok(run(
+            py,
+            || core::mean(rows)
+        )?
+        .into_pyarray(py)
+        .into_any())))
+    }
+
+    /// `np.cov(X, rowvar=False)` in `dtype`.
+    fn covariance<'py>(&self, py: Python<'py>, dtype: &str) -> PyResult<Bound<'py, PyAny>> {
+        with_p!(self, py, |A, p| rows_real!(A, p, dtype, |F, rows| Ok(run(
+            py,
+            || core::covariance(rows)
+        )?
+        .into_pyarray(py)
+        .into_any())))
+    }
+
+    /// Mergeable moments of all the rows, in float64, packed in one vector:
+    /// `[n, sum (patch_len)]`, and with `second` the centred second moment
+    /// `Σ (x - μ)(x - μ)ᵀ` (`patch_len²`, row-major) after them. Merge them
+    /// with `merge_moments`.
+    fn moments<'py>(&self, py: Python<'py>, second: bool) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        let pl = self.patch_len;
+        let (n, sum, m2) = with_p!(self, py, |A, p| {
+            let rows = <A as Elem>::rows_f64(p);
+            let rows = &rows;
+            run(py, || core::moments(rows, pl, second))
+        })?;
+        let mut out = Vec::new();
+        out.try_reserve_exact(1 + pl + if second { pl * pl } else { 0 })
+            .map_err(|_| PyMemoryError::new_err("no memory for the moments"))?;
+        out.push(n as f64);
+        out.extend(sum.iter());
+        if let Some(m2) = m2 {
+            out.extend(m2.iter());
+        }
+        Ok(out.into_pyarray(py))
+    }
+
+    /// The plan of a Dask array of these windows whose chunks are `chunks`
+    /// (per axis, the block lengths): `(chunks, depth, owned)`: the chunks
+    /// merged so that every block is at least one extent long, the trailing
+    /// halo per axis (extent - 1), and per axis and block `(count, lo, hi)`:
+    /// the number of windows whose origin lies in the block, and the part
+    /// `lo:hi` of the halo'd block that holds exactly them.
+    #[allow(clippy::type_complexity)]
+    fn blocks(
+        &self,
+        py: Python<'_>,
+        chunks: Vec<Vec<usize>>,
+    ) -> PyResult<(Vec<Vec<usize>>, Vec<usize>, Vec<Vec<(usize, usize, usize)>>)> {
+        if self.g.axes.is_some() {
+            return Err(patch_error(
+                "windows along some axes (axis=) have no Dask plan; window every axis",
+            ));
+        }
+        if chunks.len() != self.ndim {
+            return Err(patch_error(format!(
+                "chunks has {} axes but the array has {}",
+                chunks.len(),
+                self.ndim
+            )));
+        }
+        let origins = with_p!(self, py, |A, p| Ok(core::axis_origins(p)))?;
+        let mut merged = Vec::with_capacity(self.ndim);
+        let mut owned = Vec::with_capacity(self.ndim);
+        for (k, c) in chunks.iter().enumerate() {
+            let e = self.extent[k];
+            let c = min_chunks(c, e);
+            let o = &origins[k];
+            let mut b = 0;
+            let mut own = Vec::with_capacity(c.len());
+            for &len in &c {
+                let lo = o.partition_point(|&x| x < b);
+                let hi = o.partition_point(|&x| x < b + len);
+                own.push(if hi > lo {
+                    (hi - lo, o[lo] - b, o[hi - 1] - b + e)
+                } else {
+                    (0, 0, 0)
+                });
+                b += len;
+            }
+            merged.push(c);
+            owned.push(own);
+        }
+        let depth = self.extent.iter().map(|e| e - 1).collect();
+        Ok((merged, depth, owned))
+    }
+
+    /// `fn` on every chunk of `rows` rows (None: 16 MiB) of `dtype`, in row
+    /// order, the next chunk filled with the GIL released while `fn` runs;
+    /// the results shaped `grid` or `grid + (k,)`.
+    ///
+    /// `fill_threads`: the threads that fill a chunk while `fn` runs (0:
+    /// the process's pool); for measurements.
+    #[pyo3(signature = (f, rows, dtype, fill_threads=0))]
+    fn map_chunks<'py>(
+        &self,
+        py: Python<'py>,
+        f: &Bound<'py, PyAny>,
+        rows: Option<isize>,
+        dtype: &Bound<'py, PyAny>,
+        fill_threads: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let name = self.out_name(dtype)?;
+        let rows = self.resolve_rows(py, rows, &name, "Patches.map_chunks", MAP_CHUNK_BYTES)?;
+        let rows = rows.min(self.len.max(1));
+        let pool = pool(py)?;
+        let behind = match fill_threads {
+            0 => pool.clone(),
+            n => Arc::new(build_pool(n)?),
+        };
+        let m = MapChunks {
+            f,
+            chunk: rows,
+            len: self.len,
+            pl: self.patch_len,
+            grid: &self.grid,
+            dtype,
+            pool: &pool,
+            behind: &behind,
+        };
+        with_p!(self, py, |A, p| rows_as!(A, p, &name, |B, r| m
+            .run::<A, B, _>(py, r)))
+    }
+}
+
+impl Geometry {
+    fn select_rows<'py>(
+        &self,
+        py: Python<'py>,
+        idx: &[usize],
+        name: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        with_p!(self, py, |A, p| rows_as!(A, p, name, |B, rows| {
+            let m = run(py, || core::select(rows, idx))?;
+            Ok(m.into_pyarray(py).into_any())
+        }))
+    }
+}
+
+/// Merges neighbouring chunks until each is at least `m` long (or there is
+/// one chunk).
+fn min_chunks(chunks: &[usize], m: usize) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::with_capacity(chunks.len());
+    for &c in chunks {
+        match out.last_mut() {
+            Some(last) if *last < m => *last += c,
+            _ => out.push(c),
+        }
+    }
+    if out.len() > 1 && out.last().is_some_and(|&l| l < m) {
+        let last = out.pop().unwrap_or(0);
+        if let Some(prev) = out.last_mut() {
+            *prev += last;
+        }
+    }
+    out
+}
+
+/// A `map_chunks` call: the callee and the shapes.
+struct MapChunks<'a, 'py> {
+    f: &'a Bound<'py, PyAny>,
+    chunk: usize,
+    len: usize,
+    pl: usize,
+    grid: &'a [usize],
+    dtype: &'a Bound<'py, PyAny>,
+    pool: &'a ThreadPool,
+    /// The pool that fills a chunk while `fn` runs.
+    behind: &'a ThreadPool,
+}
+
+impl<'py> MapChunks<'_, 'py> {
+    fn run<A, B, C>(
+        &self,
+        py: Python<'py>,
+        rows: &Rows<'_, A, IxDyn, C>,
+    ) -> PyResult<Bound<'py, PyAny>>
+    where
+        A: Elem,
+        B: Elem,
+        C: Conversion<A, Output = B>,
+    {
+        let (len, chunk, pl) = (self.len, self.chunk, self.pl);
+        let n_chunks = len.div_ceil(chunk);
+        // Two buffers: `fn` reads one while the other is filled.
+        let b0 = empty(py, vec![chunk, pl], self.dtype)?.cast_into::<PyArray2<B>>()?;
+        let b1 = if n_chunks > 1 {
+            empty(py, vec![chunk, pl], self.dtype)?.cast_into::<PyArray2<B>>()?
+        } else {
+            b0.clone()
+        };
+        let bufs = [b0, b1];
+        {
+            let m = chunk.min(len);
+            let mut w = bufs[0].try_readwrite()?;
+            let view = w.as_array_mut().slice_move(ndarray::s![..m, ..]);
+            let pool = self.pool;
+            run_serial(py, || pool.install(|| core::write_rows(rows, 0, view)))?;
+        }
+        let np = py.import("numpy")?;
+        let mut out: Option<(Bound<'py, PyAny>, Bound<'py, PyAny>, Option<usize>)> = None;
+        for i in 0..n_chunks {
+            py.check_signals()?;
+            let start = i * chunk;
+            let m = chunk.min(len - start);
+            let cur = bufs[i % 2].clone().into_any();
+            let arg = if m < chunk {
+                cur.get_item(PySlice::new(py, 0, m as isize, 1))?
+            } else {
+                cur
+            };
+            let next = (i + 1 < n_chunks).then(|| {
+                let s = start + chunk;
+                (s, chunk.min(len - s))
+            });
+            let mut guard = match next {
+                Some(_) => Some(bufs[(i + 1) % 2].try_readwrite()?),
+                None => None,
+            };
+            let pool = self.behind;
+            let (res, filled) = std::thread::scope(|sc| {
+                let rx = match (guard.as_mut(), next) {
+                    (Some(w), Some((s, nm))) => {
+                        let view = w.as_array_mut().slice_move(ndarray::s![..nm, ..]);
+                        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+                        sc.spawn(move || {
+                            let r = catch_unwind(AssertUnwindSafe(|| {
+                                pool.install(|| core::write_rows(rows, s, view))
+                            }));
+                            let _ = tx.send(r);
+                        });
+                        Some(rx)
+                    }
+                    _ => None,
+                };
+                let res = self.f.call1((arg,));
+                let filled = rx.map(|rx| py.detach(move || rx.recv()));
+                (res, filled)
+            });
+            drop(guard);
+            match filled {
+                None | Some(Ok(Ok(Ok(())))) => {}
+                Some(Ok(Ok(Err(e)))) => return Err(py_err(py, e)),
+                _ => {
+                    return Err(PyRuntimeError::new_err(
+                        "internal error in ndarray-patches (please report it): a fill failed",
+                    ))
+                }
+            }
+            let r = np.call_method1("asarray", (res?,))?;
+            let shape: Vec<usize> = r.getattr("shape")?.extract()?;
+            let k = match shape.as_slice() {
+                [n] if *n == m => None,
+                [n, k] if *n == m => Some(*k),
+                _ => {
+                    return Err(patch_error(format!(
+                        "fn of Patches.map_chunks returned shape {} for a chunk of {m} rows: \
+                         it must return one value per row, shape ({m},), or ({m}, k)",
+                        describe(&r.getattr("shape")?)
+                    )))
+                }
+            };
+            if out.is_none() {
+                let mut shape = self.grid.to_vec();
+                let mut flat = vec![len];
+                if let Some(k) = k {
+                    shape.push(k);
+                    flat.push(k);
+                }
+                let o = empty(py, shape, &r.getattr("dtype")?)?;
+                let f = o.call_method1("reshape", (PyTuple::new(py, flat)?,))?;
+                out = Some((o, f, k));
+            }
+            let (_, flat, k0) = out
+                .as_ref()
+                .ok_or_else(|| PyRuntimeError::new_err("no output"))?;
+            if *k0 != k {
+                return Err(patch_error(format!(
+                    "fn of Patches.map_chunks returned shape {} for a chunk of {m} rows, after \
+                     {} for the first chunk: every chunk must give the same number of columns",
+                    describe(&r.getattr("shape")?),
+                    match k0 {
+                        Some(k) => format!("(rows, {k})"),
+                        None => "(rows,)".to_string(),
+                    }
+                )));
+            }
+            flat.set_item(PySlice::new(py, start as isize, (start + m) as isize, 1), r)?;
+        }
+        out.map(|(o, _, _)| o)
+            .ok_or_else(|| PyRuntimeError::new_err("map_chunks over no rows"))
+    }
+}
+
+/// The iterator of `Patches.chunks`: `(first_row, chunk)` pairs, each chunk
+/// a new array.
+#[pyclass(module = "ndarray_patches._core")]
+struct Chunks {
+    geom: Py<Geometry>,
+    next: usize,
+    stop: usize,
+    rows: usize,
+    dtype: Py<PyAny>,
+}
+
+#[pymethods]
+impl Chunks {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    /// The number of chunks still to come.
+    fn __len__(&self) -> usize {
+        (self.stop - self.next).div_ceil(self.rows)
+    }
+
+    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<(usize, Bound<'py, PyAny>)>> {
+        if self.next >= self.stop {
+            return Ok(None);
+        }
+        let (s, e) = (self.next, self.stop.min(self.next + self.rows));
+        let chunk = self.geom.get().fill_new(py, s, e, self.dtype.bind(py))?;
+        self.next = e;
+        Ok(Some((s, chunk)))
+    }
+}
+
+/// The iterator of `Patches.shuffled`: `(row_numbers, batch)` pairs.
+#[pyclass(module = "ndarray_patches._core")]
+struct Shuffled {
+    geom: Py<Geometry>,
+    order: Vec<usize>,
+    next: usize,
+    rows: usize,
+    dtype: String,
+}
+
+#[pymethods]
+impl Shuffled {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    /// The number of batches still to come.
+    fn __len__(&self) -> usize {
+        (self.order.len() - self.next).div_ceil(self.rows)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn __next__<'py>(
+        &mut self,
+        py: Python<'py>,
+    ) -> PyResult<Option<(Bound<'py, PyArray1<i64>>, Bound<'py, PyAny>)>> {
+        if self.next >= self.order.len() {
+            return Ok(None);
+        }
+        let e = self.order.len().min(self.next + self.rows);
+        let idx = &self.order[self.next..e];
+        let batch = self.geom.get().select_rows(py, idx, &self.dtype)?;
+        let rows: Vec<i64> = idx.iter().map(|&r| r as i64).collect();
+        self.next = e;
+        Ok(Some((rows.into_pyarray(py), batch)))
+    }
 }
 
 // ---------------------------------------------------------------------------
 // Functions (private API of the Python package: see ndarray_patches/__init__.py)
 
-/// `(grid, patch_len)` of a validated geometry.
+/// Merges rows of packed moments (`Geometry.moments(True)`) of windows of
+/// `patch_len` elements into one.
 #[pyfunction]
-fn shape(
-    py: Python<'_>,
-    a: &Bound<'_, PyAny>,
-    patch: Vec<usize>,
-    step: Vec<usize>,
-    dilation: Vec<usize>,
-    edge: &str,
-) -> PyResult<(Vec<usize>, usize)> {
-    let g = geom(patch, step, dilation, edge)?;
-    dispatch!(a, |A, v| run_serial(py, || core::shape(v, &g)))
-}
-
-/// A `PatchError` if the windows have no strided view: `edge="shift"` with
-/// a last window moved back.
-#[pyfunction]
-fn check_strided(
-    py: Python<'_>,
-    a: &Bound<'_, PyAny>,
-    patch: Vec<usize>,
-    step: Vec<usize>,
-    dilation: Vec<usize>,
-    edge: &str,
-) -> PyResult<()> {
-    let g = geom(patch, step, dilation, edge)?;
-    dispatch!(a, |A, v| run_serial(py, || core::check_strided(v, &g)))
-}
-
-/// Rows `start..start + len(out)` into the 2-D array `out`.
-#[pyfunction]
-#[allow(clippy::too_many_arguments)]
-fn write_rows(
-    py: Python<'_>,
-    a: &Bound<'_, PyAny>,
-    patch: Vec<usize>,
-    step: Vec<usize>,
-    dilation: Vec<usize>,
-    edge: &str,
-    start: usize,
-    out: &Bound<'_, PyAny>,
-) -> PyResult<()> {
-    let g = geom(patch, step, dilation, edge)?;
-    let out_dtype = match out.cast::<PyUntypedArray>() {
-        Ok(o) if o.ndim() == 2 => o.dtype().to_string(),
-        Ok(o) => {
-            return Err(patch_error(format!(
-                "out must be a 2-D array, it has {} axes",
-                o.ndim()
-            )))
-        }
-        Err(_) => return Err(patch_error("out must be a numpy array")),
-    };
-    dispatch!(a, |A, v| with_out!(A, &out_dtype, |B| {
-        let o = out.cast::<PyArray2<B>>()?;
-        let mut rw = o.try_readwrite().map_err(|e| {
-            patch_error(format!(
-                "out cannot be written ({e}): does it overlap the source?"
-            ))
-        })?;
-        let view = rw.as_array_mut();
-        run(py, || <A as Conv<B>>::write_rows(v, &g, start, view))
-    }))
-}
-
-/// Rows of `dtype` per default chunk (1 MiB of output).
-#[pyfunction]
-fn default_chunk_rows(
-    py: Python<'_>,
-    a: &Bound<'_, PyAny>,
-    patch: Vec<usize>,
-    step: Vec<usize>,
-    dilation: Vec<usize>,
-    edge: &str,
-    dtype: &str,
-) -> PyResult<usize> {
-    let g = geom(patch, step, dilation, edge)?;
-    dispatch!(a, |A, v| with_out!(A, dtype, |B| run_serial(py, || {
-        <A as Conv<B>>::default_chunk_rows(v, &g)
-    })))
-}
-
-/// The rows of one shuffled epoch of rows `start..stop` (the crate's order
-/// for `StdRng::seed_from_u64(seed)`), an int64 array.
-#[pyfunction]
-#[allow(clippy::too_many_arguments)]
-fn shuffled_order<'py>(
+fn merge_moments<'py>(
     py: Python<'py>,
-    a: &Bound<'py, PyAny>,
-    patch: Vec<usize>,
-    step: Vec<usize>,
-    dilation: Vec<usize>,
-    edge: &str,
-    start: usize,
-    stop: usize,
-    seed: u64,
-) -> PyResult<Bound<'py, PyArray1<i64>>> {
-    let g = geom(patch, step, dilation, edge)?;
-    dispatch!(a, |A, v| {
-        let order = run(py, || core::shuffled_order(v, &g, start, stop, seed))?;
-        Ok(order
-            .into_iter()
-            .map(|r| r as i64)
-            .collect::<Vec<_>>()
-            .into_pyarray(py))
-    })
-}
-
-/// The rows at `indices` (int64, each in `0..len`), as a new
-/// `(len(indices), patch_len)` array of `dtype`.
-#[pyfunction]
-#[allow(clippy::too_many_arguments)]
-fn select<'py>(
-    py: Python<'py>,
-    a: &Bound<'py, PyAny>,
-    patch: Vec<usize>,
-    step: Vec<usize>,
-    dilation: Vec<usize>,
-    edge: &str,
-    indices: PyReadonlyArray1<'py, i64>,
-    dtype: &str,
-) -> PyResult<Bound<'py, PyAny>> {
-    let g = geom(patch, step, dilation, edge)?;
-    let idx = indices
-        .as_array()
-        .iter()
-        .map(|&i| {
-            usize::try_from(i).map_err(|_| {
-                pyo3::exceptions::PyIndexError::new_err(format!("row {i} is negative"))
-            })
-        })
-        .collect::<PyResult<Vec<usize>>>()?;
-    dispatch!(a, |A, v| with_out!(A, dtype, |B| {
-        let rows = run(py, || <A as Conv<B>>::select(v, &g, &idx))?;
-        Ok(rows.into_pyarray(py).into_any())
-    }))
-}
-
-/// Window origins of rows `start..stop`, an int64 `(n, ndim)` array.
-#[pyfunction]
-#[allow(clippy::too_many_arguments)]
-fn positions<'py>(
-    py: Python<'py>,
-    a: &Bound<'py, PyAny>,
-    patch: Vec<usize>,
-    step: Vec<usize>,
-    dilation: Vec<usize>,
-    edge: &str,
-    start: usize,
-    stop: usize,
-) -> PyResult<Bound<'py, PyArray2<i64>>> {
-    let g = geom(patch, step, dilation, edge)?;
-    let m = dispatch!(a, |A, v| run_serial(py, || core::positions(
-        v, &g, start, stop
-    )))?;
-    Ok(m.into_pyarray(py))
-}
-
-/// The row of the window at `origin` (one index per axis), `None` if no
-/// window starts there.
-#[pyfunction]
-#[allow(clippy::too_many_arguments)]
-fn row_of(
-    py: Python<'_>,
-    a: &Bound<'_, PyAny>,
-    patch: Vec<usize>,
-    step: Vec<usize>,
-    dilation: Vec<usize>,
-    edge: &str,
-    origin: Vec<usize>,
-) -> PyResult<Option<usize>> {
-    let g = geom(patch, step, dilation, edge)?;
-    dispatch!(a, |A, v| run_serial(py, || core::row_of(v, &g, &origin)))
-}
-
-/// `(indices, rows)` of `n` seeded random patches.
-#[pyfunction]
-#[allow(clippy::too_many_arguments)]
-fn sample<'py>(
-    py: Python<'py>,
-    a: &Bound<'py, PyAny>,
-    patch: Vec<usize>,
-    step: Vec<usize>,
-    dilation: Vec<usize>,
-    edge: &str,
-    n: usize,
-    seed: u64,
-    replace: bool,
-    weights: Option<PyReadonlyArray1<'py, f64>>,
-) -> PyResult<(Bound<'py, PyArray1<i64>>, Bound<'py, PyAny>)> {
-    let g = geom(patch, step, dilation, edge)?;
-    let w = weights.as_ref().map(|w| w.as_array());
-    dispatch!(a, |A, v| {
-        let (idx, rows) = run(py, || core::sample(v, &g, n, seed, replace, w))?;
-        let idx: Vec<i64> = idx.into_iter().map(|i| i as i64).collect();
-        Ok((idx.into_pyarray(py), rows.into_pyarray(py).into_any()))
-    })
-}
-
-/// Products with the virtual patch matrix X, in `dtype` (float32/float64):
-/// `op` is "dot" (X w), "t_dot" (Xᵀ v) or "matmul" (X W).
-#[pyfunction]
-#[allow(clippy::too_many_arguments)]
-fn product<'py>(
-    py: Python<'py>,
-    a: &Bound<'py, PyAny>,
-    patch: Vec<usize>,
-    step: Vec<usize>,
-    dilation: Vec<usize>,
-    edge: &str,
-    op: &str,
-    operand: &Bound<'py, PyAny>,
-    dtype: &str,
-) -> PyResult<Bound<'py, PyAny>> {
-    let g = geom(patch, step, dilation, edge)?;
-    dispatch!(a, |A, v| with_real!(dtype, |F| match op {
-        "dot" | "t_dot" => {
-            let w: PyReadonlyArray1<'py, F> = operand.extract()?;
-            let w = w.as_array();
-            let r = if op == "dot" {
-                run(py, || <A as Lin<F>>::dot(v, &g, w))?
-            } else {
-                run(py, || <A as Lin<F>>::t_dot(v, &g, w))?
-            };
-            Ok(r.into_pyarray(py).into_any())
-        }
-        "matmul" => {
-            let w: PyReadonlyArray2<'py, F> = operand.extract()?;
-            let w = w.as_array();
-            let r = run(py, || <A as Lin<F>>::matmul(v, &g, w))?;
-            Ok(r.into_pyarray(py).into_any())
-        }
-        other => Err(PyValueError::new_err(format!("unknown product {other}"))),
-    }))
-}
-
-/// Statistics of the patch matrix in `dtype`: "gram", "mean", "covariance".
-#[pyfunction]
-#[allow(clippy::too_many_arguments)]
-fn stat<'py>(
-    py: Python<'py>,
-    a: &Bound<'py, PyAny>,
-    patch: Vec<usize>,
-    step: Vec<usize>,
-    dilation: Vec<usize>,
-    edge: &str,
-    op: &str,
-    dtype: &str,
-) -> PyResult<Bound<'py, PyAny>> {
-    let g = geom(patch, step, dilation, edge)?;
-    dispatch!(a, |A, v| with_real!(dtype, |F| match op {
-        "gram" => Ok(run(py, || <A as Lin<F>>::gram(v, &g))?
-            .into_pyarray(py)
-            .into_any()),
-        "mean" => Ok(run(py, || <A as Lin<F>>::mean(v, &g))?
-            .into_pyarray(py)
-            .into_any()),
-        "covariance" => Ok(run(py, || <A as Lin<F>>::covariance(v, &g))?
-            .into_pyarray(py)
-            .into_any()),
-        other => Err(PyValueError::new_err(format!("unknown statistic {other}"))),
-    }))
+    parts: PyReadonlyArray2<'py, f64>,
+    patch_len: usize,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let width = 1 + patch_len + patch_len * patch_len;
+    if parts.as_array().ncols() != width {
+        return Err(patch_error(format!(
+            "moments have {} columns, {width} expected",
+            parts.as_array().ncols()
+        )));
+    }
+    let v = parts.as_array();
+    Ok(py
+        .detach(|| core::merge_moments(v, patch_len))
+        .into_pyarray(py))
 }
 
 /// The source padded for the windows under `edge`, filled per `mode`;
-/// `cval` is a one-element array of the source's dtype.
+/// `cval` is a one-element array of the source's dtype. Returns the padded
+/// array and the edge of its grid ("shift" pads nothing and keeps its
+/// moved-back windows; the others are a valid grid over the padded array).
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
 fn padded<'py>(
@@ -595,28 +1294,36 @@ fn padded<'py>(
     patch: Vec<usize>,
     step: Vec<usize>,
     dilation: Vec<usize>,
-    edge: &str,
-    mode: &str,
+    edge: &Bound<'py, PyAny>,
+    mode: &Bound<'py, PyAny>,
     cval: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyAny>> {
+) -> PyResult<(Bound<'py, PyAny>, &'static str)> {
     let g = window(patch, step, dilation);
     let e = any_edge(edge)?;
-    dispatch!(a, |A, v| {
+    let mode_name = mode.extract::<String>().unwrap_or_default();
+    let bad_mode = || {
+        patch_error(format!(
+            "unknown mode {}: use 'constant', 'edge', 'reflect', 'symmetric' or 'wrap'",
+            describe(mode)
+        ))
+    };
+    let grid_edge = if e == ndarray_patches::Edge::Shift {
+        "shift"
+    } else {
+        "valid"
+    };
+    let out = dispatch!(a, |A, v| {
         let c: PyReadonlyArray1<'py, A> = cval.extract()?;
         let c = *c
             .as_array()
             .first()
             .ok_or_else(|| patch_error("empty cval"))?;
-        let m = core::pad_mode(mode, c).ok_or_else(|| {
-            patch_error(format!(
-                "unknown mode {mode:?}: use \"constant\", \"edge\", \"reflect\", \
-                 \"symmetric\" or \"wrap\""
-            ))
-        })?;
+        let m = core::pad_mode(&mode_name, c).ok_or_else(bad_mode)?;
         Ok(run(py, || core::padded(v, &g, e, m))?
             .into_pyarray(py)
             .into_any())
-    })
+    })?;
+    Ok((out, grid_edge))
 }
 
 /// scikit-learn's `reconstruct_from_patches_2d` for any number of axes:
@@ -657,7 +1364,7 @@ impl PyFold {
         patch: Vec<usize>,
         step: Vec<usize>,
         dilation: Vec<usize>,
-        edge: &str,
+        edge: &Bound<'_, PyAny>,
     ) -> PyResult<Self> {
         let g = window(patch, step, dilation);
         let e = any_edge(edge)?;
@@ -736,18 +1443,11 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         )
     })?;
     m.add("PatchMemoryError", memory.bind(py))?;
+    m.add_class::<Geometry>()?;
+    m.add_class::<Chunks>()?;
+    m.add_class::<Shuffled>()?;
     m.add_class::<PyFold>()?;
-    m.add_function(wrap_pyfunction!(shape, m)?)?;
-    m.add_function(wrap_pyfunction!(check_strided, m)?)?;
-    m.add_function(wrap_pyfunction!(write_rows, m)?)?;
-    m.add_function(wrap_pyfunction!(default_chunk_rows, m)?)?;
-    m.add_function(wrap_pyfunction!(positions, m)?)?;
-    m.add_function(wrap_pyfunction!(row_of, m)?)?;
-    m.add_function(wrap_pyfunction!(sample, m)?)?;
-    m.add_function(wrap_pyfunction!(shuffled_order, m)?)?;
-    m.add_function(wrap_pyfunction!(select, m)?)?;
-    m.add_function(wrap_pyfunction!(product, m)?)?;
-    m.add_function(wrap_pyfunction!(stat, m)?)?;
+    m.add_function(wrap_pyfunction!(merge_moments, m)?)?;
     m.add_function(wrap_pyfunction!(padded, m)?)?;
     m.add_function(wrap_pyfunction!(reconstruct_py, m)?)?;
     m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;

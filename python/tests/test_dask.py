@@ -76,3 +76,37 @@ def test_errors_before_any_task():
         ndd.patch_dot(x, 3, np.ones(8))
     with pytest.raises(nd.PatchError, match="unsupported dtype"):
         ndd.gram(da.zeros((10, 10), chunks=5, dtype=np.float16), 3)
+
+
+@pytest.mark.parametrize("edge,step", [("valid", 1), ("valid", (2, 3)), ("shift", (4, 5))])
+def test_map_chunks_on_the_cluster_against_the_in_memory_result(client, edge, step):
+    rng = np.random.default_rng(7)
+    img = rng.random((53, 61)).astype(np.float32)
+    x = da.from_array(img, chunks=(20, 17))
+    W = rng.standard_normal((25, 3)).astype(np.float32)
+    p = nd.Patches(img, (5, 5), step=step, edge=edge)
+    lazy = ndd.map_chunks(x, (5, 5), lambda X: X @ W, step=step, edge=edge, rows=7)
+    assert lazy.shape == p.grid + (3,)
+    np.testing.assert_allclose(lazy.compute(), p.map_chunks(lambda X: X @ W), rtol=1e-5)
+    one = ndd.map_chunks(x, (5, 5), lambda X: X.max(axis=1), step=step, edge=edge)
+    assert one.shape == p.grid and one.dtype == np.float32
+    if edge == "valid":
+        X = reference_matrix(img, (5, 5), p.step, (1, 1))
+        np.testing.assert_array_equal(one.compute(), X.max(axis=1).reshape(p.grid))
+    else:
+        np.testing.assert_array_equal(one.compute(), p.to_matrix().max(axis=1).reshape(p.grid))
+
+
+def test_map_chunks_with_a_scikit_learn_model(client):
+    pytest.importorskip("sklearn")
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(8)
+    img = rng.random((48, 40))
+    p = nd.Patches(img, 4)
+    _, Xs = p.sample(200, seed=1)
+    clf = LogisticRegression().fit(Xs, Xs[:, 5] > 0.5)
+    lazy = ndd.map_chunks(da.from_array(img, chunks=(16, 13)), 4, clf.predict_proba, dtype=np.float64)
+    np.testing.assert_allclose(lazy.compute(), p.map_chunks(clf.predict_proba, dtype=np.float64), rtol=1e-10)
+    with pytest.raises(nd.PatchError, match=r"fn of ndarray_patches\.dask\.map_chunks returned shape \(\)"):
+        ndd.map_chunks(da.from_array(img, chunks=16), 4, np.sum)

@@ -207,3 +207,13 @@ def test_set_num_threads_bound():
         nd.set_num_threads(-1)
     nd.set_num_threads(bound)
     nd.set_num_threads()
+
+
+def test_mask_and_weights_of_the_wrong_shape_name_the_grid():
+    p = nd.Patches(np.zeros((60, 60), np.float32), 4)  # grid (57, 57)
+    with pytest.raises(nd.PatchError, match=r"mask for Patches\.sample has shape \(60, 60\), .*grid's shape \(57, 57\) \(or \(3249,\) flat\)"):
+        p.sample(3, mask=np.ones((60, 60), bool))
+    with pytest.raises(nd.PatchError, match=r"weights for Patches\.sample has shape \(15,\)"):
+        p.sample(3, weights=np.ones(15))
+    rows, _ = p.sample(3, mask=np.ones(3249, bool), weights=np.ones((57, 57)))
+    assert len(rows) == 3

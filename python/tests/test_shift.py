@@ -311,11 +311,11 @@ def test_bad_edge_strings(edge):
 
 def test_the_extension_checks_the_edge_too():
     img = np.zeros((8, 8), np.float32)
-    with pytest.raises(nd.PatchError, match='use "valid" or "shift"'):
-        _core.shape(img, [3, 3], [1, 1], [1, 1], "same")
-    with pytest.raises(nd.PatchError, match='"shift"'):
+    with pytest.raises(nd.PatchError, match="use 'valid' or 'shift'"):
+        _core.Geometry(img, [3, 3], [1, 1], [1, 1], "same")
+    with pytest.raises(nd.PatchError, match="'shift'"):
         _core.padded(img, [3, 3], [1, 1], [1, 1], "bogus", "constant", np.zeros(1, np.float32))
-    with pytest.raises(nd.PatchError, match='"shift"'):
+    with pytest.raises(nd.PatchError, match="'shift'"):
         _core._Fold([8, 8], [3, 3], [1, 1], [1, 1], "bogus")
 
 
