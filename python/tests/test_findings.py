@@ -71,7 +71,7 @@ OPEN = {
     "33_axes_patches", "33_axes_padded", "33_axes_fold", "33_axes_reconstruct",
     "dot_result", "matmul_result", "positions", "huge_window_mean",
     "positions_capacity", "fold_add_rows_empty", "reconstruct_empty", "sample_array_replace",
-    "fold_finish_array", "padded_array_mode",
+    "fold_finish_array",
 }
 PARAMS = [
     pytest.param(*f, id=f[0], marks=[pytest.mark.xfail(strict=True, reason="issue 20 item 7, open")]
