@@ -40,7 +40,7 @@
 //!
 //! ```text
 //!   t = transforms * FFT * points * log2(points)
-//!     + FFT_POINT * tiles * k * points + FFT_CALL
+//!     + FFT_POINT * tiles * k * points + FFT_TILE * tiles + FFT_CALL
 //! ```
 //!
 //! with `points` those of a tile and `transforms = tiles * (1 + k) + k`
@@ -48,7 +48,8 @@
 //! columns' spectra) and `tiles * (1 + 2k)` for `t_dot` (a forward and an
 //! inverse per tile and column). A step `s` does not shrink it (the
 //! correlation is computed at every position of a tile), where GEMM's
-//! time falls as `s^ndim`: large steps stay on GEMM.
+//! time falls as `s^ndim`: large steps stay on GEMM. Windows of fewer than
+//! `MIN_FFT_PATCH` elements stay on GEMM whatever the model says.
 
 use ndarray::Dimension;
 
@@ -110,17 +111,22 @@ const CALL: f64 = 50e-6;
 /// GEMM products: per multiply-add of `X·W` or `Xᵀ·V`, `f32` and `f64`,
 /// with a matrix (`_MAT`) or a vector (`_VEC`: a matrix-vector product,
 /// bound by reading the chunk).
-const PMADD_MAT_F32: f64 = 4e-11;
-const PMADD_MAT_F64: f64 = 8e-11;
-const PMADD_VEC_F32: f64 = 2.5e-10;
+const PMADD_MAT_F32: f64 = 6e-11;
+const PMADD_MAT_F64: f64 = 1.2e-10;
+const PMADD_VEC_F32: f64 = 3e-10;
 const PMADD_VEC_F64: f64 = 5e-10;
 /// FFT: per point of a tile transform and `log2(points)`, `f32` and `f64`.
-const FFT_F32: f64 = 0.6e-9;
-const FFT_F64: f64 = 1.0e-9;
+const FFT_F32: f64 = 0.4e-9;
+const FFT_F64: f64 = 0.7e-9;
 /// FFT: per point of a tile and column (products, read-outs, loads).
-const FFT_POINT: f64 = 2e-9;
-/// FFT: per call (plans, spectra of the filters' layout).
+const FFT_POINT: f64 = 1e-9;
+/// FFT: per tile (the load and the fixed costs of its transforms).
+const FFT_TILE: f64 = 5e-6;
+/// FFT: per call (plans, buffers).
 const FFT_CALL: f64 = 100e-6;
+/// Under `Auto`, windows of fewer elements stay on GEMM: a 3x3 `X·w` on
+/// a 512x512 image took 7.4 ms by FFT against 5.5 ms by GEMM.
+const MIN_FFT_PATCH: usize = 16;
 
 /// The predicted seconds of the GEMM path for `op` on `rows` rows of
 /// `geom`'s patches, elements of `elem_bytes` bytes, on `threads` threads.
@@ -194,7 +200,7 @@ pub(super) fn fft_seconds<D: Dimension>(
     let fft = if elem_bytes == 4 { FFT_F32 } else { FFT_F64 };
     let transform = points * (fft * points.max(2.0).log2());
     let transforms = tiles * (1.0 + per_col * cols) + if per_col == 1.0 { cols } else { 0.0 };
-    let work = transforms * transform + tiles * cols * points * FFT_POINT;
+    let work = transforms * transform + tiles * cols * points * FFT_POINT + tiles * FFT_TILE;
     let busy = threads.min(e.tiles).max(1) as f64;
     work / busy + FFT_CALL
 }
@@ -229,6 +235,7 @@ pub(super) fn resolve<D: Dimension>(
         }),
         Method::Displacement | Method::Fft => Ok(method),
         _ if !all => Ok(Method::Gemm),
+        _ if op.is_product() && geom.patch_len() < MIN_FFT_PATCH => Ok(Method::Gemm),
         _ if op.is_product() => {
             let threads = rayon::current_num_threads();
             let gemm = gemm_seconds(geom, geom.len(), op, elem_bytes, threads);
@@ -468,8 +475,8 @@ mod tests {
             for &(shape, patch, step) in cases {
                 let n: usize = shape.iter().product();
                 let img = ArrayD::from_shape_fn(IxDyn(shape), |i| {
-                    let k = i.as_array_view().iter().fold(0usize, |a, &x| a * 31 + x);
-                    ((k * 2654435761) % 1000) as f64 / 1000.0
+                    let k = ndarray::Dimension::slice(&i).iter().fold(0usize, |a, &x| a * 31 + x);
+                    ((k * 2654435761) % 1000) as f32 / 1000.0
                 });
                 assert_eq!(img.len(), n);
                 let p = img
