@@ -8,8 +8,9 @@ numpy's `X.T @ X` on a materialized X (BLAS time only), scikit-learn's
 Run from the repository root with a Python that has numpy and scikit-learn
 (`bash scripts/test` makes one: `target/py-venv/bin/python benches/peers.py`).
 `--quick` shortens criterion's measurement; `--linalg` runs only the linear
-algebra (issue 18's workloads: numpy's `X.T @ X` on a materialized X, BLAS
-time only, against the crate's `gram` and `covariance`). Not part of the
+algebra (issue 18's workloads: numpy's `X.T @ X`, `X @ W`, `X @ w`,
+`X.T @ V` and `X.T @ v` on a materialized X, BLAS time only, against the
+crate's `gram`, `covariance`, `dot` and `t_dot`). Not part of the
 test suite. Ratios are ours / numpy in throughput (above 1: the crate is
 faster); measure on a quiet machine and compare within one run only. Some
 machines set `OPENBLAS_CORETYPE` or `OPENBLAS_L2_SIZE`: unset them for

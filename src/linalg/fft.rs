@@ -34,10 +34,13 @@
 //!
 //! `dot` runs in bands (the tiles along the first axis of the grid with
 //! more than one position, each owning a contiguous block of rows of the
-//! result) over the threads; `t_dot` runs its tiles over the threads, each
+//! result) over the threads, each worker keeping a tile's inverse
+//! transforms for a batch of columns so that it writes each row of the
+//! result once (writing column by column touched every cache line of the
+//! result once per column); `t_dot` runs its tiles over the threads, each
 //! worker adding into its own `(patch_len, k)` accumulator. Memory:
-//! `O(threads x tile + min(k, batch) x tile + result)`, never `X`, never
-//! the image's whole spectrum.
+//! `O(threads x min(k, batch) x tile + result)` (a batch's spectra are at
+//! most 32 MiB), never `X`, never the image's whole spectrum.
 //!
 //! # Accuracy
 //!
@@ -84,7 +87,7 @@ const BATCH: usize = 16;
 
 /// The filters' spectra held at once by `dot`, in bytes; more filters run
 /// in batches (the image's tiles transformed once per batch).
-const SPECTRA_BYTES: usize = 64 << 20;
+const SPECTRA_BYTES: usize = 32 << 20;
 
 /// The float type of the transforms: `f32` or `f64`.
 pub(super) trait Fl: FftNum {
@@ -513,6 +516,9 @@ fn combos(lists: &[Vec<usize>], strides: &[usize], out: &mut Vec<usize>, tmp: &m
 /// A worker's buffers.
 struct Ws<G: Fl> {
     real: Vec<G>,
+    /// `dot`: the inverse transforms of a batch of columns, one real
+    /// buffer each, so that every row of the result is written at once.
+    outs: Vec<G>,
     spec: Vec<Complex<G>>,
     work: Vec<Complex<G>>,
     scratch: Vec<Complex<G>>,
@@ -545,6 +551,7 @@ impl<G: Fl> Ws<G> {
         let (m, nd) = (plan.t.len(), plan.axes.len());
         Ok(Ws {
             real: buffer(plan.real_len, G::zero(), what)?,
+            outs: Vec::new(),
             spec: buffer(plan.spec_len, z, what)?,
             work: buffer(plan.spec_len, z, what)?,
             scratch: buffer(plan.scratch_len, z, what)?,
@@ -881,8 +888,7 @@ where
                 let (row0, part) = &mut *guard;
                 dot_band(
                     &plan, &src, conv, centre, t, &spectra, &sums, j0, *row0, part, ws,
-                );
-                Ok(())
+                )
             },
             |a, _| a,
         )?;
@@ -953,13 +959,25 @@ fn dot_band<A, C, F, G>(
     row0: usize,
     part: &mut ArrayViewMut2<'_, F>,
     ws: &mut Ws<G>,
-) where
+) -> Result<(), PatchError>
+where
     A: Copy,
     C: Conversion<A, Output = F>,
     F: Real,
     G: Fl,
 {
     let nd = p.axes.len();
+    let want = spectra.len() * p.real_len;
+    if ws.outs.len() < want {
+        ws.outs.clear();
+        ws.outs
+            .try_reserve_exact(want)
+            .map_err(|_| PatchError::OutOfMemory {
+                bytes: want.saturating_mul(size_of::<G>()),
+                what: "the inverse transforms of a batch of columns",
+            })?;
+        ws.outs.resize(want, G::zero());
+    }
     // Tiles of the other axes, C order.
     let counts: Vec<usize> = (0..nd)
         .map(|k| if k == p.band { 1 } else { p.tiles[k].len() })
@@ -976,29 +994,39 @@ fn dot_band<A, C, F, G>(
         let loaded = std::mem::take(&mut ws.loaded);
         forward(p, &mut ws.real, &mut ws.spec, &loaded, &mut bufs!(ws));
         ws.loaded = loaded;
-        for (j, (h, &sum)) in spectra.iter().zip(sums).enumerate() {
+        let len = p.real_len;
+        for (j, h) in spectra.iter().enumerate() {
             for ((w, x), h) in ws.work.iter_mut().zip(&ws.spec).zip(h) {
                 *w = *x * *h;
             }
             let need = std::mem::take(&mut ws.need);
-            inverse(p, &mut ws.work, &mut ws.real, &need, &mut bufs!(ws));
+            let out = &mut ws.outs[j * len..(j + 1) * len];
+            inverse(p, &mut ws.work, out, &need, &mut bufs!(ws));
             ws.need = need;
-            let add = centre * sum;
-            let cols = part.ncols();
-            match part.as_slice_mut() {
-                Some(out) => {
-                    for (&row, &at) in ws.rows.iter().zip(&ws.at) {
-                        out[(row - row0) * cols + j0 + j] = F::from_f64(ws.real[at].f64() + add);
+        }
+        // Each row of the result at once (its columns are adjacent).
+        let cols = part.ncols();
+        let value =
+            |j: usize, at: usize| F::from_f64(ws.outs[j * len + at].f64() + centre * sums[j]);
+        match part.as_slice_mut() {
+            Some(out) => {
+                for (&row, &at) in ws.rows.iter().zip(&ws.at) {
+                    let start = (row - row0) * cols + j0;
+                    for (j, o) in out[start..start + sums.len()].iter_mut().enumerate() {
+                        *o = value(j, at);
                     }
                 }
-                None => {
-                    for (&row, &at) in ws.rows.iter().zip(&ws.at) {
-                        part[[row - row0, j0 + j]] = F::from_f64(ws.real[at].f64() + add);
+            }
+            None => {
+                for (&row, &at) in ws.rows.iter().zip(&ws.at) {
+                    for j in 0..sums.len() {
+                        part[[row - row0, j0 + j]] = value(j, at);
                     }
                 }
             }
         }
     }
+    Ok(())
 }
 
 /// `Xᵀ·V` (`k` columns, column `j` given by `col(j)`, one value per

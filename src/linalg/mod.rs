@@ -22,7 +22,7 @@
 //! - FFT cross-correlation (`fft.rs`): `dot` and `t_dot` of all the
 //!   windows: per tile of the image (overlap-save), one transform of the
 //!   image, then per column a pointwise product and an inverse transform:
-//!   `O(threads x tile + columns x tile + result)` memory.
+//!   `O(threads x columns x tile + result)` memory (columns in batches).
 //!
 //! Accuracy of GEMM (blocked summation): each chunk's partial result is
 //! computed in the element type `F` over at most a chunk's rows (a few
