@@ -19,7 +19,14 @@
 //! - `linalg_3x3`: 1024x1024 f32, 3x3 windows, `gram` as picked (`virtual`)
 //!   and by GEMM (`gemm`);
 //! - `linalg_rows`: W2's first half of the rows, `gram` (a row range: GEMM
-//!   whatever the model).
+//!   whatever the model);
+//! - `linalg_W6/matmul_k16_f32`, `dot_f32`, `t_matmul_k16_f32`,
+//!   `t_dot_f32`: W6's `X·W` with 16 filters, `X·w`, `Xᵀ·V` with 16
+//!   columns and `Xᵀ·v`, in `f32`, as picked (`virtual`: FFT
+//!   cross-correlation) and by GEMM (`gemm`), and the peak heap of the
+//!   virtual `X·W`;
+//! - `linalg_3x3/matmul_k16`: 3x3 windows, `X·W` with 16 filters as
+//!   picked (GEMM) and forced GEMM.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -143,6 +150,43 @@ fn issue18(c: &mut Criterion) {
     });
     g.finish();
 
+    // W6 products with filters (FFT cross-correlation as picked, GEMM).
+    let w16 = Array2::from_shape_fn((1521, 16), |(i, j)| {
+        ((i * 7 + j * 3) % 13) as f32 / 6.0 - 1.0
+    });
+    let w1 = w16.column(0).to_owned();
+    let v16 = Array2::from_shape_fn((p.len(), 16), |(i, j)| {
+        ((i * 5 + j * 11) % 17) as f32 / 8.0 - 1.0
+    });
+    let v1 = v16.column(0).to_owned();
+    let result = p.len() * 16 * 4;
+    let v = peak_of(|| drop(black_box(p.dot(&w16))));
+    println!(
+        "peak heap, W6 matmul k=16 f32: {:.1} MiB, {:.1} MiB beyond the {:.1} MiB result",
+        mb(v),
+        mb(v.saturating_sub(result)),
+        mb(result)
+    );
+    let mut g = c.benchmark_group("linalg_W6");
+    g.sample_size(10);
+    g.warm_up_time(Duration::from_millis(500));
+    g.measurement_time(Duration::from_secs(5));
+    g.bench_function("matmul_k16_f32/virtual", |b| {
+        b.iter(|| black_box(p.dot(&w16)))
+    });
+    g.bench_function("dot_f32/virtual", |b| b.iter(|| black_box(p.dot(&w1))));
+    g.bench_function("t_matmul_k16_f32/virtual", |b| {
+        b.iter(|| black_box(p.t_dot(&v16)))
+    });
+    g.bench_function("t_dot_f32/virtual", |b| b.iter(|| black_box(p.t_dot(&v1))));
+    g.bench_function("matmul_k16_f32/gemm", |b| {
+        b.iter(|| black_box(p.method(Method::Gemm).dot(&w16)))
+    });
+    g.bench_function("dot_f32/gemm", |b| {
+        b.iter(|| black_box(p.method(Method::Gemm).dot(&w1)))
+    });
+    g.finish();
+
     // 3x3 windows and a row range: where GEMM is the reference.
     let img = Array2::from_shape_fn((1024, 1024), |(i, j)| {
         ((i * 31 + j * 17) % 255) as f32 / 255.0
@@ -155,6 +199,11 @@ fn issue18(c: &mut Criterion) {
     g.bench_function("gram/virtual", |b| b.iter(|| black_box(p3.gram())));
     g.bench_function("gram/gemm", |b| {
         b.iter(|| black_box(p3.method(Method::Gemm).gram()))
+    });
+    let w9 = Array2::from_shape_fn((9, 16), |(i, j)| ((i * 7 + j * 3) % 13) as f32 - 6.0);
+    g.bench_function("matmul_k16/virtual", |b| b.iter(|| black_box(p3.dot(&w9))));
+    g.bench_function("matmul_k16/gemm", |b| {
+        b.iter(|| black_box(p3.method(Method::Gemm).dot(&w9)))
     });
     g.finish();
     let p16 = img.patches((16, 16));

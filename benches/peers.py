@@ -8,8 +8,9 @@ numpy's `X.T @ X` on a materialized X (BLAS time only), scikit-learn's
 Run from the repository root with a Python that has numpy and scikit-learn
 (`bash scripts/test` makes one: `target/py-venv/bin/python benches/peers.py`).
 `--quick` shortens criterion's measurement; `--linalg` runs only the linear
-algebra (issue 18's workloads: numpy's `X.T @ X` on a materialized X, BLAS
-time only, against the crate's `gram` and `covariance`). Not part of the
+algebra (issue 18's workloads: numpy's `X.T @ X`, `X @ W`, `X @ w`,
+`X.T @ V` and `X.T @ v` on a materialized X, BLAS time only, against the
+crate's `gram`, `covariance`, `dot` and `t_dot`). Not part of the
 test suite. Ratios are ours / numpy in throughput (above 1: the crate is
 faster); measure on a quiet machine and compare within one run only. Some
 machines set `OPENBLAS_CORETYPE` or `OPENBLAS_L2_SIZE`: unset them for
@@ -112,6 +113,8 @@ def numpy_linalg():
     del x, half
     x = numpy_matrix(img, (3, 3), (1, 1))
     out["3x3 gram f32"] = (median_time(lambda: x.T @ x, 3), "")
+    w9 = rng.standard_normal((9, 16)).astype(np.float32)
+    out["3x3 matmul k16 f32"] = (median_time(lambda: x @ w9, 3), "f32 X @ W")
     del x
     # W6: 532900 x 1521 f32 is 3.2 GB; X.T @ X on all of it if it fits
     # twice over, else on the first rows, scaled linearly (X.T @ X costs
@@ -125,6 +128,20 @@ def numpy_linalg():
     t = median_time(lambda: x.T @ x, 3 if m < n else 2) * n / m
     note = "" if m == n else f"(on {m} of {n} rows, scaled x{n / m:.2f})"
     out["W6 covariance f64"] = (t, f"numpy f32 X.T @ X {note}".strip())
+    # X @ W (16 filters) and X @ w: rows x 1521 x k multiply-adds, scaled
+    # linearly like X.T @ X when X is cut.
+    w16 = rng.standard_normal((1521, 16)).astype(np.float32)
+    w1 = np.ascontiguousarray(w16[:, 0])
+    t = median_time(lambda: x @ w16, 5) * n / m
+    out["W6 matmul k16 f32"] = (t, f"numpy f32 X @ W {note}".strip())
+    t = median_time(lambda: x @ w1, 5) * n / m
+    out["W6 dot f32"] = (t, f"numpy f32 X @ w {note}".strip())
+    v16 = rng.standard_normal((m, 16)).astype(np.float32)
+    t = median_time(lambda: x.T @ v16, 5) * n / m
+    out["W6 t_matmul k16 f32"] = (t, f"numpy f32 X.T @ V {note}".strip())
+    v1 = np.ascontiguousarray(v16[:, 0])
+    t = median_time(lambda: x.T @ v1, 5) * n / m
+    out["W6 t_dot f32"] = (t, f"numpy f32 X.T @ v {note}".strip())
     del x
     return out
 
@@ -135,12 +152,20 @@ def linalg_table(np_times, printed):
         ("W2 gram f32", "linalg_W2", "gram/virtual", 10),
         ("W2 gram f32 (GEMM forced)", "linalg_W2", "gram/gemm", None),
         ("W6 covariance f64", "linalg_W6", "covariance_f64/virtual", 50),
+        ("W6 matmul k16 f32", "linalg_W6", "matmul_k16_f32/virtual", 5),
+        ("W6 matmul k16 f32 (GEMM forced)", "linalg_W6", "matmul_k16_f32/gemm", None),
+        ("W6 dot f32", "linalg_W6", "dot_f32/virtual", 4),
+        ("W6 dot f32 (GEMM forced)", "linalg_W6", "dot_f32/gemm", None),
+        ("W6 t_matmul k16 f32", "linalg_W6", "t_matmul_k16_f32/virtual", None),
+        ("W6 t_dot f32", "linalg_W6", "t_dot_f32/virtual", None),
         ("3x3 gram f32", "linalg_3x3", "gram/virtual", None),
         ("3x3 gram f32 (GEMM forced)", "linalg_3x3", "gram/gemm", None),
+        ("3x3 matmul k16 f32", "linalg_3x3", "matmul_k16/virtual", None),
+        ("3x3 matmul k16 f32 (GEMM forced)", "linalg_3x3", "matmul_k16/gemm", None),
         ("W2 rows 0..n/2 gram f32", "linalg_rows", "gram_half/virtual", None),
     ]
     print()
-    print(f"{'workload':30} {'crate s':>9} {'numpy s':>9} {'numpy/crate':>12} {'target':>7}  numpy")
+    print(f"{'workload':34} {'crate s':>9} {'numpy s':>9} {'numpy/crate':>12} {'target':>7}  numpy")
     for name, group, bench, target in rows:
         ours = criterion_median(group, bench)
         key = name.replace(" (GEMM forced)", "")
@@ -148,7 +173,7 @@ def linalg_table(np_times, printed):
         ratio = f"{t_np / ours:.1f}x" if ours and t_np else "-"
         tgt = f">={target}x" if target else ""
         fmt = lambda t: f"{t:.4f}" if t else "-"
-        print(f"{name:30} {fmt(ours):>9} {fmt(t_np):>9} {ratio:>12} {tgt:>7}  {note or 'f32 X.T @ X'}")
+        print(f"{name:34} {fmt(ours):>9} {fmt(t_np):>9} {ratio:>12} {tgt:>7}  {note or 'f32 X.T @ X'}")
     for line in printed:
         print(line)
 

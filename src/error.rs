@@ -224,9 +224,10 @@ pub enum PatchError {
     /// A linear-algebra [`Method`](crate::Method) forced on a product it
     /// cannot compute: displacement sums compute `gram`, `mean` and
     /// `covariance` of all the windows only (not of a range of rows or an
-    /// index set, and not `dot` or `t_dot`).
+    /// index set, and not `dot` or `t_dot`); the FFT computes `dot` and
+    /// `t_dot` of all the windows only.
     MethodUnavailable {
-        /// The method forced (`"Method::Displacement"`).
+        /// The method forced (`"Method::Displacement"`, `"Method::Fft"`).
         method: &'static str,
         /// What it would need.
         needs: &'static str,

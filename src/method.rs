@@ -21,14 +21,25 @@
 ///   of `patch_len² / 2` multiply-adds per window. Any number of axes,
 ///   step, dilation, source layout and conversion; [`Edge::Valid`] and
 ///   [`Edge::Shift`] windows and padded sources.
+/// - [`Fft`](Method::Fft): `dot` and `t_dot` (a vector or a matrix: `X·W`
+///   and `Xᵀ·V`) of *all* the windows by FFT cross-correlation. Column `j`
+///   of `X·W` is the correlation of the image with column `j` of `W` laid
+///   out as a filter (on the dilated lattice), read at the windows'
+///   origins; `Xᵀ·V` correlates the image with `V` scattered onto the
+///   origins. The image's spectrum is computed once per tile (tiles with
+///   overlap, so memory stays bounded), then one product and one inverse
+///   transform per column: about `image x log(tile)` per column instead of
+///   `len x patch_len`. Any number of axes, step, dilation, source layout,
+///   conversion, [`Edge::Valid`] and [`Edge::Shift`], padded sources.
 /// - [`Auto`](Method::Auto) (the default): per call, the one a cost model
 ///   with constants measured on the development machine predicts to be
 ///   faster (see [`Rows::method`](crate::Rows::method) for the model and
-///   its crossovers). Row ranges that are not all the windows, index sets,
-///   and the products that only GEMM computes (`dot`, `t_dot`) use `Gemm`.
+///   its crossovers). Row ranges that are not all the windows and index
+///   sets use `Gemm`.
 ///
-/// Forcing a method on a product it cannot compute (`Displacement` on a
-/// range of rows, an index set, or `dot`) is an error
+/// Forcing a method on a product it cannot compute (`Displacement` or
+/// `Fft` on a range of rows or an index set, `Displacement` on `dot`,
+/// `Fft` on `gram`) is an error
 /// ([`PatchError::MethodUnavailable`](crate::PatchError::MethodUnavailable))
 /// from the `try_` methods and a panic from the others.
 ///
@@ -50,6 +61,13 @@
 /// assert!(by_sums.iter().zip(&by_gemm).all(|(a, b)| (a - b).abs() <= 1e-12 * scale));
 /// // Displacement sums need every window: a range of rows is an error.
 /// assert!(p.rows(1..).method(Method::Displacement).try_gram().is_err());
+///
+/// // A filter bank by FFT and by GEMM.
+/// let bank = Array2::from_shape_fn((64, 3), |(i, j)| ((i + j) % 5) as f64 - 2.0);
+/// let by_fft = p.method(Method::Fft).dot(&bank);
+/// let by_gemm = p.method(Method::Gemm).dot(&bank);
+/// let scale = by_gemm.iter().fold(0.0f64, |m, &x| m.max(x.abs()));
+/// assert!(by_fft.iter().zip(&by_gemm).all(|(a, b)| (a - b).abs() <= 1e-10 * scale));
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -62,6 +80,9 @@ pub enum Method {
     /// Displacement sums over the image: `gram`, `mean` and `covariance`
     /// of all the windows.
     Displacement,
+    /// FFT cross-correlation of the image: `dot` and `t_dot` (a vector or
+    /// a matrix operand) of all the windows.
+    Fft,
 }
 
 impl Method {
@@ -71,6 +92,7 @@ impl Method {
             Method::Auto => "Method::Auto",
             Method::Gemm => "Method::Gemm",
             Method::Displacement => "Method::Displacement",
+            Method::Fft => "Method::Fft",
         }
     }
 }

@@ -844,12 +844,7 @@ where
 {
     let threads = rayon::current_num_threads();
     let plan = Plan::new(geom, want, threads)?;
-    let src = source.view().into_dyn();
-    let src = if src.ndim() == 0 {
-        src.insert_axis(Axis(0))
-    } else {
-        src
-    };
+    let src = dyn_source(source);
     let centre = if want.centre {
         image_mean(&src, conv)
     } else {
@@ -930,8 +925,21 @@ where
     Ok(Moments { gram, sums })
 }
 
+/// The source with a dynamic number of axes, at least one (a 0-D array is
+/// one axis of length 1, as in [`merged_axes`]).
+pub(super) fn dyn_source<'a, A, D: Dimension>(
+    source: &ArrayView<'a, A, D>,
+) -> ArrayView<'a, A, IxDyn> {
+    let src = source.clone().into_dyn();
+    if src.ndim() == 0 {
+        src.insert_axis(Axis(0))
+    } else {
+        src
+    }
+}
+
 /// The mean of the image's elements after conversion, in `f64`.
-fn image_mean<A: Copy, C: Conversion<A, Output = F>, F: Real>(
+pub(super) fn image_mean<A: Copy, C: Conversion<A, Output = F>, F: Real>(
     src: &ArrayView<'_, A, IxDyn>,
     conv: &C,
 ) -> f64 {

@@ -5,8 +5,8 @@
 //! ([`Rows::t_dot`]), `XᵀX` ([`Rows::gram`]), the mean row and the
 //! covariance.
 //!
-//! Two methods ([`Method`]), chosen per call by a cost model (`model.rs`)
-//! or forced with [`Rows::method`]:
+//! Three methods ([`Method`]), chosen per call by a cost model
+//! (`model.rs`) or forced with [`Rows::method`]:
 //!
 //! - GEMM (this file): every product streams cache-sized chunks of `X`
 //!   through ndarray's GEMM (`matrixmultiply`) on all rayon threads, one
@@ -19,6 +19,10 @@
 //!   `covariance` of all the windows from one pass over the image per
 //!   displacement between two elements of a window, in `f64`, in tiles that
 //!   stay in cache: `O(threads x (tile + patch_len²/2) + result)` memory.
+//! - FFT cross-correlation (`fft.rs`): `dot` and `t_dot` of all the
+//!   windows: per tile of the image (overlap-save), one transform of the
+//!   image, then per column a pointwise product and an inverse transform:
+//!   `O(threads x columns x tile + result)` memory (columns in batches).
 //!
 //! Accuracy of GEMM (blocked summation): each chunk's partial result is
 //! computed in the element type `F` over at most a chunk's rows (a few
@@ -35,16 +39,23 @@
 //! `covariance` within `1e-10` of the materialized computation, relative to
 //! the largest entry, also for bright, low-contrast images
 //! (`tests/displacement.rs`).
+//!
+//! Accuracy of the FFT: the image is centred on its mean before the
+//! transforms (the mean's part is added back exactly); `f64` rows are
+//! transformed in `f64`, `f32` rows in `f32`. Against the materialized
+//! `f64` product, relative to its largest entry: within `1e-10` in `f64`
+//! and `1e-5` in `f32` (`tests/fft.rs`).
 
 mod displacement;
+mod fft;
 mod model;
 
 use std::mem::size_of;
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{
-    s, Array, Array1, Array2, ArrayBase, ArrayRef, ArrayView2, ArrayViewMut2, Axis, Data, Dim,
-    Dimension, Ix1, Ix2,
+    s, Array, Array1, Array2, ArrayBase, ArrayRef, ArrayView1, ArrayView2, ArrayViewMut2, Axis,
+    Data, Dim, Dimension, Ix1, Ix2,
 };
 
 use rayon::prelude::*;
@@ -185,6 +196,12 @@ pub trait Operand<F: Real>: Sync + sealed::Sealed {
     /// The `(patch_len, second_len)` accumulator as this operand's product.
     #[doc(hidden)]
     fn t_product(acc: Array2<f64>) -> Self::Product;
+    /// Column `j < second_len` (the vector itself for a vector).
+    #[doc(hidden)]
+    fn column(&self, j: usize) -> ArrayView1<'_, F>;
+    /// A `(len, second_len)` product `X·W` as this operand's product.
+    #[doc(hidden)]
+    fn product_of(y: Array2<F>) -> Self::Product;
 }
 
 macro_rules! operands {
@@ -220,6 +237,12 @@ impl<F: Real> Operand<F> for ArrayRef<F, Ix1> {
     fn t_product(acc: Array2<f64>) -> Array1<F> {
         acc.column(0).mapv(F::from_f64)
     }
+    fn column(&self, _: usize) -> ArrayView1<'_, F> {
+        self.view()
+    }
+    fn product_of(y: Array2<F>) -> Array1<F> {
+        y.column(0).to_owned()
+    }
 }
 
 impl<F: Real> Operand<F> for ArrayRef<F, Ix2> {
@@ -240,6 +263,12 @@ impl<F: Real> Operand<F> for ArrayRef<F, Ix2> {
     }
     fn t_product(acc: Array2<f64>) -> Array2<F> {
         to_real(acc)
+    }
+    fn column(&self, j: usize) -> ArrayView1<'_, F> {
+        self.index_axis(Axis(1), j)
+    }
+    fn product_of(y: Array2<F>) -> Array2<F> {
+        y
     }
 }
 
@@ -264,6 +293,12 @@ where
     }
     fn t_product(acc: Array2<f64>) -> Self::Product {
         <ArrayRef<F, D> as Operand<F>>::t_product(acc)
+    }
+    fn column(&self, j: usize) -> ArrayView1<'_, F> {
+        <ArrayRef<F, D> as Operand<F>>::column(self, j)
+    }
+    fn product_of(y: Array2<F>) -> Self::Product {
+        <ArrayRef<F, D> as Operand<F>>::product_of(y)
     }
 }
 
@@ -307,6 +342,25 @@ where
     /// `k / s²`, and non-overlapping windows (`s >= k`) stay on GEMM (2x2
     /// windows excepted: both take a few milliseconds). Measured figures and the crossovers' margins are in
     /// the repository's `benches/README.md`.
+    ///
+    /// `dot` and `t_dot` of all the windows take the FFT where predicted
+    /// faster: GEMM costs `patch_len x columns` multiply-adds per row, the
+    /// FFT per tile of the image one transform plus one (`dot`) or two
+    /// (`t_dot`) per column, `points x log2(points)` each, whatever the
+    /// window's size, but not shrinking with the step. Windows of fewer
+    /// than 16 elements stay on GEMM. What it picks for `dot` (`f32`) on a
+    /// 1024x1024 image, by square window `k x k` and step:
+    ///
+    /// | `k` | vector, step 1 | 2 | 3 | 16 columns, step 1 | 2 | 3 |
+    /// |---|---|---|---|---|---|---|
+    /// | 2, 3 | GEMM | GEMM | GEMM | GEMM | GEMM | GEMM |
+    /// | 4 to 8 | FFT | GEMM | GEMM | GEMM | GEMM | GEMM |
+    /// | 12, 16 | FFT | FFT | GEMM (16: FFT) | FFT | GEMM | GEMM |
+    /// | 24 to 39 | FFT | FFT | FFT | FFT | FFT | GEMM (39: FFT) |
+    ///
+    /// On W6 (768x768, 39x39, step 1) in `f32` the FFT was measured about
+    /// 35x faster than GEMM for `X·w` and 8x for `X·W` with 16 columns (one
+    /// thread).
     ///
     /// # Examples
     ///
@@ -356,12 +410,21 @@ where
     /// [`PatchError::MethodUnavailable`] if displacement sums are forced
     /// where they do not apply.
     fn by_displacement(&self, op: Op) -> Result<bool, PatchError> {
+        Ok(self.method_for(op)? == Method::Displacement)
+    }
+
+    /// The method that computes `op` on these rows (never `Auto`).
+    ///
+    /// # Errors
+    ///
+    /// [`PatchError::MethodUnavailable`] if displacement sums or the FFT
+    /// are forced where they do not apply.
+    fn method_for(&self, op: Op) -> Result<Method, PatchError> {
         let len = self.geometry().len();
         // All the windows, in order: the range 0..len.
         let all = self.len() == len
             && matches!(self.row_set().part(0, len), Part::Range { start: 0, .. });
-        let m = resolve(self.method, self.geometry(), all, op, size_of::<F>())?;
-        Ok(m == Method::Displacement)
+        resolve(self.method, self.geometry(), all, op, size_of::<F>())
     }
 
     /// The moments of all the windows by displacement sums.
@@ -418,12 +481,16 @@ where
     /// `X·w` (one value per row: its dot product with `w`, a linear
     /// filter or a linear classifier's score) for a vector `w`, `X·W` (one
     /// row of values per row: a filter bank's responses) for a matrix `W`.
+    /// For all the windows, by FFT cross-correlation of the image with
+    /// each column where the cost model predicts it faster (large windows;
+    /// see [`method`](Rows::method)).
     ///
     /// # Panics
     ///
     /// If the operand does not have `patch_len` rows, the result's size
-    /// overflows or cannot be allocated, or [`Method::Displacement`] is
-    /// forced; see [`try_dot`](Self::try_dot).
+    /// overflows or cannot be allocated, [`Method::Displacement`] is
+    /// forced, or [`Method::Fft`] on rows that are not all the windows;
+    /// see [`try_dot`](Self::try_dot).
     ///
     /// # Examples
     ///
@@ -453,7 +520,7 @@ where
     /// `patch_len` rows, [`PatchError::Overflow`] or
     /// [`PatchError::OutOfMemory`] if the result cannot be held,
     /// [`PatchError::MethodUnavailable`] if [`Method::Displacement`] is
-    /// forced (a GEMM product only).
+    /// forced, or [`Method::Fft`] on rows that are not all the windows.
     ///
     /// # Examples
     ///
@@ -466,21 +533,30 @@ where
     /// assert!(img.patches(3).try_dot(&Array1::zeros(9)).is_ok());
     /// ```
     pub fn try_dot<W: Operand<F> + ?Sized>(&self, w: &W) -> Result<W::Product, PatchError> {
-        self.by_displacement(Op::Product)?;
+        let cols = w.second_len();
+        let method = self.method_for(Op::Dot { cols })?;
         check("w (rows)", self.geometry().patch_len(), w.first_len())?;
-        check_size(self.len(), w.second_len(), size_of::<F>(), "size of X·W")?;
+        check_size(self.len(), cols, size_of::<F>(), "size of X·W")?;
+        if method == Method::Fft {
+            let (source, conv) = self.source_and_conversion();
+            let y = fft::dot(source, conv, self.geometry(), cols, |j| w.column(j))?;
+            return Ok(W::product_of(y));
+        }
         self.map_chunks_at(self.linalg_rows(), |x| w.right_of(x))
     }
 
     /// `Xᵀ·v` for a vector `v` with one value per row (a weighted sum of
     /// the rows: the gradient of a linear model), `Xᵀ·V` for a matrix `V`
-    /// with one row per row of X.
+    /// with one row per row of X. For all the windows, by FFT
+    /// cross-correlation of the image with each column laid out on the
+    /// windows' origins where the cost model predicts it faster (see
+    /// [`method`](Rows::method)).
     ///
     /// # Panics
     ///
-    /// If the operand does not have one row per row of X, or
-    /// [`Method::Displacement`] is forced; see
-    /// [`try_t_dot`](Self::try_t_dot).
+    /// If the operand does not have one row per row of X,
+    /// [`Method::Displacement`] is forced, or [`Method::Fft`] on rows that
+    /// are not all the windows; see [`try_t_dot`](Self::try_t_dot).
     ///
     /// # Examples
     ///
@@ -507,7 +583,8 @@ where
     /// [`PatchError::ShapeMismatch`] if the operand does not have one row
     /// per row of X, [`PatchError::OutOfMemory`] if the accumulators cannot
     /// be allocated, [`PatchError::MethodUnavailable`] if
-    /// [`Method::Displacement`] is forced (a GEMM product only).
+    /// [`Method::Displacement`] is forced, or [`Method::Fft`] on rows that
+    /// are not all the windows.
     ///
     /// # Examples
     ///
@@ -521,10 +598,16 @@ where
     /// # Ok::<(), ndarray_patches::PatchError>(())
     /// ```
     pub fn try_t_dot<W: Operand<F> + ?Sized>(&self, v: &W) -> Result<W::Product, PatchError> {
-        self.by_displacement(Op::Product)?;
+        let cols = v.second_len();
+        let method = self.method_for(Op::TDot { cols })?;
         check("v (rows)", self.len(), v.first_len())?;
         let pl = self.geometry().patch_len();
-        check_size(pl, v.second_len(), size_of::<f64>(), "size of Xᵀ·V")?;
+        check_size(pl, cols, size_of::<f64>(), "size of Xᵀ·V")?;
+        if method == Method::Fft {
+            let (source, conv) = self.source_and_conversion();
+            let acc = fft::t_dot(source, conv, self.geometry(), cols, |j| v.column(j))?;
+            return Ok(W::t_product(acc));
+        }
         let shape = Dim([pl, v.second_len()]);
         let acc = self.reduce(shape, 0, |(acc, _), k, x| v.add_t_product(x, k, acc))?;
         Ok(W::t_product(acc))
