@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
 import pytest
 
 LIMIT = 2 << 30
@@ -73,11 +74,18 @@ OPEN = {
     "positions_capacity", "fold_add_rows_empty", "reconstruct_empty", "sample_array_replace",
     "fold_finish_array",
 }
-PARAMS = [
-    pytest.param(*f, id=f[0], marks=[pytest.mark.xfail(strict=True, reason="issue 20 item 7, open")]
-                 if f[0] in OPEN else [])
-    for f in FINDINGS
-]
+NUMPY1 = np.lib.NumpyVersion(np.__version__) < "2.0.0"
+
+
+def _marks(name):
+    if NUMPY1 and name.startswith("33_axes"):
+        return [pytest.mark.skip(reason="numpy 1.x makes no array of more than 32 axes")]
+    if name in OPEN:
+        return [pytest.mark.xfail(strict=True, reason="issue 20 item 7, open")]
+    return []
+
+
+PARAMS = [pytest.param(*f, id=f[0], marks=_marks(f[0])) for f in FINDINGS]
 
 
 def _limit():
