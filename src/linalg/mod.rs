@@ -241,7 +241,11 @@ impl<F: Real> Operand<F> for ArrayRef<F, Ix1> {
         self.view()
     }
     fn product_of(y: Array2<F>) -> Array1<F> {
-        y.column(0).to_owned()
+        // An (n, 1) standard-layout matrix is the vector's buffer: no copy
+        // (a copy would hold the result twice at its peak).
+        let n = y.nrows();
+        y.into_shape_with_order(n)
+            .expect("an (n, 1) result in standard layout")
     }
 }
 
