@@ -5,7 +5,7 @@ import pathlib
 import re
 import sys
 
-ORDER = "error par scalar method geometry view flatten rows patches along sample shuffle linalg pad fold blocks ext".split()
+ORDER = "error stop par scalar method geometry view flatten rows patches along sample shuffle linalg pad fold blocks ext".split()
 src = pathlib.Path(__file__).resolve().parent.parent / "src"
 bad = []
 for i, module in enumerate(ORDER):

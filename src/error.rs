@@ -232,6 +232,9 @@ pub enum PatchError {
         /// What it would need.
         needs: &'static str,
     },
+    /// The call was stopped by a [`StopToken`](crate::StopToken) it was
+    /// watching (Ctrl-C in the Python package).
+    Interrupted,
 }
 
 impl fmt::Display for PatchError {
@@ -341,6 +344,7 @@ impl fmt::Display for PatchError {
                 f,
                 "{method} cannot compute this: it needs {needs}; use Method::Auto or Method::Gemm"
             ),
+            PatchError::Interrupted => write!(f, "interrupted: the call was stopped by its StopToken"),
         }
     }
 }

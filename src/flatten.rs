@@ -32,6 +32,7 @@ use rayon::prelude::*;
 use crate::error::PatchError;
 use crate::geometry::{axes, Geometry};
 use crate::scalar::Conversion;
+use crate::stop::watched;
 
 /// Output bytes one rayon task fills: big enough to hide the task overhead,
 /// small enough to balance two or more cores on medium outputs. Tiny under
@@ -402,6 +403,12 @@ impl<A: Copy + Sync> RowSource<'_, A> {
     /// rayon fills in parallel (each block's pages are first touched by the
     /// thread that writes them).
     ///
+    /// # Errors
+    ///
+    /// [`PatchError::Interrupted`] if the watched
+    /// [`StopToken`](crate::StopToken) is stopped (checked first, then
+    /// before each block); `out` is then only partly written.
+    ///
     /// # Panics
     ///
     /// As [`fill`](Self::fill).
@@ -410,17 +417,24 @@ impl<A: Copy + Sync> RowSource<'_, A> {
         conv: &C,
         start: usize,
         out: &mut [MaybeUninit<C::Output>],
-    ) {
+    ) -> Result<(), PatchError> {
         let pl = self.plan.patch_len;
         let row_bytes = pl.saturating_mul(size_of::<C::Output>()).max(1);
         let block_rows = (TASK_BYTES / row_bytes).max(1);
         let total = size_of_val(out);
+        let token = watched();
+        token.check()?;
         if out.len() <= block_rows * pl {
-            return self.fill_part(conv, start, out, total);
+            self.fill_part(conv, start, out, total);
+            return Ok(());
         }
         out.par_chunks_mut(block_rows * pl)
             .enumerate()
-            .for_each(|(t, block)| self.fill_part(conv, start + t * block_rows, block, total));
+            .try_for_each(|(t, block)| {
+                token.check()?;
+                self.fill_part(conv, start + t * block_rows, block, total);
+                Ok(())
+            })
     }
 }
 
@@ -732,32 +746,45 @@ pub(crate) fn fill_new<A: Copy + Sync, C: Conversion<A>>(
         quantity: "number of matrix elements",
     })?;
     let mut buf = try_uninit_vec::<C::Output>(len, "the patch matrix")?;
-    fill_slice(src, conv, part, &mut buf, threads);
-    // fill_slice wrote every element of `buf` (it fills whole rows and
-    // `buf` is exactly `rows` rows; it panics rather than return early).
+    fill_slice(src, conv, part, &mut buf, threads)?;
+    // fill_slice returned Ok, so it wrote every element of `buf` (it fills
+    // whole rows and `buf` is exactly `rows` rows; it returns early only
+    // with an error, and panics rather than skip a row).
     // SAFETY: so every element is initialized, and there are rows * pl.
     Ok(unsafe { assume_init_matrix(buf, rows, pl) })
 }
 
 /// Writes the rows of `part` into `out`, a contiguous buffer of exactly
 /// `part.len()` rows.
+///
+/// # Errors
+///
+/// [`PatchError::Interrupted`] if the watched
+/// [`StopToken`](crate::StopToken) is stopped during a copy split over the
+/// pool (a copy on the calling thread, one chunk, always completes); `out`
+/// is then only partly written.
 fn fill_slice<A: Copy + Sync, C: Conversion<A>>(
     src: &RowSource<'_, A>,
     conv: &C,
     part: Part<'_>,
     out: &mut [MaybeUninit<C::Output>],
     threads: Threads,
-) {
+) -> Result<(), PatchError> {
     let pl = src.patch_len();
     match (part, threads) {
-        (Part::Range { start, .. }, Threads::Pool) => src.fill_par(conv, start, out),
+        (Part::Range { start, .. }, Threads::Pool) => src.fill_par(conv, start, out)?,
         (Part::Range { start, .. }, Threads::Caller) => src.fill(conv, start, out),
         (Part::Indices(indices), Threads::Pool) => {
             assert_eq!(out.len(), indices.len() * pl, "one output row per index");
+            let token = watched();
             out.par_chunks_mut(pl.max(1))
                 .zip(indices.par_iter())
-                .with_min_len((TASK_BYTES / (pl * size_of::<C::Output>()).max(1)).max(1))
-                .for_each(|(row, &r)| src.fill(conv, r, row));
+                .with_min_len(task_rows::<C::Output>(pl))
+                .try_for_each(|(row, &r)| {
+                    token.check()?;
+                    src.fill(conv, r, row);
+                    Ok::<_, PatchError>(())
+                })?;
         }
         (Part::Indices(indices), Threads::Caller) => {
             assert_eq!(out.len(), indices.len() * pl, "one output row per index");
@@ -766,10 +793,20 @@ fn fill_slice<A: Copy + Sync, C: Conversion<A>>(
             }
         }
     }
+    Ok(())
+}
+
+/// Rows of `pl` elements of `B` in one rayon task of a copy ([`TASK_BYTES`]).
+fn task_rows<B>(pl: usize) -> usize {
+    (TASK_BYTES / (pl * size_of::<B>()).max(1)).max(1)
 }
 
 /// Writes the rows of `part` into `out` (exactly `part.len()` rows), whatever
 /// its layout.
+///
+/// # Errors
+///
+/// As [`fill_slice`]: interrupted, `out` is only partly written.
 ///
 /// # Panics
 ///
@@ -781,7 +818,7 @@ pub(crate) fn fill_view<A: Copy + Sync, C: Conversion<A>>(
     part: Part<'_>,
     mut out: ArrayViewMut2<'_, C::Output>,
     threads: Threads,
-) {
+) -> Result<(), PatchError> {
     let pl = src.patch_len();
     assert_eq!(
         out.dim(),
@@ -811,17 +848,24 @@ pub(crate) fn fill_view<A: Copy + Sync, C: Conversion<A>>(
             }
         };
     match threads {
-        Threads::Pool => out
-            .axis_iter_mut(Axis(0))
-            .into_par_iter()
-            .enumerate()
-            .with_min_len((TASK_BYTES / (pl * size_of::<C::Output>()).max(1)).max(1))
-            .for_each_init(Vec::new, |tmp, (i, row)| fill_row(tmp, i, row)),
+        Threads::Pool => {
+            let token = watched();
+            out.axis_iter_mut(Axis(0))
+                .into_par_iter()
+                .enumerate()
+                .with_min_len(task_rows::<C::Output>(pl))
+                .try_for_each_init(Vec::new, |tmp, (i, row)| {
+                    token.check()?;
+                    fill_row(tmp, i, row);
+                    Ok(())
+                })
+        }
         Threads::Caller => {
             let mut tmp = Vec::new();
             for (i, row) in out.axis_iter_mut(Axis(0)).enumerate() {
                 fill_row(&mut tmp, i, row);
             }
+            Ok(())
         }
     }
 }

@@ -195,7 +195,7 @@
 //! # Architecture
 //!
 //! Modules, bottom to top; each imports only from those below it:
-//! `error` -> `par` (the one parallel scheduler) -> `scalar` (element
+//! `error` -> `stop` ([`StopToken`]) -> `par` (the one parallel scheduler) -> `scalar` (element
 //! types) -> `method` ([`Method`], the linear algebra's algorithm) ->
 //! `geometry` (validated shapes, windows, edges, padding arithmetic, the
 //! along-axes projection) -> `view` (the one
@@ -214,6 +214,7 @@
 // Layers, bottom to top: a module imports only from modules above it in
 // this list (checked in CI by .ci/layers.py).
 mod error;
+mod stop;
 mod par;
 mod scalar;
 mod method;
@@ -251,6 +252,7 @@ pub use rows::{
 #[cfg(feature = "rand")]
 pub use sample::Sampling;
 pub use scalar::{AsIs, Cast, Conversion, MapElems, Real};
+pub use stop::StopToken;
 pub use view::PatchDim;
 
 /// The `rand` this crate's sampling takes generators from (0.9): seed a

@@ -28,6 +28,7 @@ use crate::geometry::Geometry;
 use crate::method::Method;
 use crate::par::par_tasks;
 use crate::scalar::{AsIs, Cast, Conversion, MapElems};
+use crate::stop::check as check_stop;
 
 /// The chunk size, in bytes of the rows delivered, that
 /// [`Rows::default_chunk_rows`] aims at: 1 MiB.
@@ -692,7 +693,8 @@ impl<A: Copy, D: Dimension, C: Conversion<A>, S: RowSet> Rows<'_, A, D, C, S> {
 
 /// The rows of `part` in a reused buffer: refilled in place when the buffer
 /// has room (it is only ever short for the first chunk), allocated once
-/// otherwise.
+/// otherwise. The chunk's check of the watched
+/// [`StopToken`](crate::StopToken), on every delivery path.
 pub(crate) fn refill<'b, A: Copy + Sync, C: Conversion<A>>(
     src: &RowSource<'_, A>,
     conv: &C,
@@ -700,9 +702,10 @@ pub(crate) fn refill<'b, A: Copy + Sync, C: Conversion<A>>(
     part: Part<'_>,
     threads: Threads,
 ) -> Result<ArrayView2<'b, C::Output>, PatchError> {
+    check_stop()?;
     let n = part.len();
     match buf {
-        Some(b) if b.nrows() >= n => fill_view(src, conv, part, b.slice_mut(s![..n, ..]), threads),
+        Some(b) if b.nrows() >= n => fill_view(src, conv, part, b.slice_mut(s![..n, ..]), threads)?,
         _ => *buf = Some(fill_new(src, conv, part, threads)?),
     }
     let b: &'b Array2<C::Output> = buf.as_ref().expect("filled just above");
@@ -854,8 +857,7 @@ impl<'a, A: Copy + Send + Sync, D: Dimension, C: Conversion<A>, S: RowSet> Rows<
         }
         let src = self.row_source()?;
         let part = self.set.part(k, out.nrows());
-        fill_view(&src, &self.conv, part, out, Threads::Pool);
-        Ok(())
+        fill_view(&src, &self.conv, part, out, Threads::Pool)
     }
 
     /// Owned chunks of at most `rows` rows, in order, as `(label, chunk)`

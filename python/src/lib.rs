@@ -5,11 +5,13 @@
 //! calls it) with the GIL released, on a rayon pool owned by this process.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use ndarray::ArrayViewD;
 use ndarray::IxDyn;
-use ndarray_patches::{Conversion, Rows};
+use ndarray_patches::{Conversion, Rows, StopToken};
 use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyArrayDyn, PyArrayMethods, PyReadonlyArray1,
     PyReadonlyArray2, PyUntypedArray, PyUntypedArrayMethods,
@@ -79,6 +81,11 @@ fn py_err(py: Python<'_>, e: RustPatchError) -> PyErr {
         RustPatchError::RowsOutOfRange { .. } => INDEX_ERROR.get(py),
         RustPatchError::Overflow { .. } => OVERFLOW_ERROR.get(py),
         RustPatchError::OutOfMemory { .. } => MEMORY_ERROR.get(py),
+        // Only a signal stops a call, and `run` raises the signal's own
+        // exception; this is never reached, but would be the right type.
+        RustPatchError::Interrupted => {
+            return pyo3::exceptions::PyKeyboardInterrupt::new_err(msg);
+        }
         _ => None,
     };
     match cls {
@@ -140,17 +147,61 @@ fn pool(_py: Python<'_>) -> PyResult<Arc<ThreadPool>> {
     Ok(pool)
 }
 
+/// How often a running call checks for Ctrl-C (and other signals).
+const SIGNAL_POLL: Duration = Duration::from_millis(50);
+
 /// Runs `f` on this process's pool with the GIL released; crate errors
 /// become Python exceptions, and a Rust panic (a bug: every call is a `try_`
 /// path with its preconditions checked) a `RuntimeError`, never a
 /// `PanicException`.
+///
+/// Ctrl-C: `f` runs under a [`StopToken`] on a worker of the pool while
+/// this (the calling) thread checks for signals every [`SIGNAL_POLL`]. A
+/// signal handler that raises (`KeyboardInterrupt`) stops the token; the
+/// crate stops at its next unit of work (tens of milliseconds), and the
+/// handler's exception is raised. The crate's sources are only read and its
+/// results dropped when stopped, so every object stays usable; a `Fold` is
+/// never stopped half-way (its rows are added, then the exception raised).
 fn run<T, F>(py: Python<'_>, f: F) -> PyResult<T>
 where
     T: Send,
     F: FnOnce() -> Result<T, RustPatchError> + Send,
 {
     let pool = pool(py)?;
-    let r = py.detach(move || catch_unwind(AssertUnwindSafe(|| pool.install(f))));
+    let token = StopToken::new();
+    let mut signal: Option<PyErr> = None;
+    let r = py.detach(|| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        pool.in_place_scope(|s| {
+            let token = &token;
+            s.spawn(move |_| {
+                let r = catch_unwind(AssertUnwindSafe(|| token.watch(f)));
+                let _ = tx.send(r);
+            });
+            loop {
+                match rx.recv_timeout(SIGNAL_POLL) {
+                    Ok(r) => return r,
+                    Err(RecvTimeoutError::Timeout) if signal.is_none() => {
+                        // Signals are only delivered to the main thread;
+                        // elsewhere this returns Ok at once.
+                        if let Err(e) = Python::attach(|py| py.check_signals()) {
+                            signal = Some(e);
+                            token.stop();
+                        }
+                    }
+                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Disconnected) => {
+                        // The job ended without sending: impossible (the
+                        // send follows catch_unwind), but never hang.
+                        return Err(Box::new("the worker ended without a result"));
+                    }
+                }
+            }
+        })
+    });
+    if let Some(e) = signal {
+        return Err(e);
+    }
     match r {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(py_err(py, e)),

@@ -19,6 +19,7 @@ use crate::geometry::{axes, ones_like, Geometry};
 use crate::par::par_tasks;
 use crate::rows::Rows;
 use crate::scalar::{Conversion, Real};
+use crate::stop::unwatched;
 
 /// The cost of adding a row beyond its elements (locating its window,
 /// slicing the accumulator to it), in elements: adding `n` rows of length
@@ -221,20 +222,23 @@ impl<D: Dimension> Fold<D> {
         // Each band is taken by the one task of its number.
         let bands: Vec<Mutex<Option<Band<'_, D>>>> =
             bands.into_iter().map(|b| Mutex::new(Some(b))).collect();
-        par_tasks(
-            bands.len(),
-            || Ok(Vec::new()),
-            |scratch, t| {
-                let mut band = bands[t]
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .take()
-                    .expect("band t is taken by task t only");
-                let mine = layout.rows_of(merger.geom, &band, &rows);
-                add(&merger, &mut band, mine, scratch)
-            },
-            |scratch, _| scratch,
-        )
+        // Every band or none: a StopToken does not stop a fold half-way.
+        unwatched(|| {
+            par_tasks(
+                bands.len(),
+                || Ok(Vec::new()),
+                |scratch, t| {
+                    let mut band = bands[t]
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .take()
+                        .expect("band t is taken by task t only");
+                    let mine = layout.rows_of(merger.geom, &band, &rows);
+                    add(&merger, &mut band, mine, scratch)
+                },
+                |scratch, _| scratch,
+            )
+        })
         .map(drop)
     }
 

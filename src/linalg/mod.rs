@@ -818,7 +818,7 @@ where
             return Ok(to_real(g));
         }
         let mut first = Array2::from_elem((1, pl), F::zero());
-        self.write_rows(0, first.view_mut());
+        self.try_write_rows(0, first.view_mut())?;
         let shift: Array1<F> = first.row(0).to_owned();
         // One accumulator: column 0 holds the sums, columns 1.. the
         // products (x-K)ᵀ(x-K).
