@@ -4,11 +4,12 @@
 A 16384x16384 float32 image (1 GiB) is written to a zarr store on disk,
 read back with ``dask.array.from_zarr`` (2048x2048 chunks), and two worker
 processes with a 512 MiB memory limit each compute ``gram``,
-``covariance`` and ``patch_dot`` of its windows with
+``covariance``, ``patch_dot`` and ``map_chunks`` (a linear model with
+three outputs on every 15x15 window) of its windows with
 ``ndarray_patches.dask``. Prints each call's time, each worker's peak RSS
 (which must stay under its limit, and no worker may be restarted), and
 checks the results against the in-process crate on the whole image (gram,
-covariance) and on crops (patch_dot).
+covariance) and on crops (patch_dot, map_chunks).
 
     target/py-venv/bin/pip install zarr     # once
     target/py-venv/bin/python scripts/dask-scale.py [--side 16384] [--dir /tmp]
@@ -72,12 +73,20 @@ def main():
               f"dask chunks {x.chunksize}")
 
         w = np.random.default_rng(1).standard_normal(15 * 15).astype(np.float32)
+        W3 = np.random.default_rng(2).standard_normal((15 * 15, 3)).astype(np.float32)
+
+        def model(X):  # a linear model with three outputs, as a user's fn
+            return np.tanh(X @ W3)
+
         results, times = {}, {}
         calls = {
             "gram 16x16": lambda: ndd.gram(x, (16, 16)),
             "covariance 16x16": lambda: ndd.covariance(x, (16, 16)),
             "patch_dot 15x15": lambda: ndd.patch_dot(x, (15, 15), w).to_zarr(
                 f"{where}/dot.zarr", overwrite=True, return_stored=False, compute=True
+            ),
+            "map_chunks 15x15": lambda: ndd.map_chunks(x, (15, 15), model).to_zarr(
+                f"{where}/model.zarr", overwrite=True, return_stored=False, compute=True
             ),
         }
         for name, f in calls.items():
@@ -107,6 +116,13 @@ def main():
             err = float(np.abs(got - want).max() / np.abs(want).max())
             ok &= err < 1e-5
             print(f"patch_dot crop at ({a}, {b}): relative error {err:.1e}")
+            want = q.map_chunks(model)
+            got = zarr.open_array(f"{where}/model.zarr", mode="r")[
+                a : a + q.grid[0], b : b + q.grid[1]
+            ]
+            err = float(np.abs(got - want).max())
+            ok &= err < 1e-5
+            print(f"map_chunks crop at ({a}, {b}): largest difference {err:.1e}")
         limit_mib = float(args.limit.rstrip("MiB")) if args.limit.endswith("MiB") else None
         for addr, mib in sorted(peaks.items()):
             print(f"worker {addr}: peak RSS {mib:.0f} MiB (limit {args.limit})")

@@ -648,10 +648,17 @@ class Patches:
             raise PatchError(f"{name} must have {ndim} axes, it has {a.ndim}")
         return a
 
-    def dot(self, w, dtype=None) -> np.ndarray:
+    def dot(self, w, dtype=None, method: str = "auto") -> np.ndarray:
         """``X @ w``: one value per window, the window's dot product with
         ``w`` (``patch_len`` weights, C order over the window). The dtype is
         numpy's promotion of the source, float32 and ``w`` unless given.
+
+        ``method``: how it is computed; ``"auto"`` (the default) lets the
+        crate's cost model choose, ``"gemm"`` streams chunks of X through a
+        matrix product (any rows), ``"displacement"`` (``gram``, ``mean``,
+        ``covariance``) sums over the displacements between window offsets,
+        ``"fft"`` (``dot``, ``matmul``, ``t_dot``) correlates by FFT; the
+        last two need every window. The results agree to rounding.
 
         >>> import numpy as np, ndarray_patches as nd
         >>> img = np.arange(25, dtype=np.float64).reshape(5, 5)
@@ -660,9 +667,9 @@ class Patches:
         """
         w = self._operand(w, 1, "w")
         dt = self._lin(dtype, w.dtype)
-        return self._core.dot(np.ascontiguousarray(w, dt), dt.name)
+        return self._core.dot(np.ascontiguousarray(w, dt), dt.name, method)
 
-    def matmul(self, W, dtype=None) -> np.ndarray:
+    def matmul(self, W, dtype=None, method: str = "auto") -> np.ndarray:
         """``X @ W`` for ``W`` of shape ``(patch_len, k)``: a filter bank, one
         row of ``k`` responses per window.
 
@@ -674,9 +681,9 @@ class Patches:
         """
         W = self._operand(W, 2, "W")
         dt = self._lin(dtype, W.dtype)
-        return self._core.matmul(np.ascontiguousarray(W, dt), dt.name)
+        return self._core.matmul(np.ascontiguousarray(W, dt), dt.name, method)
 
-    def t_dot(self, v, dtype=None) -> np.ndarray:
+    def t_dot(self, v, dtype=None, method: str = "auto") -> np.ndarray:
         """``X.T @ v`` for ``v`` with one value per window: the windows
         summed with weights ``v`` (a gradient, or ``Xᵀy`` of least squares).
 
@@ -687,10 +694,17 @@ class Patches:
         """
         v = self._operand(v, 1, "v")
         dt = self._lin(dtype, v.dtype)
-        return self._core.t_dot(np.ascontiguousarray(v, dt), dt.name)
+        return self._core.t_dot(np.ascontiguousarray(v, dt), dt.name, method)
 
-    def gram(self, dtype=np.float64) -> np.ndarray:
+    def gram(self, dtype=np.float64, method: str = "auto") -> np.ndarray:
         """``X.T @ X``, ``(patch_len, patch_len)``, without building X.
+
+        ``method``: how it is computed; ``"auto"`` (the default) lets the
+        crate's cost model choose, ``"gemm"`` streams chunks of X through a
+        matrix product (any rows), ``"displacement"`` (``gram``, ``mean``,
+        ``covariance``) sums over the displacements between window offsets,
+        ``"fft"`` (``dot``, ``matmul``, ``t_dot``) correlates by FFT; the
+        last two need every window. The results agree to rounding.
 
         >>> import numpy as np, ndarray_patches as nd
         >>> p = nd.Patches(np.arange(4, dtype=np.float64), 2)     # rows [0 1] [1 2] [2 3]
@@ -699,9 +713,9 @@ class Patches:
                [ 8., 14.]])
         """
         dt = self._lin(dtype)
-        return self._core.gram(dt.name)
+        return self._core.gram(dt.name, method)
 
-    def mean(self, dtype=np.float64) -> np.ndarray:
+    def mean(self, dtype=np.float64, method: str = "auto") -> np.ndarray:
         """The mean window, flattened (``X.mean(axis=0)``).
 
         >>> import numpy as np, ndarray_patches as nd
@@ -709,9 +723,9 @@ class Patches:
         array([2., 3., 5., 6.])
         """
         dt = self._lin(dtype)
-        return self._core.mean(dt.name)
+        return self._core.mean(dt.name, method)
 
-    def covariance(self, dtype=np.float64) -> np.ndarray:
+    def covariance(self, dtype=np.float64, method: str = "auto") -> np.ndarray:
         """``np.cov(X, rowvar=False)``: the covariance of the window
         elements, computed in chunks, never building X (needs 2 windows).
 
@@ -722,7 +736,7 @@ class Patches:
         True
         """
         dt = self._lin(dtype)
-        return self._core.covariance(dt.name)
+        return self._core.covariance(dt.name, method)
 
 
 def _snapshot(a: np.ndarray) -> np.ndarray:

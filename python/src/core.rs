@@ -13,8 +13,8 @@ use ndarray::{
 };
 use ndarray_patches::prelude::*;
 use ndarray_patches::{
-    try_reconstruct, AsIs, Conversion, Edge, Fold, MapElems, Pad, PatchError, Patches, Real,
-    Reduction, Rows, Sampling, Window,
+    try_reconstruct, AsIs, Conversion, Edge, Fold, MapElems, Method, Pad, PatchError, Patches,
+    Real, Reduction, Rows, Sampling, Window,
 };
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -300,40 +300,46 @@ pub fn chunk_rows_for<A: Elem, C: Conversion<A>>(
 pub fn dot<A: Elem, F: Float, C: Conversion<A, Output = F> + Clone>(
     rows: &Rows<'_, A, IxDyn, C>,
     w: ArrayView1<'_, F>,
+    method: Method,
 ) -> Result<Array1<F>, PatchError> {
-    rows.try_dot(&w)
+    rows.method(method).try_dot(&w)
 }
 
 pub fn matmul<A: Elem, F: Float, C: Conversion<A, Output = F> + Clone>(
     rows: &Rows<'_, A, IxDyn, C>,
     w: ArrayView2<'_, F>,
+    method: Method,
 ) -> Result<Array2<F>, PatchError> {
-    rows.try_dot(&w)
+    rows.method(method).try_dot(&w)
 }
 
 pub fn t_dot<A: Elem, F: Float, C: Conversion<A, Output = F> + Clone>(
     rows: &Rows<'_, A, IxDyn, C>,
     v: ArrayView1<'_, F>,
+    method: Method,
 ) -> Result<Array1<F>, PatchError> {
-    rows.try_t_dot(&v)
+    rows.method(method).try_t_dot(&v)
 }
 
 pub fn gram<A: Elem, F: Float, C: Conversion<A, Output = F> + Clone>(
     rows: &Rows<'_, A, IxDyn, C>,
+    method: Method,
 ) -> Result<Array2<F>, PatchError> {
-    rows.try_gram()
+    rows.method(method).try_gram()
 }
 
 pub fn mean<A: Elem, F: Float, C: Conversion<A, Output = F> + Clone>(
     rows: &Rows<'_, A, IxDyn, C>,
+    method: Method,
 ) -> Result<Array1<F>, PatchError> {
-    rows.try_mean()
+    rows.method(method).try_mean()
 }
 
 pub fn covariance<A: Elem, F: Float, C: Conversion<A, Output = F> + Clone>(
     rows: &Rows<'_, A, IxDyn, C>,
+    method: Method,
 ) -> Result<Array2<F>, PatchError> {
-    rows.try_covariance()
+    rows.method(method).try_covariance()
 }
 
 /// `n`, the sum of the rows and, if asked, their centred second moment.

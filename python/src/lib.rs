@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use ndarray::ArrayViewD;
 use ndarray::IxDyn;
-use ndarray_patches::{Conversion, Rows, StopToken};
+use ndarray_patches::{Conversion, Method, Rows, StopToken};
 use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyArrayDyn, PyArrayMethods, PyReadonlyArray1,
     PyReadonlyArray2, PyUntypedArray, PyUntypedArrayMethods,
@@ -75,6 +75,17 @@ fn py_err(py: Python<'_>, e: RustPatchError) -> PyErr {
              instead (chunks, map_chunks, write_rows)",
             bytes as f64 / (1u64 << 30) as f64
         ),
+        RustPatchError::MethodUnavailable { method, needs } => {
+            let name = match method {
+                "Method::Displacement" => "displacement",
+                "Method::Fft" => "fft",
+                other => other,
+            };
+            format!(
+                "method={name:?} cannot compute this: it needs {needs}; use method=\"auto\" \
+                 or \"gemm\""
+            )
+        }
         _ => e.to_string(),
     };
     let cls = match e {
@@ -96,6 +107,22 @@ fn py_err(py: Python<'_>, e: RustPatchError) -> PyErr {
 
 fn patch_error(msg: impl Into<String>) -> PyErr {
     PatchError::new_err(msg.into())
+}
+
+/// The `method=` argument of the linear algebra of `Patches.<call>`.
+fn method_arg(method: &str, call: &str) -> PyResult<Method> {
+    Ok(match method {
+        "auto" => Method::Auto,
+        "gemm" => Method::Gemm,
+        "displacement" => Method::Displacement,
+        "fft" => Method::Fft,
+        other => {
+            return Err(patch_error(format!(
+                "Patches.{call}: method must be \"auto\", \"gemm\", \"displacement\" or \"fft\", \
+                 not {other:?}"
+            )))
+        }
+    })
 }
 
 // ---------------------------------------------------------------------------
@@ -889,11 +916,15 @@ impl Geometry {
         py: Python<'py>,
         w: &Bound<'py, PyAny>,
         dtype: &str,
+        method: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let m = method_arg(method, "dot")?;
         with_p!(self, py, |A, p| rows_real!(A, p, dtype, |F, rows| {
             let w: PyReadonlyArray1<'py, F> = w.extract()?;
             let w = w.as_array();
-            Ok(run(py, || core::dot(rows, w))?.into_pyarray(py).into_any())
+            Ok(run(py, || core::dot(rows, w, m))?
+                .into_pyarray(py)
+                .into_any())
         }))
     }
 
@@ -903,11 +934,13 @@ impl Geometry {
         py: Python<'py>,
         w: &Bound<'py, PyAny>,
         dtype: &str,
+        method: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let m = method_arg(method, "matmul")?;
         with_p!(self, py, |A, p| rows_real!(A, p, dtype, |F, rows| {
             let w: PyReadonlyArray2<'py, F> = w.extract()?;
             let w = w.as_array();
-            Ok(run(py, || core::matmul(rows, w))?
+            Ok(run(py, || core::matmul(rows, w, m))?
                 .into_pyarray(py)
                 .into_any())
         }))
@@ -919,41 +952,51 @@ impl Geometry {
         py: Python<'py>,
         v: &Bound<'py, PyAny>,
         dtype: &str,
+        method: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
+        let m = method_arg(method, "t_dot")?;
         with_p!(self, py, |A, p| rows_real!(A, p, dtype, |F, rows| {
             let v: PyReadonlyArray1<'py, F> = v.extract()?;
             let v = v.as_array();
-            Ok(run(py, || core::t_dot(rows, v))?
+            Ok(run(py, || core::t_dot(rows, v, m))?
                 .into_pyarray(py)
                 .into_any())
         }))
     }
 
     /// `X.T @ X` in `dtype`.
-    fn gram<'py>(&self, py: Python<'py>, dtype: &str) -> PyResult<Bound<'py, PyAny>> {
+    fn gram<'py>(&self, py: Python<'py>, dtype: &str, method: &str) -> PyResult<Bound<'py, PyAny>> {
+        let m = method_arg(method, "gram")?;
         with_p!(self, py, |A, p| rows_real!(A, p, dtype, |F, rows| Ok(run(
             py,
-            || core::gram(rows)
+            || core::gram(rows, m)
         )?
         .into_pyarray(py)
         .into_any())))
     }
 
     /// The mean row in `dtype`.
-    fn mean<'py>(&self, py: Python<'py>, dtype: &str) -> PyResult<Bound<'py, PyAny>> {
+    fn mean<'py>(&self, py: Python<'py>, dtype: &str, method: &str) -> PyResult<Bound<'py, PyAny>> {
+        let m = method_arg(method, "mean")?;
         with_p!(self, py, |A, p| rows_real!(A, p, dtype, |F, rows| Ok(run(
             py,
-            || core::mean(rows)
+            || core::mean(rows, m)
         )?
         .into_pyarray(py)
         .into_any())))
     }
 
     /// `np.cov(X, rowvar=False)` in `dtype`.
-    fn covariance<'py>(&self, py: Python<'py>, dtype: &str) -> PyResult<Bound<'py, PyAny>> {
+    fn covariance<'py>(
+        &self,
+        py: Python<'py>,
+        dtype: &str,
+        method: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let m = method_arg(method, "covariance")?;
         with_p!(self, py, |A, p| rows_real!(A, p, dtype, |F, rows| Ok(run(
             py,
-            || core::covariance(rows)
+            || core::covariance(rows, m)
         )?
         .into_pyarray(py)
         .into_any())))

@@ -44,7 +44,9 @@ def interrupted(call, delay=DELAY):
         # A call shorter than the delay: the signal is still to come.
         time.sleep(delay + WITHIN)
     except KeyboardInterrupt:
-        return time.perf_counter() - sent[0]
+        took = time.perf_counter() - sent[0]
+        print(f"KeyboardInterrupt {took:.3f} s after SIGINT")  # pytest -s shows it
+        return took
     finally:
         timer.cancel()
     pytest.fail("no KeyboardInterrupt")

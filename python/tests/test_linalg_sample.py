@@ -89,3 +89,28 @@ def test_sample_with_replacement_weights_and_mask():
     # weights and mask together: the mask zeroes weights
     r, _ = p.sample(1, weights=w, mask=~(np.arange(100).reshape(10, 10) == 77))
     assert r.tolist() == [23]
+
+
+def test_method_argument():
+    # Every method the crate offers agrees with numpy on the matrix, and a
+    # method that cannot compute a call says so in Python's terms.
+    img = np.random.default_rng(11).random((40, 36))
+    p = nd.Patches(img, (6, 5))
+    X = p.to_matrix()
+    w = np.random.default_rng(12).random(30)
+    W = np.random.default_rng(13).random((30, 3))
+    v = np.random.default_rng(14).random(len(p))
+    for m in ("auto", "gemm", "displacement"):
+        np.testing.assert_allclose(p.gram(method=m), X.T @ X, rtol=1e-10)
+        np.testing.assert_allclose(p.mean(method=m), X.mean(axis=0), rtol=1e-10)
+        np.testing.assert_allclose(p.covariance(method=m), np.cov(X, rowvar=False), rtol=1e-8, atol=1e-12)
+    for m in ("auto", "gemm", "fft"):
+        np.testing.assert_allclose(p.dot(w, method=m), X @ w, rtol=1e-10)
+        np.testing.assert_allclose(p.matmul(W, method=m), X @ W, rtol=1e-10)
+        np.testing.assert_allclose(p.t_dot(v, method=m), X.T @ v, rtol=1e-10)
+    with pytest.raises(nd.PatchError, match=r'Patches.gram: method must be "auto", "gemm", "displacement" or "fft", not "blas"'):
+        p.gram(method="blas")
+    with pytest.raises(nd.PatchError, match=r'method="fft" cannot compute this: .*use method="auto" or "gemm"'):
+        p.gram(method="fft")
+    with pytest.raises(nd.PatchError, match=r'method="displacement" cannot compute this'):
+        p.dot(w, method="displacement")
