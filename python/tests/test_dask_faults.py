@@ -1,5 +1,5 @@
-"""A Dask worker dies in the middle of `ndarray_patches.dask.gram` and
-`patch_dot` (issue 20, item 6): distributed reschedules its tasks on a
+"""A Dask worker dies in the middle of `ndarray_patches.dask.gram`,
+`patch_dot` and `map_chunks` (issue 20, item 6): distributed reschedules its tasks on a
 restarted worker, and the results equal the in-process crate's."""
 
 import os
@@ -77,4 +77,21 @@ def test_patch_dot_survives_a_lost_worker(cluster):
     )
     p = nd.Patches(img, (7, 7), step=3, edge="shift")
     np.testing.assert_allclose(s, p.dot(w).reshape(p.grid), rtol=1e-5)
+    assert victim not in cluster.scheduler_info()["workers"], "no worker died"
+
+
+def test_map_chunks_survives_a_lost_worker(cluster):
+    img = np.random.default_rng(3).random((256, 256)).astype(np.float32)
+    x = slow_input(img, 32)
+    W = np.random.default_rng(4).random((25, 2)).astype(np.float32)
+
+    def model(X):
+        return np.tanh(X @ W)
+
+    y, victim = kill_one_worker_during(
+        cluster, lambda: ndd.map_chunks(x, (5, 5), model, step=2).compute()
+    )
+    want = nd.Patches(img, (5, 5), step=2).map_chunks(model)
+    assert y.shape == want.shape
+    np.testing.assert_allclose(y, want, rtol=1e-6, atol=1e-6)
     assert victim not in cluster.scheduler_info()["workers"], "no worker died"
