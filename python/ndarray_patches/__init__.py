@@ -89,8 +89,20 @@ _REAL = (np.dtype(np.float32), np.dtype(np.float64))
 Shape = Union[int, Sequence[int]]
 
 
+def _check_ndim(ndim: int, what: str) -> None:
+    """A :class:`PatchError` naming ``what`` (e.g. "img for Patches") for
+    more axes than the extension takes (numpy 2 allows 64, the Rust numpy
+    crate 32)."""
+    if ndim > _core.MAX_NDIM:
+        raise PatchError(
+            f"{what} has {ndim} axes: ndarray_patches supports at most {_core.MAX_NDIM} "
+            f"(numpy allows 64, the Rust numpy crate {_core.MAX_NDIM})"
+        )
+
+
 def _source(img, where: str = "Patches") -> np.ndarray:
     a = np.asarray(img)
+    _check_ndim(a.ndim, f"img for {where}")
     if a.dtype.kind in "fc" and a.dtype not in _SUPPORTED:
         raise PatchError(
             f"unsupported dtype {a.dtype} of img for {where}: convert it first, "
@@ -820,6 +832,7 @@ class Fold:
         edge: str = "valid",
     ) -> None:
         shape = tuple(_index(n, "shape") for n in shape)
+        _check_ndim(len(shape), "shape for Fold")
         if any(n < 0 for n in shape):
             raise PatchError(f"negative image shape {shape}")
         nd = len(shape)
@@ -883,6 +896,7 @@ def reconstruct(patches, image_shape: Sequence[int]) -> np.ndarray:
     """
     p = np.asarray(patches)
     shape = tuple(_index(n, "image_shape") for n in image_shape)
+    _check_ndim(len(shape), "image_shape for reconstruct")
     if p.ndim != len(shape) + 1:
         raise PatchError(
             f"patches must have shape (n, *patch) with {len(shape)} patch axes, "

@@ -198,12 +198,38 @@ fn unsupported(arr: &Bound<'_, PyAny>) -> PyErr {
     ))
 }
 
+/// The most axes an array may have: the numpy crate's views assert 32
+/// (numpy 2 itself allows 64).
+const MAX_NDIM: usize = 32;
+
+/// A `PatchError` for `ndim` axes (of `what`, e.g. "img for Patches")
+/// beyond [`MAX_NDIM`], `None` within it. Checked before the numpy crate
+/// sees an array (its conversions assert the limit).
+fn too_many_axes(ndim: usize, what: &str) -> Option<PyErr> {
+    (ndim > MAX_NDIM).then(|| {
+        patch_error(format!(
+            "{what} has {ndim} axes: ndarray_patches supports at most {MAX_NDIM} (numpy \
+             allows 64, the Rust numpy crate {MAX_NDIM})"
+        ))
+    })
+}
+
 /// `dispatch!(arr, |A, view| body)`: `A` is the element type, `view` the
-/// source's `ArrayViewD<A>` (borrowed read-only from numpy).
+/// source's `ArrayViewD<A>` (borrowed read-only from numpy). An array of
+/// more than [`MAX_NDIM`] axes is a `PatchError`.
 macro_rules! dispatch {
     ($arr:expr, |$A:ident, $view:ident| $body:expr) => {{
         let arr: &Bound<'_, PyAny> = $arr;
-        dispatch!(@try arr, $A, $view, $body, u8, u16, i16, i32, f32, f64, bool, i8, i64, u32, u64)
+        match arr
+            .cast::<PyUntypedArray>()
+            .ok()
+            .and_then(|a| too_many_axes(a.ndim(), "the array"))
+        {
+            Some(e) => Err(e),
+            None => dispatch!(
+                @try arr, $A, $view, $body, u8, u16, i16, i32, f32, f64, bool, i8, i64, u32, u64
+            ),
+        }
     }};
     (@try $arr:ident, $A:ident, $view:ident, $body:expr, $t:ty $(, $rest:ty)*) => {
         if let Ok(a) = $arr.cast::<PyArrayDyn<$t>>() {
@@ -1335,6 +1361,9 @@ fn reconstruct_py<'py>(
     shape: Vec<usize>,
     patch: Vec<usize>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    if let Some(e) = too_many_axes(shape.len(), "image_shape for reconstruct") {
+        return Err(e);
+    }
     if let Ok(r) = rows.extract::<PyReadonlyArray2<'py, f32>>() {
         let r = r.as_array();
         Ok(run(py, || core::reconstruct(r, &shape, &patch))?
@@ -1366,6 +1395,9 @@ impl PyFold {
         dilation: Vec<usize>,
         edge: &Bound<'_, PyAny>,
     ) -> PyResult<Self> {
+        if let Some(e) = too_many_axes(shape.len(), "shape for Fold") {
+            return Err(e);
+        }
         let g = window(patch, step, dilation);
         let e = any_edge(edge)?;
         let inner = run(py, || core::fold_new(&shape, &g, e))?;
@@ -1416,6 +1448,7 @@ fn get_num_threads(py: Python<'_>) -> PyResult<usize> {
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("PatchError", py.get_type::<PatchError>())?;
+    m.add("MAX_NDIM", MAX_NDIM)?;
     let index = INDEX_ERROR.get_or_try_init(py, || {
         subclass(
             py,
