@@ -382,6 +382,7 @@ fn empty<'py>(
     py: Python<'py>,
     shape: Vec<usize>,
     dtype: &Bound<'py, PyAny>,
+    what: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
     let np = py.import("numpy")?;
     let nbytes = shape.iter().product::<usize>() as f64;
@@ -395,8 +396,8 @@ fn empty<'py>(
             Err(PyErr::from_type(
                 cls,
                 format!(
-                    "could not allocate an array of shape {shape:?} ({:.1} GiB of {}) for the \
-                     patch matrix; stream the rows instead (chunks, write_rows, map_chunks)",
+                    "could not allocate an array of shape {shape:?} ({:.1} GiB of {}) for \
+                     {what}",
                     nbytes * itemsize(dtype)? as f64 / (1u64 << 30) as f64,
                     dtype.str()?
                 ),
@@ -541,7 +542,12 @@ impl Geometry {
                 self.patch_len
             )));
         }
-        let out = empty(py, vec![rows, self.patch_len], dtype)?;
+        let out = empty(
+            py,
+            vec![rows, self.patch_len],
+            dtype,
+            "the patch matrix; stream the rows instead (chunks, write_rows, map_chunks)",
+        )?;
         self.write_into(py, start, &out, &name)?;
         Ok(out)
     }
@@ -704,10 +710,35 @@ impl Geometry {
         stop: Option<isize>,
     ) -> PyResult<Bound<'py, PyArray2<i64>>> {
         let (start, stop) = self.range(start, stop)?;
-        let m = with_p!(self, py, |A, p| run_serial(py, || core::positions(
-            p, start, stop
-        )))?;
-        Ok(m.into_pyarray(py))
+        let rows = stop - start;
+        let fits = rows
+            .checked_mul(self.ndim)
+            .and_then(|n| n.checked_mul(size_of::<i64>()))
+            .is_some_and(|b| b <= isize::MAX as usize);
+        if !fits {
+            return Err(overflow_error(format!(
+                "Patches.positions: the origins of {rows} windows ({} int64 each) overflow the \
+                 machine's address range; ask for fewer rows (start, stop)",
+                self.ndim
+            )));
+        }
+        let np = py.import("numpy")?;
+        let out = empty(
+            py,
+            vec![rows, self.ndim],
+            &np.call_method1("dtype", ("int64",))?,
+            "the origins of Patches.positions; ask for fewer rows (start, stop)",
+        )?
+        .cast_into::<PyArray2<i64>>()?;
+        {
+            let mut rw = out.try_readwrite()?;
+            let view = rw.as_array_mut();
+            with_p!(self, py, |A, p| run_serial(py, || {
+                core::positions_into(p, start, view);
+                Ok(())
+            }))?;
+        }
+        Ok(out)
     }
 
     /// The row of the window at `origin`, `None` if none starts there.
@@ -868,7 +899,10 @@ impl Geometry {
         with_p!(self, py, |A, p| rows_real!(A, p, dtype, |F, rows| {
             let w: PyReadonlyArray1<'py, F> = w.extract()?;
             let w = w.as_array();
-            Ok(run(py, || core::dot(rows, w))?.into_pyarray(py).into_any())
+            let pl = self.patch_len;
+            Ok(run(py, || core::dot(rows, w, pl))?
+                .into_pyarray(py)
+                .into_any())
         }))
     }
 
@@ -882,7 +916,8 @@ impl Geometry {
         with_p!(self, py, |A, p| rows_real!(A, p, dtype, |F, rows| {
             let w: PyReadonlyArray2<'py, F> = w.extract()?;
             let w = w.as_array();
-            Ok(run(py, || core::matmul(rows, w))?
+            let pl = self.patch_len;
+            Ok(run(py, || core::matmul(rows, w, pl))?
                 .into_pyarray(py)
                 .into_any())
         }))
@@ -916,9 +951,10 @@ impl Geometry {
 
     /// The mean row in `dtype`.
     fn mean<'py>(&self, py: Python<'py>, dtype: &str) -> PyResult<Bound<'py, PyAny>> {
+        let pl = self.patch_len;
         with_p!(self, py, |A, p| rows_real!(A, p, dtype, |F, rows| Ok(run(
             py,
-            || core::mean(rows)
+            || core::mean(rows, pl)
         )?
         .into_pyarray(py)
         .into_any())))
@@ -1077,6 +1113,10 @@ fn min_chunks(chunks: &[usize], m: usize) -> Vec<usize> {
     out
 }
 
+/// What the chunk buffers of `map_chunks` are, in a failed allocation's
+/// message.
+const CHUNK_WHAT: &str = "a chunk of Patches.map_chunks; ask for fewer rows (rows=)";
+
 /// A `map_chunks` call: the callee and the shapes.
 struct MapChunks<'a, 'py> {
     f: &'a Bound<'py, PyAny>,
@@ -1104,9 +1144,9 @@ impl<'py> MapChunks<'_, 'py> {
         let (len, chunk, pl) = (self.len, self.chunk, self.pl);
         let n_chunks = len.div_ceil(chunk);
         // Two buffers: `fn` reads one while the other is filled.
-        let b0 = empty(py, vec![chunk, pl], self.dtype)?.cast_into::<PyArray2<B>>()?;
+        let b0 = empty(py, vec![chunk, pl], self.dtype, CHUNK_WHAT)?.cast_into::<PyArray2<B>>()?;
         let b1 = if n_chunks > 1 {
-            empty(py, vec![chunk, pl], self.dtype)?.cast_into::<PyArray2<B>>()?
+            empty(py, vec![chunk, pl], self.dtype, CHUNK_WHAT)?.cast_into::<PyArray2<B>>()?
         } else {
             b0.clone()
         };
@@ -1188,7 +1228,12 @@ impl<'py> MapChunks<'_, 'py> {
                     shape.push(k);
                     flat.push(k);
                 }
-                let o = empty(py, shape, &r.getattr("dtype")?)?;
+                let o = empty(
+                    py,
+                    shape,
+                    &r.getattr("dtype")?,
+                    "the result of Patches.map_chunks",
+                )?;
                 let f = o.call_method1("reshape", (PyTuple::new(py, flat)?,))?;
                 out = Some((o, f, k));
             }
