@@ -497,5 +497,17 @@ pub fn reconstruct<F: Real>(
     shape: &[usize],
     patch: &[usize],
 ) -> Result<ArrayD<F>, PatchError> {
-    try_reconstruct(&rows, IxDyn(shape), IxDyn(patch))
+    try_reconstruct(&rows, IxDyn(shape), IxDyn(patch)).map_err(|e| match e {
+        // The crate's name for the argument, renamed as Python users know it.
+        PatchError::ShapeMismatch {
+            operand: "rows (count)",
+            expected,
+            found,
+        } => PatchError::ShapeMismatch {
+            operand: "patches for reconstruct (one per window of image_shape)",
+            expected,
+            found,
+        },
+        e => e,
+    })
 }
