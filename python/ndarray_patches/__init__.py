@@ -51,6 +51,7 @@ except ImportError:
         "folder than the source folder python/"
     ) from None
 
+import math
 import numbers
 import operator
 import threading
@@ -89,8 +90,31 @@ _REAL = (np.dtype(np.float32), np.dtype(np.float64))
 Shape = Union[int, Sequence[int]]
 
 
+def _check_ndim(ndim: int, what: str) -> None:
+    """A :class:`PatchError` naming ``what`` (e.g. "img for Patches") for
+    more axes than the extension takes (numpy 2 allows 64, the Rust numpy
+    crate 32)."""
+    if ndim > _core.MAX_NDIM:
+        raise PatchError(
+            f"{what} has {ndim} axes: ndarray_patches supports at most {_core.MAX_NDIM} "
+            f"(numpy allows 64, the Rust numpy crate {_core.MAX_NDIM})"
+        )
+
+
+def _flag(value, name: str, where: str) -> bool:
+    """``bool(value)``, with a :class:`TypeError` naming the argument where
+    it has no truth value (an array of several elements)."""
+    try:
+        return bool(value)
+    except Exception:
+        raise TypeError(
+            f"{name} for {where} must be True or False, not {type(value).__name__}"
+        ) from None
+
+
 def _source(img, where: str = "Patches") -> np.ndarray:
     a = np.asarray(img)
+    _check_ndim(a.ndim, f"img for {where}")
     if a.dtype.kind in "fc" and a.dtype not in _SUPPORTED:
         raise PatchError(
             f"unsupported dtype {a.dtype} of img for {where}: convert it first, "
@@ -229,7 +253,7 @@ class Patches:
         axes = None if axis is None else _axis_arg(axis, a.ndim)
         nw = a.ndim if axes is None else len(axes)
         self._a = a
-        self._copy = bool(copy)
+        self._copy = _flag(copy, "copy", "Patches")
         self._step = _axes(step, nw, "step")
         self._dilation = _axes(dilation, nw, "dilation")
         # The validated windows: everything below asks them.
@@ -620,7 +644,8 @@ class Patches:
         if mask is not None:
             m = self._per_window(np.asarray(mask, dtype=bool), "mask")
             w = m.astype(np.float64) if w is None else np.where(m, w, 0.0)
-        return self._core.sample(n, _index(seed, "seed"), bool(replace), w)
+        replace = _flag(replace, "replace", "Patches.sample")
+        return self._core.sample(n, _index(seed, "seed"), replace, w)
 
     def _per_window(self, a: np.ndarray, name: str) -> np.ndarray:
         """``a`` (one value per window: grid-shaped or flat) flattened."""
@@ -834,6 +859,7 @@ class Fold:
         edge: str = "valid",
     ) -> None:
         shape = tuple(_index(n, "shape") for n in shape)
+        _check_ndim(len(shape), "shape for Fold")
         if any(n < 0 for n in shape):
             raise PatchError(f"negative image shape {shape}")
         nd = len(shape)
@@ -867,7 +893,7 @@ class Fold:
         if r.ndim != 2:
             if r.ndim < 1:
                 raise PatchError("rows must have at least one axis")
-            r = r.reshape(r.shape[0], -1)
+            r = r.reshape(r.shape[0], math.prod(r.shape[1:]))  # no -1: it may be empty
         if r.dtype not in _REAL:
             r = r.astype(np.float64)
         with self._lock:
@@ -877,8 +903,10 @@ class Fold:
         """The image (float64, of ``shape``): the ``"mean"`` or ``"sum"`` of
         the contributions; elements no window covered are 0. The fold can
         take more rows afterwards."""
-        if reduction not in ("mean", "sum"):
-            raise PatchError(f"unknown reduction {reduction!r}: use 'mean' or 'sum'")
+        if not isinstance(reduction, str) or reduction not in ("mean", "sum"):
+            raise PatchError(
+                f"Fold.finish: reduction must be 'mean' or 'sum', not {reduction!r}"
+            )
         with self._lock:
             return self._f.finish(reduction == "mean")
 
@@ -897,6 +925,7 @@ def reconstruct(patches, image_shape: Sequence[int]) -> np.ndarray:
     """
     p = np.asarray(patches)
     shape = tuple(_index(n, "image_shape") for n in image_shape)
+    _check_ndim(len(shape), "image_shape for reconstruct")
     if p.ndim != len(shape) + 1:
         raise PatchError(
             f"patches must have shape (n, *patch) with {len(shape)} patch axes, "
@@ -906,7 +935,8 @@ def reconstruct(patches, image_shape: Sequence[int]) -> np.ndarray:
         raise PatchError(f"negative image shape {shape}")
     if p.dtype not in _REAL:
         p = p.astype(np.float64)
-    rows = p.reshape(p.shape[0], -1)
+    # Explicit columns: numpy cannot infer -1 for an array of no elements.
+    rows = p.reshape(p.shape[0], math.prod(p.shape[1:]))
     return _core.reconstruct(rows, list(shape), list(p.shape[1:]))
 
 

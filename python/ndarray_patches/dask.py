@@ -57,7 +57,7 @@ except ImportError:  # pragma: no cover - depends on the environment
         "(or the package's [dask] extra)"
     )
 
-from . import Patches, PatchError, _axes, _core
+from . import Patches, PatchError, _axes, _check_ndim, _core
 
 __all__ = ["patch_dot", "map_chunks", "gram", "mean", "covariance"]
 
@@ -74,6 +74,7 @@ class _Plan:
     ) -> None:
         if not isinstance(x, da.Array):
             x = da.asarray(x)
+        _check_ndim(x.ndim, f"x for ndarray_patches.dask.{where}")
         if any(isinstance(c, float) and math.isnan(c) for cs in x.chunks for c in cs):
             raise PatchError(
                 f"x for ndarray_patches.dask.{where} has unknown chunk sizes (nan); "

@@ -198,11 +198,11 @@ pub fn origin<A>(p: &P<'_, A>, r: usize) -> Option<Vec<usize>> {
     p.position(r).map(|q| q.origin.slice().to_vec())
 }
 
-/// The origins of the windows of rows `start..stop` (checked), `(stop -
-/// start, ndim)`.
-pub fn positions<A>(p: &P<'_, A>, start: usize, stop: usize) -> Result<Array2<i64>, PatchError> {
-    let ndim = p.window().patch.ndim();
-    let mut out = Array2::<i64>::zeros((stop - start, ndim));
+/// The origins of the windows of rows `start..start + out.nrows()`
+/// (checked by the caller) into `out`, `(rows, ndim)`: the caller
+/// allocates (fallibly).
+pub fn positions_into<A>(p: &P<'_, A>, start: usize, mut out: ArrayViewMut2<'_, i64>) {
+    let stop = start + out.nrows();
     for (mut row, pos) in out
         .rows_mut()
         .into_iter()
@@ -212,7 +212,6 @@ pub fn positions<A>(p: &P<'_, A>, start: usize, stop: usize) -> Result<Array2<i6
             *o = x as i64;
         }
     }
-    Ok(out)
 }
 
 /// Per source axis, the origins of the grid positions along it, in order
@@ -296,20 +295,49 @@ pub fn chunk_rows_for<A: Elem, C: Conversion<A>>(
     rows.chunk_rows_for(bytes)
 }
 
-/// Linear algebra on the virtual patch matrix, in `F`.
+/// Whether `rows x cols` elements of `T` can be allocated now:
+/// [`PatchError::Overflow`] or [`PatchError::OutOfMemory`] (naming `what`)
+/// if not. The trial allocation is released at once: the crate builds
+/// results of `X·W` from per-chunk parts, allocated as they come, and a
+/// part that cannot be allocated aborts the process (the concatenation
+/// is fallible, the parts are not).
+fn room<T>(rows: usize, cols: usize, what: &'static str) -> Result<(), PatchError> {
+    let len = rows
+        .checked_mul(cols)
+        .ok_or(PatchError::Overflow { quantity: what })?;
+    let bytes = len
+        .checked_mul(size_of::<T>())
+        .filter(|&b| b <= isize::MAX as usize)
+        .ok_or(PatchError::Overflow { quantity: what })?;
+    Vec::<T>::new()
+        .try_reserve_exact(len)
+        .map_err(|_| PatchError::OutOfMemory { bytes, what })
+}
+
+/// Linear algebra on the virtual patch matrix, in `F`; `pl` is the patch
+/// length (an operand of another length is the crate's error, before any
+/// allocation).
 pub fn dot<A: Elem, F: Float, C: Conversion<A, Output = F> + Clone>(
     rows: &Rows<'_, A, IxDyn, C>,
     w: ArrayView1<'_, F>,
+    pl: usize,
     method: Method,
 ) -> Result<Array1<F>, PatchError> {
+    if w.len() == pl {
+        room::<F>(rows.len(), 1, "the result of Patches.dot")?;
+    }
     rows.method(method).try_dot(&w)
 }
 
 pub fn matmul<A: Elem, F: Float, C: Conversion<A, Output = F> + Clone>(
     rows: &Rows<'_, A, IxDyn, C>,
     w: ArrayView2<'_, F>,
+    pl: usize,
     method: Method,
 ) -> Result<Array2<F>, PatchError> {
+    if w.nrows() == pl {
+        room::<F>(rows.len(), w.ncols(), "the result of Patches.matmul")?;
+    }
     rows.method(method).try_dot(&w)
 }
 
@@ -328,10 +356,14 @@ pub fn gram<A: Elem, F: Float, C: Conversion<A, Output = F> + Clone>(
     rows.method(method).try_gram()
 }
 
+/// The mean row; `pl` is the patch length (the crate's sums of `pl`
+/// `f64` by box sums are allocated infallibly: checked here first).
 pub fn mean<A: Elem, F: Float, C: Conversion<A, Output = F> + Clone>(
     rows: &Rows<'_, A, IxDyn, C>,
+    pl: usize,
     method: Method,
 ) -> Result<Array1<F>, PatchError> {
+    room::<f64>(pl, 1, "the sums of Patches.mean")?;
     rows.method(method).try_mean()
 }
 
@@ -354,6 +386,7 @@ pub fn moments<A: Elem, C: Conversion<A, Output = f64> + Clone>(
     second: bool,
 ) -> Result<Moments, PatchError> {
     let n = rows.len();
+    room::<f64>(pl, 1, "the sums of the moments")?;
     let sum = rows.try_mean()? * n as f64;
     let m2 = match (second, n) {
         (false, _) => None,
@@ -470,5 +503,17 @@ pub fn reconstruct<F: Real>(
     shape: &[usize],
     patch: &[usize],
 ) -> Result<ArrayD<F>, PatchError> {
-    try_reconstruct(&rows, IxDyn(shape), IxDyn(patch))
+    try_reconstruct(&rows, IxDyn(shape), IxDyn(patch)).map_err(|e| match e {
+        // The crate's name for the argument, renamed as Python users know it.
+        PatchError::ShapeMismatch {
+            operand: "rows (count)",
+            expected,
+            found,
+        } => PatchError::ShapeMismatch {
+            operand: "patches for reconstruct (one per window of image_shape)",
+            expected,
+            found,
+        },
+        e => e,
+    })
 }

@@ -276,12 +276,38 @@ fn unsupported(arr: &Bound<'_, PyAny>) -> PyErr {
     ))
 }
 
+/// The most axes an array may have: the numpy crate's views assert 32
+/// (numpy 2 itself allows 64).
+const MAX_NDIM: usize = 32;
+
+/// A `PatchError` for `ndim` axes (of `what`, e.g. "img for Patches")
+/// beyond [`MAX_NDIM`], `None` within it. Checked before the numpy crate
+/// sees an array (its conversions assert the limit).
+fn too_many_axes(ndim: usize, what: &str) -> Option<PyErr> {
+    (ndim > MAX_NDIM).then(|| {
+        patch_error(format!(
+            "{what} has {ndim} axes: ndarray_patches supports at most {MAX_NDIM} (numpy \
+             allows 64, the Rust numpy crate {MAX_NDIM})"
+        ))
+    })
+}
+
 /// `dispatch!(arr, |A, view| body)`: `A` is the element type, `view` the
-/// source's `ArrayViewD<A>` (borrowed read-only from numpy).
+/// source's `ArrayViewD<A>` (borrowed read-only from numpy). An array of
+/// more than [`MAX_NDIM`] axes is a `PatchError`.
 macro_rules! dispatch {
     ($arr:expr, |$A:ident, $view:ident| $body:expr) => {{
         let arr: &Bound<'_, PyAny> = $arr;
-        dispatch!(@try arr, $A, $view, $body, u8, u16, i16, i32, f32, f64, bool, i8, i64, u32, u64)
+        match arr
+            .cast::<PyUntypedArray>()
+            .ok()
+            .and_then(|a| too_many_axes(a.ndim(), "the array"))
+        {
+            Some(e) => Err(e),
+            None => dispatch!(
+                @try arr, $A, $view, $body, u8, u16, i16, i32, f32, f64, bool, i8, i64, u32, u64
+            ),
+        }
     }};
     (@try $arr:ident, $A:ident, $view:ident, $body:expr, $t:ty $(, $rest:ty)*) => {
         if let Ok(a) = $arr.cast::<PyArrayDyn<$t>>() {
@@ -434,6 +460,7 @@ fn empty<'py>(
     py: Python<'py>,
     shape: Vec<usize>,
     dtype: &Bound<'py, PyAny>,
+    what: &str,
 ) -> PyResult<Bound<'py, PyAny>> {
     let np = py.import("numpy")?;
     let nbytes = shape.iter().product::<usize>() as f64;
@@ -447,8 +474,8 @@ fn empty<'py>(
             Err(PyErr::from_type(
                 cls,
                 format!(
-                    "could not allocate an array of shape {shape:?} ({:.1} GiB of {}) for the \
-                     patch matrix; stream the rows instead (chunks, write_rows, map_chunks)",
+                    "could not allocate an array of shape {shape:?} ({:.1} GiB of {}) for \
+                     {what}",
                     nbytes * itemsize(dtype)? as f64 / (1u64 << 30) as f64,
                     dtype.str()?
                 ),
@@ -593,7 +620,12 @@ impl Geometry {
                 self.patch_len
             )));
         }
-        let out = empty(py, vec![rows, self.patch_len], dtype)?;
+        let out = empty(
+            py,
+            vec![rows, self.patch_len],
+            dtype,
+            "the patch matrix; stream the rows instead (chunks, write_rows, map_chunks)",
+        )?;
         self.write_into(py, start, &out, &name)?;
         Ok(out)
     }
@@ -756,10 +788,35 @@ impl Geometry {
         stop: Option<isize>,
     ) -> PyResult<Bound<'py, PyArray2<i64>>> {
         let (start, stop) = self.range(start, stop)?;
-        let m = with_p!(self, py, |A, p| run_serial(py, || core::positions(
-            p, start, stop
-        )))?;
-        Ok(m.into_pyarray(py))
+        let rows = stop - start;
+        let fits = rows
+            .checked_mul(self.ndim)
+            .and_then(|n| n.checked_mul(size_of::<i64>()))
+            .is_some_and(|b| b <= isize::MAX as usize);
+        if !fits {
+            return Err(overflow_error(format!(
+                "Patches.positions: the origins of {rows} windows ({} int64 each) overflow the \
+                 machine's address range; ask for fewer rows (start, stop)",
+                self.ndim
+            )));
+        }
+        let np = py.import("numpy")?;
+        let out = empty(
+            py,
+            vec![rows, self.ndim],
+            &np.call_method1("dtype", ("int64",))?,
+            "the origins of Patches.positions; ask for fewer rows (start, stop)",
+        )?
+        .cast_into::<PyArray2<i64>>()?;
+        {
+            let mut rw = out.try_readwrite()?;
+            let view = rw.as_array_mut();
+            with_p!(self, py, |A, p| run_serial(py, || {
+                core::positions_into(p, start, view);
+                Ok(())
+            }))?;
+        }
+        Ok(out)
     }
 
     /// The row of the window at `origin`, `None` if none starts there.
@@ -922,7 +979,8 @@ impl Geometry {
         with_p!(self, py, |A, p| rows_real!(A, p, dtype, |F, rows| {
             let w: PyReadonlyArray1<'py, F> = w.extract()?;
             let w = w.as_array();
-            Ok(run(py, || core::dot(rows, w, m))?
+            let pl = self.patch_len;
+            Ok(run(py, || core::dot(rows, w, pl, m))?
                 .into_pyarray(py)
                 .into_any())
         }))
@@ -940,7 +998,8 @@ impl Geometry {
         with_p!(self, py, |A, p| rows_real!(A, p, dtype, |F, rows| {
             let w: PyReadonlyArray2<'py, F> = w.extract()?;
             let w = w.as_array();
-            Ok(run(py, || core::matmul(rows, w, m))?
+            let pl = self.patch_len;
+            Ok(run(py, || core::matmul(rows, w, pl, m))?
                 .into_pyarray(py)
                 .into_any())
         }))
@@ -978,9 +1037,10 @@ impl Geometry {
     /// The mean row in `dtype`.
     fn mean<'py>(&self, py: Python<'py>, dtype: &str, method: &str) -> PyResult<Bound<'py, PyAny>> {
         let m = method_arg(method, "mean")?;
+        let pl = self.patch_len;
         with_p!(self, py, |A, p| rows_real!(A, p, dtype, |F, rows| Ok(run(
             py,
-            || core::mean(rows, m)
+            || core::mean(rows, pl, m)
         )?
         .into_pyarray(py)
         .into_any())))
@@ -1145,6 +1205,10 @@ fn min_chunks(chunks: &[usize], m: usize) -> Vec<usize> {
     out
 }
 
+/// What the chunk buffers of `map_chunks` are, in a failed allocation's
+/// message.
+const CHUNK_WHAT: &str = "a chunk of Patches.map_chunks; ask for fewer rows (rows=)";
+
 /// A `map_chunks` call: the callee and the shapes.
 struct MapChunks<'a, 'py> {
     f: &'a Bound<'py, PyAny>,
@@ -1172,9 +1236,9 @@ impl<'py> MapChunks<'_, 'py> {
         let (len, chunk, pl) = (self.len, self.chunk, self.pl);
         let n_chunks = len.div_ceil(chunk);
         // Two buffers: `fn` reads one while the other is filled.
-        let b0 = empty(py, vec![chunk, pl], self.dtype)?.cast_into::<PyArray2<B>>()?;
+        let b0 = empty(py, vec![chunk, pl], self.dtype, CHUNK_WHAT)?.cast_into::<PyArray2<B>>()?;
         let b1 = if n_chunks > 1 {
-            empty(py, vec![chunk, pl], self.dtype)?.cast_into::<PyArray2<B>>()?
+            empty(py, vec![chunk, pl], self.dtype, CHUNK_WHAT)?.cast_into::<PyArray2<B>>()?
         } else {
             b0.clone()
         };
@@ -1256,7 +1320,12 @@ impl<'py> MapChunks<'_, 'py> {
                     shape.push(k);
                     flat.push(k);
                 }
-                let o = empty(py, shape, &r.getattr("dtype")?)?;
+                let o = empty(
+                    py,
+                    shape,
+                    &r.getattr("dtype")?,
+                    "the result of Patches.map_chunks",
+                )?;
                 let f = o.call_method1("reshape", (PyTuple::new(py, flat)?,))?;
                 out = Some((o, f, k));
             }
@@ -1429,6 +1498,9 @@ fn reconstruct_py<'py>(
     shape: Vec<usize>,
     patch: Vec<usize>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    if let Some(e) = too_many_axes(shape.len(), "image_shape for reconstruct") {
+        return Err(e);
+    }
     if let Ok(r) = rows.extract::<PyReadonlyArray2<'py, f32>>() {
         let r = r.as_array();
         Ok(run(py, || core::reconstruct(r, &shape, &patch))?
@@ -1460,6 +1532,9 @@ impl PyFold {
         dilation: Vec<usize>,
         edge: &Bound<'_, PyAny>,
     ) -> PyResult<Self> {
+        if let Some(e) = too_many_axes(shape.len(), "shape for Fold") {
+            return Err(e);
+        }
         let g = window(patch, step, dilation);
         let e = any_edge(edge)?;
         let inner = run(py, || core::fold_new(&shape, &g, e))?;
@@ -1510,6 +1585,7 @@ fn get_num_threads(py: Python<'_>) -> PyResult<usize> {
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("PatchError", py.get_type::<PatchError>())?;
+    m.add("MAX_NDIM", MAX_NDIM)?;
     let index = INDEX_ERROR.get_or_try_init(py, || {
         subclass(
             py,

@@ -187,15 +187,10 @@ def _limit():
     resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
 
 
-# What the deterministic sweep still finds (issue 20, item 7, open): arrays of
-# more than 32 axes reach rust-numpy's assertion. Exact: a new violation
-# fails, and so does a fixed one still listed here.
-SWEEP_OPEN = {
-    "Patches(img=array(shape=(33 axes), dtype=float32))",
-    "Patches(img=array(shape=(64 axes), dtype=uint8))",
-    "padded(img=array(shape=(33 axes), dtype=float32))",
-    "padded(img=array(shape=(64 axes), dtype=uint8))",
-} if np.lib.NumpyVersion(np.__version__) >= "2.0.0" else set()  # numpy 1.x: at most 32 axes
+# What the deterministic sweep still finds (none: arrays of more than 32
+# axes, rust-numpy's limit, are a PatchError since issue 20 item 7). Exact:
+# a new violation fails, and so does a fixed one still listed here.
+SWEEP_OPEN: set = set()
 
 
 def run_hostile(what):
