@@ -102,6 +102,18 @@ def test_patch_extractor_any_layout(layout):
     np.testing.assert_array_equal(PatchExtractor(patch_size=(4, 3)).transform(X), want)
 
 
+@pytest.mark.parametrize("dtype", [np.float16, ">f4", ">u2", np.int64, "object"])
+def test_patch_extractor_other_inputs_equal_sklearn(dtype):
+    """Inputs Patches does not read directly (float16, big-endian, object
+    arrays) are converted first, to scikit-learn's result."""
+    rng = np.random.default_rng(6)
+    X = (rng.random((2, 14, 13, 3)) * 200).astype(np.float16).astype(dtype)
+    want = SkPatchExtractor(patch_size=(5, 4)).transform(X)
+    got = PatchExtractor(patch_size=(5, 4)).transform(X)
+    assert got.dtype == want.dtype == np.float64
+    np.testing.assert_array_equal(got, want)
+
+
 @pytest.mark.parametrize("shape", [(2, 31, 29), (2, 31, 29, 3)], ids=str)
 @pytest.mark.parametrize("step", [2, (3, 1), (1, 4), (5, 7)], ids=str)
 def test_patch_extractor_step_is_every_step_th_window(shape, step):
