@@ -71,6 +71,7 @@ use crate::flatten::{run_vectorized, try_vec_with_capacity, Vectorized};
 use crate::geometry::{axes, Geometry};
 use crate::par::par_tasks;
 use crate::scalar::{Conversion, Real};
+use crate::stop::check as check_stop;
 
 /// The loaded part of a tile (the tile and its halo), in `f64` elements:
 /// 96 Ki elements, 768 KiB, so that it stays in a 1-2 MiB L2 cache beside
@@ -899,6 +900,8 @@ where
                     return Ok(());
                 }
                 run_vectorized(passes);
+                // The passes stop early if the token was stopped.
+                check_stop()?;
             }
             Ok(())
         },
@@ -1502,6 +1505,12 @@ fn passes<const FMA: bool>(plan: &Plan, tax: &[TileAx], w: &mut Work) {
     let mut sel_last = Vec::new();
     tl.selection(last, None, &mut sel_last);
     for (outer, first) in &plan.outer {
+        // A tile of a large window takes long (every displacement): stop
+        // between displacements when the watched StopToken asks (the task
+        // then reports it, and this tile's partial sums are dropped).
+        if check_stop().is_err() {
+            break;
+        }
         tile_rows(plan, tax, &layout, Some(outer), &mut rows);
         if rows.is_empty() {
             continue;
