@@ -821,12 +821,30 @@ class Fold:
     """Puts patch rows back onto an image of ``shape`` (reconstruction): the
     windows are those of ``patch``, ``step``, ``dilation`` under ``edge``
     (as made by :class:`Patches` for ``"valid"`` and ``"shift"``, by
-    :func:`padded` for ``"same"`` and ``"cover"``). Add rows in any order and in any number of calls with
-    :meth:`add_rows`, then :meth:`finish`: overlapping contributions are
-    averaged (``"mean"``, scikit-learn's reconstruction) or summed
-    (``"sum"``, torch's ``fold``). Holds two float64 arrays of the padded
-    shape, never the rows. Several threads may add to one fold: their
-    calls take turns (each runs whole, with the GIL released).
+    :func:`padded` for ``"same"`` and ``"cover"``). Add rows in any order
+    and in any number of calls with :meth:`add_rows`, then :meth:`finish`.
+    Several threads may add to one fold: their calls take turns (each runs
+    whole, with the GIL released). Holds two arrays of the padded shape,
+    allocated with the first rows, never the rows.
+
+    ``reduction`` says how the contributions to each element combine:
+
+    - ``"mean"`` (the default): overlaps averaged (scikit-learn's
+      reconstruction), or blended by the window ``weights``;
+    - ``"sum"``: their (weighted) sum (torch's ``fold``);
+    - ``"max"``, ``"min"``: the largest or smallest (a NaN counts only
+      where every contribution is NaN);
+    - ``"last"``: the contribution of the covering window with the highest
+      row number, whatever the order in which rows were added.
+
+    ``weights`` (``"mean"`` and ``"sum"`` only: they blend contributions,
+    the other reductions take none): ``None`` (every element counts 1),
+    ``"hann"`` (per axis ``sin(pi (j + 1) / (size + 1))**2``, a Hann window
+    without its zero end points), ``"gaussian"`` with ``sigma=`` (per axis
+    ``exp(-(j - c)**2 / (2 sigma**2))``, ``c`` the patch's middle, ``sigma``
+    in elements), or an array of one weight ``>= 0`` per patch element
+    (the patch's shape, or flat: ``patch_len`` elements). Elements whose
+    contributions all have weight 0 count as uncovered.
 
     >>> import numpy as np, ndarray_patches as nd
     >>> img = np.random.default_rng(0).random((16, 16))
@@ -834,20 +852,28 @@ class Fold:
     >>> p = nd.padded(img, (8, 8), step=4, edge="same", mode="reflect")
     >>> for start, rows in p.chunks(rows=5, dtype=np.float64):
     ...     f.add_rows(start, rows)
-    >>> bool(np.allclose(f.finish("mean"), img))
+    >>> bool(np.allclose(f.finish(), img))
     True
 
     Tiles of a whole image without padding (``edge="shift"``): a model's
-    output per tile, stitched back; with a step at most the patch every
-    element is covered.
+    output per tile, stitched back with a Hann-weighted mean (smooth seams);
+    with a step at most the patch every element is covered.
 
     >>> tiles = nd.Patches(img, (6, 6), step=4, edge="shift")
     >>> tiles.grid, tiles.positions()[:4, 1].tolist()      # 0, 4, 8 and 10
     ((4, 4), [0, 4, 8, 10])
-    >>> f = nd.Fold(img.shape, (6, 6), step=4, edge="shift")
+    >>> f = nd.Fold(img.shape, (6, 6), step=4, edge="shift", weights="hann")
     >>> f.add_rows(0, 2 * tiles.to_matrix(np.float64))      # the "model": x2
-    >>> bool(np.allclose(f.finish("mean"), 2 * img))
-    True
+    >>> out = f.finish(dtype=np.float32)
+    >>> out.dtype, bool(np.allclose(out, 2 * img, rtol=1e-6))
+    (dtype('float32'), True)
+
+    The largest of every window's values, back on the image:
+
+    >>> m = nd.Fold((1, 5), (1, 3), reduction="max")
+    >>> m.add_rows(0, [[1, 5, 2], [3, 1, 4], [2, 2, 2]])
+    >>> m.finish().tolist()
+    [[1.0, 5.0, 2.0, 4.0, 2.0]]
     """
 
     def __init__(
@@ -857,12 +883,23 @@ class Fold:
         step: Shape = 1,
         dilation: Shape = 1,
         edge: str = "valid",
+        reduction: str = "mean",
+        weights=None,
+        sigma: Optional[float] = None,
     ) -> None:
         shape = tuple(_index(n, "shape") for n in shape)
         _check_ndim(len(shape), "shape for Fold")
         if any(n < 0 for n in shape):
             raise PatchError(f"negative image shape {shape}")
         nd = len(shape)
+        if weights is not None and not isinstance(weights, str):
+            w = np.asarray(weights)
+            if w.dtype.kind not in "biuf":
+                raise PatchError(
+                    f"Fold: weights must be None, 'hann', 'gaussian' or an array of real "
+                    f"numbers of the patch's shape, not an array of dtype {w.dtype}"
+                )
+            weights = w
         self.shape = shape
         self._f = _core._Fold(
             list(shape),
@@ -870,6 +907,9 @@ class Fold:
             list(_axes(step, nd, "step")),
             list(_axes(dilation, nd, "dilation")),
             edge,
+            reduction,
+            weights,
+            sigma,
         )
         self._len, self._patch_len = self._f.dims()
         self._lock = threading.Lock()  # one call at a time into _f
@@ -882,33 +922,106 @@ class Fold:
         """The length of a row."""
         return self._patch_len
 
+    @property
+    def reduction(self) -> str:
+        """The reduction chosen at construction."""
+        return self._f.reduction
+
     def add_rows(self, start: int, rows) -> None:
         """Adds rows ``start:start + len(rows)`` of the patch matrix:
         ``(n, patch_len)``, or ``(n, *patch)``; float32 or float64 (other
         dtypes are converted to float64)."""
         start = _index(start, "start")
         if start < 0:
-            raise PatchIndexError(f"start {start} is negative")
+            raise PatchIndexError(f"Fold.add_rows: start {start} is negative")
         r = np.asarray(rows)
         if r.ndim != 2:
             if r.ndim < 1:
-                raise PatchError("rows must have at least one axis")
+                raise PatchError("Fold.add_rows: rows must have at least one axis")
             r = r.reshape(r.shape[0], math.prod(r.shape[1:]))  # no -1: it may be empty
         if r.dtype not in _REAL:
-            r = r.astype(np.float64)
+            r = _real_array(r, "rows", "Fold.add_rows")
         with self._lock:
             self._f.add_rows(start, r)
 
-    def finish(self, reduction: str = "mean") -> np.ndarray:
-        """The image (float64, of ``shape``): the ``"mean"`` or ``"sum"`` of
-        the contributions; elements no window covered are 0. The fold can
-        take more rows afterwards."""
-        if not isinstance(reduction, str) or reduction not in ("mean", "sum"):
-            raise PatchError(
-                f"Fold.finish: reduction must be 'mean' or 'sum', not {reduction!r}"
-            )
+    def finish(self, reduction: Optional[str] = None, dtype=np.float64) -> np.ndarray:
+        """The image (of ``shape``, ``dtype`` float64 or float32, converted
+        in Rust): the contributions so far reduced by the fold's reduction;
+        elements no window covered are 0. The fold can take more rows
+        afterwards.
+
+        ``reduction`` (default: the fold's own) may switch between
+        ``"mean"`` and ``"sum"`` on a fold built with either (they share one
+        accumulator: ``finish("sum")`` on a weighted ``"mean"`` fold gives
+        the weighted sums); ``"max"``, ``"min"`` and ``"last"`` are chosen
+        when the fold is built, ``Fold(..., reduction="max")``, and such a
+        fold finishes only with its own.
+
+        >>> import numpy as np, ndarray_patches as nd
+        >>> f = nd.Fold((3,), 2)                    # two windows of 2 on 3 elements
+        >>> f.add_rows(0, [[1.0, 1.0], [2.0, 2.0]])
+        >>> f.finish().tolist(), f.finish("sum").tolist()
+        ([1.0, 1.5, 2.0], [1.0, 3.0, 2.0])
+        >>> f.finish(dtype=np.float32).dtype
+        dtype('float32')
+        """
+        try:
+            dt = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(
+                f"Fold.finish: dtype must be float32 or float64, not {dtype!r}"
+            ) from None
         with self._lock:
-            return self._f.finish(reduction == "mean")
+            return self._f.finish(reduction, dt.name)
+
+    def place(self, values, anchor: str = "centre") -> np.ndarray:
+        """One value per window written at one element of the window, its
+        ``anchor``: ``"centre"`` (``(extent - 1) // 2`` past the window's
+        origin on each axis: the element an ``edge="same"`` window is
+        centred on; ``"center"`` is the same) or ``"origin"`` (the window's
+        first element). ``values`` holds one value per window in row order,
+        ``(n,)``, or one vector, ``(n, k)``: the result is of ``shape``, or
+        ``shape + (k,)``; float32 values give float32, others float64.
+        Elements no anchor landed on are 0, and anchors in the padding of
+        ``"same"`` or ``"cover"`` are dropped. With ``edge="same"`` and step
+        1 this is a per-pixel map of per-window results. Independent of the
+        rows added.
+
+        >>> import numpy as np, ndarray_patches as nd
+        >>> img = np.arange(25, dtype=np.float64).reshape(5, 5)
+        >>> p = nd.padded(img, (3, 3), edge="same", mode="reflect")
+        >>> sd = p.to_matrix().std(axis=1)             # one value per window
+        >>> f = nd.Fold(img.shape, (3, 3), edge="same")
+        >>> bool((f.place(sd) == sd.reshape(5, 5)).all())
+        True
+        >>> nd.Fold((5,), 3).place(np.array([1.0, 2.0, 3.0]), anchor="origin").tolist()
+        [1.0, 2.0, 3.0, 0.0, 0.0]
+        """
+        v = np.asarray(values)
+        if v.ndim not in (1, 2):
+            raise PatchError(
+                "Fold.place: values must hold one value per window, shape (n,), or one "
+                f"vector per window, shape (n, k); it has shape {v.shape}"
+            )
+        if v.dtype not in _REAL:
+            v = _real_array(v, "values", "Fold.place")
+        with self._lock:
+            return self._f.place(v, anchor)
+
+
+def _real_array(a: np.ndarray, name: str, call: str) -> np.ndarray:
+    """``a`` as float64, or a :class:`PatchError` naming ``name`` and
+    ``call`` for what is not real numbers (complex, strings, objects that
+    are not numbers)."""
+    if a.dtype.kind in "biufO":
+        try:
+            return a.astype(np.float64)
+        except (TypeError, ValueError):
+            pass
+    raise PatchError(
+        f"{call}: {name} must hold real numbers (float32, float64, integers or bool), "
+        f"not dtype {a.dtype}"
+    )
 
 
 def reconstruct(patches, image_shape: Sequence[int]) -> np.ndarray:

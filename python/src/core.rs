@@ -13,8 +13,8 @@ use ndarray::{
 };
 use ndarray_patches::prelude::*;
 use ndarray_patches::{
-    try_reconstruct, AsIs, Conversion, Edge, Fold, MapElems, Method, Pad, PatchError, Patches,
-    Real, Reduction, Rows, Sampling, Window,
+    try_reconstruct, Anchor, AsIs, Conversion, Edge, Fold, MapElems, Method, Pad, PatchError,
+    Patches, Real, Reduction, Rows, Sampling, Window, WindowWeights,
 };
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -466,9 +466,90 @@ pub fn padded<A: Elem>(
     Ok(src.try_padded(&g.window(), edge, mode)?.array().clone())
 }
 
-/// A reconstruction onto an image of `shape`.
-pub fn fold_new(shape: &[usize], g: &Geom, edge: Edge) -> Result<Fold<IxDyn>, PatchError> {
-    Fold::try_new(IxDyn(shape), &g.window(), edge)
+/// The reduction called `name` in Python.
+pub fn reduction(name: &str) -> Option<Reduction> {
+    match name {
+        "mean" => Some(Reduction::Mean),
+        "sum" => Some(Reduction::Sum),
+        "max" => Some(Reduction::Max),
+        "min" => Some(Reduction::Min),
+        "last" => Some(Reduction::Last),
+        _ => None,
+    }
+}
+
+/// The Python name of `r` (the inverse of [`reduction`]).
+pub fn reduction_name(r: Reduction) -> &'static str {
+    match r {
+        Reduction::Mean => "mean",
+        Reduction::Sum => "sum",
+        Reduction::Max => "max",
+        Reduction::Min => "min",
+        Reduction::Last => "last",
+        // `Reduction` is non-exhaustive; the binding builds none other.
+        _ => "another reduction",
+    }
+}
+
+/// `true` if a fold built for `built` may finish with `other`: the same
+/// reduction, or `Sum` and `Mean` (they share the crate's accumulator; any
+/// other switch is a panic of `Fold::reducing`).
+pub fn can_finish_with(built: Reduction, other: Reduction) -> bool {
+    let additive = |r| matches!(r, Reduction::Sum | Reduction::Mean);
+    built == other || (additive(built) && additive(other))
+}
+
+/// The anchor called `name` in Python.
+pub fn anchor(name: &str) -> Option<Anchor> {
+    match name {
+        "centre" | "center" => Some(Anchor::Centre),
+        "origin" => Some(Anchor::Origin),
+        _ => None,
+    }
+}
+
+/// Window weights as given in Python: named, or one per patch element.
+pub enum Weights {
+    Hann,
+    Gaussian(f64),
+    /// The patch's shape, or flat (`patch_len` elements, row-major).
+    Custom(ArrayD<f64>),
+}
+
+/// A reconstruction onto an image of `shape`, reducing by `reduction`.
+pub fn fold_new(
+    shape: &[usize],
+    g: &Geom,
+    edge: Edge,
+    reduction: Reduction,
+) -> Result<Fold<IxDyn>, PatchError> {
+    // `reducing` on a fold without rows nor weights never panics.
+    Ok(Fold::try_new(IxDyn(shape), &g.window(), edge)?.reducing(reduction))
+}
+
+/// The fold `f` (holding no rows) with window weights: the crate's errors
+/// for weights that do not fit the patch or the reduction.
+pub fn fold_weighted(
+    f: Fold<IxDyn>,
+    patch: &[usize],
+    w: Weights,
+) -> Result<Fold<IxDyn>, PatchError> {
+    let w = match w {
+        Weights::Hann => WindowWeights::Hann,
+        Weights::Gaussian(sigma) => WindowWeights::Gaussian(sigma),
+        Weights::Custom(w) => {
+            // Flat weights, row-major over the patch, take its shape; any
+            // other shape is left to the crate's check.
+            let w = if w.ndim() == 1 && w.len() == f.patch_len() && patch.len() != 1 {
+                w.into_shape_with_order(IxDyn(patch))
+                    .expect("as many weights as patch elements")
+            } else {
+                w
+            };
+            WindowWeights::Custom(w)
+        }
+    };
+    f.try_weighted(w)
 }
 
 /// The number of patches a fold expects, and their length.
@@ -485,16 +566,29 @@ pub fn fold_add_rows<F: Real>(
     f.try_add_rows(start, &rows)
 }
 
-/// The image so far, the mean or the sum of the contributions (they
-/// share the fold's accumulator; the fold itself is kept: more rows may
-/// follow).
-pub fn fold_finish(f: &Fold<IxDyn>, mean: bool) -> Result<ArrayD<f64>, PatchError> {
-    let r = if mean {
-        Reduction::Mean
-    } else {
-        Reduction::Sum
-    };
-    Ok(f.clone().reducing(r).try_finish::<f64>()?.image)
+/// The image so far, reduced by `r`, in `F` (the fold itself is kept:
+/// more rows may follow). The caller checks [`can_finish_with`] first.
+pub fn fold_finish<F: Real>(f: &Fold<IxDyn>, r: Reduction) -> Result<ArrayD<F>, PatchError> {
+    Ok(f.clone().reducing(r).try_finish::<F>()?.image)
+}
+
+/// One value per window written at its anchor element (0 elsewhere).
+pub fn fold_place<F: Real>(
+    f: &Fold<IxDyn>,
+    values: ArrayView1<'_, F>,
+    anchor: Anchor,
+) -> Result<ArrayD<F>, PatchError> {
+    Ok(f.try_place(&values, anchor)?.image)
+}
+
+/// One vector per window (a row of `values`) written at its anchor
+/// element: the image's shape plus one axis of the vectors' length.
+pub fn fold_place_vectors<F: Real>(
+    f: &Fold<IxDyn>,
+    values: ArrayView2<'_, F>,
+    anchor: Anchor,
+) -> Result<ArrayD<F>, PatchError> {
+    Ok(f.try_place_vectors(&values, anchor)?.maps)
 }
 
 /// scikit-learn's `reconstruct_from_patches_2d` for any number of axes.

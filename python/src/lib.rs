@@ -14,7 +14,7 @@ use ndarray::IxDyn;
 use ndarray_patches::{Conversion, Method, Rows, StopToken};
 use numpy::{
     IntoPyArray, PyArray1, PyArray2, PyArrayDyn, PyArrayMethods, PyReadonlyArray1,
-    PyReadonlyArray2, PyUntypedArray, PyUntypedArrayMethods,
+    PyReadonlyArray2, PyReadonlyArrayDyn, PyUntypedArray, PyUntypedArrayMethods,
 };
 use pyo3::exceptions::{
     PyIndexError, PyMemoryError, PyOverflowError, PyRuntimeError, PyValueError,
@@ -1515,15 +1515,121 @@ fn reconstruct_py<'py>(
     }
 }
 
+/// `e` with `call` ("Fold.add_rows") before its message, for the
+/// package's own errors (same type); any other exception (a signal's) is
+/// left as it is.
+fn named(py: Python<'_>, e: PyErr, call: &str) -> PyErr {
+    if !e.is_instance_of::<PatchError>(py) {
+        return e;
+    }
+    let msg = e.value(py).str().map(|s| s.to_string()).unwrap_or_default();
+    PyErr::from_type(e.get_type(py), format!("{call}: {msg}"))
+}
+
+/// A shape as Python writes it: `(3,)`, `(2, 2)`.
+fn py_shape(shape: &[usize]) -> String {
+    match shape {
+        [n] => format!("({n},)"),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// The `reduction=` argument of `call` ("Fold", "Fold.finish").
+fn reduction_arg(reduction: &Bound<'_, PyAny>, call: &str) -> PyResult<ndarray_patches::Reduction> {
+    reduction
+        .extract::<String>()
+        .ok()
+        .and_then(|r| core::reduction(&r))
+        .ok_or_else(|| {
+            patch_error(format!(
+                "{call}: reduction must be 'mean', 'sum', 'max', 'min' or 'last', not {}",
+                describe(reduction)
+            ))
+        })
+}
+
+/// The `weights=` and `sigma=` arguments of `Fold`, for a patch of
+/// `patch_len` elements and shape `patch` (checked before an array is
+/// converted to float64).
+fn weights_arg(
+    weights: Option<&Bound<'_, PyAny>>,
+    sigma: Option<&Bound<'_, PyAny>>,
+    patch: &[usize],
+    patch_len: usize,
+) -> PyResult<Option<core::Weights>> {
+    let sigma = match sigma {
+        None => None,
+        Some(s) => Some(s.extract::<f64>().map_err(|_| {
+            pyo3::exceptions::PyTypeError::new_err(format!(
+                "Fold: sigma must be a number (the Gaussian's standard deviation in \
+                 elements), not {}",
+                describe(s)
+            ))
+        })?),
+    };
+    let name = weights.and_then(|w| w.extract::<String>().ok());
+    let w = match (weights, name.as_deref(), sigma) {
+        (None, _, None) => return Ok(None),
+        (_, Some("gaussian"), Some(sigma)) => core::Weights::Gaussian(sigma),
+        (_, Some("gaussian"), None) => {
+            return Err(patch_error(
+                "Fold: weights='gaussian' needs sigma=, the Gaussian's standard deviation in \
+                 elements (for example a quarter of the patch)",
+            ))
+        }
+        (_, _, Some(_)) => {
+            return Err(patch_error(format!(
+                "Fold: sigma= is for weights='gaussian' only, not weights={}",
+                weights.map_or("None".to_string(), describe)
+            )))
+        }
+        (_, Some("hann"), None) => core::Weights::Hann,
+        (Some(w), None, None) if w.cast::<PyUntypedArray>().is_ok() => {
+            let a = w.cast::<PyUntypedArray>()?;
+            let flat = a.ndim() == 1 && a.shape()[0] == patch_len && patch.len() != 1;
+            if a.shape() != patch && !flat {
+                return Err(patch_error(format!(
+                    "Fold: weights has shape {}, but the patch shape is {}: give one weight \
+                     per patch element, shaped like the patch or flat ({patch_len} elements)",
+                    py_shape(a.shape()),
+                    py_shape(patch)
+                )));
+            }
+            let a = a.call_method1("astype", ("float64",))?;
+            let a: PyReadonlyArrayDyn<'_, f64> = a.extract()?;
+            core::Weights::Custom(a.as_array().to_owned())
+        }
+        (Some(w), _, None) => {
+            return Err(patch_error(format!(
+                "Fold: weights must be None, 'hann', 'gaussian' (with sigma=) or an array of \
+                 the patch's shape, not {}",
+                describe(w)
+            )))
+        }
+    };
+    Ok(Some(w))
+}
+
 /// A reconstruction (`Fold`) in progress; see `ndarray_patches.Fold`.
 #[pyclass(module = "ndarray_patches._core", name = "_Fold")]
 struct PyFold {
     inner: ndarray_patches::Fold<ndarray::IxDyn>,
+    /// The reduction chosen at construction (the crate keeps it private).
+    reduction: ndarray_patches::Reduction,
 }
 
 #[pymethods]
 impl PyFold {
     #[new]
+    #[pyo3(signature = (shape, patch, step, dilation, edge, reduction=None, weights=None, sigma=None))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         shape: Vec<usize>,
@@ -1531,14 +1637,47 @@ impl PyFold {
         step: Vec<usize>,
         dilation: Vec<usize>,
         edge: &Bound<'_, PyAny>,
+        reduction: Option<&Bound<'_, PyAny>>,
+        weights: Option<&Bound<'_, PyAny>>,
+        sigma: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         if let Some(e) = too_many_axes(shape.len(), "shape for Fold") {
             return Err(e);
         }
+        let r = match reduction {
+            None => ndarray_patches::Reduction::Mean,
+            Some(r) => reduction_arg(r, "Fold")?,
+        };
         let g = window(patch, step, dilation);
         let e = any_edge(edge)?;
-        let inner = run(py, || core::fold_new(&shape, &g, e))?;
-        Ok(PyFold { inner })
+        let inner = run(py, || core::fold_new(&shape, &g, e, r))?;
+        let inner = match weights_arg(weights, sigma, &g.patch, inner.patch_len())? {
+            None => inner,
+            Some(w) => match run_serial(py, || Ok(core::fold_weighted(inner, &g.patch, w)))? {
+                Ok(f) => f,
+                Err(RustPatchError::WeightedReduction { .. }) => {
+                    // The crate's refusal, in the package's words.
+                    let name = core::reduction_name(r);
+                    return Err(patch_error(format!(
+                        "Fold: window weights blend contributions, so they apply to \
+                         reduction='mean' or 'sum' only; reduction='{name}' takes none \
+                         (weights=None)"
+                    )));
+                }
+                Err(RustPatchError::WeightsShape { expected, found }) => {
+                    return Err(patch_error(format!(
+                        "Fold: weights has shape {}, but the patch shape is {}",
+                        py_shape(&found),
+                        py_shape(&expected)
+                    )));
+                }
+                Err(e) => return Err(named(py, py_err(py, e), "Fold")),
+            },
+        };
+        Ok(PyFold {
+            inner,
+            reduction: r,
+        })
     }
 
     /// `(number of patches, patch_len)`.
@@ -1546,25 +1685,138 @@ impl PyFold {
         core::fold_dims(&self.inner)
     }
 
+    /// The reduction chosen at construction.
+    #[getter]
+    fn reduction(&self) -> &'static str {
+        core::reduction_name(self.reduction)
+    }
+
     /// Adds rows `start..start + len(rows)` (float32 or float64).
     fn add_rows(&mut self, py: Python<'_>, start: usize, rows: &Bound<'_, PyAny>) -> PyResult<()> {
         let inner = &mut self.inner;
-        if let Ok(r) = rows.extract::<PyReadonlyArray2<'_, f32>>() {
+        let plen = inner.patch_len();
+        let width = |ncols: usize| {
+            (ncols != plen).then(|| {
+                patch_error(format!(
+                    "Fold.add_rows: rows has {ncols} columns, but a patch has {plen} elements \
+                     (give rows of shape (n, patch_len) or (n, *patch))"
+                ))
+            })
+        };
+        let r = if let Ok(r) = rows.extract::<PyReadonlyArray2<'_, f32>>() {
             let r = r.as_array();
+            if let Some(e) = width(r.ncols()) {
+                return Err(e);
+            }
             run(py, || core::fold_add_rows(inner, start, r))
         } else {
             let r: PyReadonlyArray2<'_, f64> = rows.extract()?;
             let r = r.as_array();
+            if let Some(e) = width(r.ncols()) {
+                return Err(e);
+            }
             run(py, || core::fold_add_rows(inner, start, r))
-        }
+        };
+        r.map_err(|e| named(py, e, "Fold.add_rows"))
     }
 
-    /// The image: the mean (`mean=True`) or sum of the contributions.
-    fn finish<'py>(&self, py: Python<'py>, mean: bool) -> PyResult<Bound<'py, PyAny>> {
+    /// The image: the contributions reduced by `reduction` (`None`: the
+    /// fold's), as `dtype` ("float32" or "float64").
+    #[pyo3(signature = (reduction, dtype))]
+    fn finish<'py>(
+        &self,
+        py: Python<'py>,
+        reduction: Option<&Bound<'py, PyAny>>,
+        dtype: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let r = match reduction {
+            None => self.reduction,
+            Some(r) => reduction_arg(r, "Fold.finish")?,
+        };
+        if !core::can_finish_with(self.reduction, r) {
+            let (built, asked) = (
+                core::reduction_name(self.reduction),
+                core::reduction_name(r),
+            );
+            return Err(patch_error(format!(
+                "Fold.finish: reduction='{asked}' on a fold built with reduction='{built}': \
+                 choose it when building the fold, Fold(..., reduction='{asked}') (a 'mean' \
+                 or 'sum' fold finishes with either; 'max', 'min' and 'last' only with their \
+                 own)"
+            )));
+        }
         let inner = &self.inner;
-        Ok(run(py, || core::fold_finish(inner, mean))?
-            .into_pyarray(py)
-            .into_any())
+        let out = match dtype {
+            "float32" => run(py, || core::fold_finish::<f32>(inner, r))
+                .map(|a| a.into_pyarray(py).into_any()),
+            "float64" => run(py, || core::fold_finish::<f64>(inner, r))
+                .map(|a| a.into_pyarray(py).into_any()),
+            other => {
+                return Err(patch_error(format!(
+                    "Fold.finish: dtype must be float32 or float64, not {other}"
+                )))
+            }
+        };
+        out.map_err(|e| named(py, e, "Fold.finish"))
+    }
+
+    /// One value (`values` of shape `(n,)`) or vector (`(n, k)`) per
+    /// window, float32 or float64, written at each window's `anchor`.
+    fn place<'py>(
+        &self,
+        py: Python<'py>,
+        values: &Bound<'py, PyAny>,
+        anchor: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let a = anchor
+            .extract::<String>()
+            .ok()
+            .and_then(|a| core::anchor(&a))
+            .ok_or_else(|| {
+                patch_error(format!(
+                    "Fold.place: anchor must be 'centre' (or 'center') or 'origin', not {}",
+                    describe(anchor)
+                ))
+            })?;
+        let inner = &self.inner;
+        let n = inner.len();
+        let count = |found: usize| {
+            (found != n).then(|| {
+                patch_error(format!(
+                    "Fold.place: values has {found} rows, but the fold has {n} windows (one \
+                     value or vector per window)"
+                ))
+            })
+        };
+        macro_rules! place {
+            ($F:ty) => {
+                if let Ok(v) = values.extract::<PyReadonlyArray1<'py, $F>>() {
+                    let v = v.as_array();
+                    if let Some(e) = count(v.len()) {
+                        return Err(e);
+                    }
+                    return run(py, || core::fold_place(inner, v, a))
+                        .map(|a| a.into_pyarray(py).into_any())
+                        .map_err(|e| named(py, e, "Fold.place"));
+                }
+                if let Ok(v) = values.extract::<PyReadonlyArray2<'py, $F>>() {
+                    let v = v.as_array();
+                    if let Some(e) = count(v.nrows()) {
+                        return Err(e);
+                    }
+                    return run(py, || core::fold_place_vectors(inner, v, a))
+                        .map(|a| a.into_pyarray(py).into_any())
+                        .map_err(|e| named(py, e, "Fold.place"));
+                }
+            };
+        }
+        place!(f32);
+        place!(f64);
+        Err(patch_error(format!(
+            "Fold.place: values must be a float32 or float64 array of shape (n,) or (n, k), \
+             not {}",
+            describe(values)
+        )))
     }
 }
 
