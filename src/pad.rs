@@ -117,6 +117,24 @@ impl<A, D: Dimension> Padded<A, D> {
         &self.array
     }
 
+    /// The padded array, taken out (no copy; the window geometry is
+    /// dropped: `array.patches(..)` validates it again).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::Array1;
+    /// use ndarray_patches::prelude::*;
+    /// use ndarray_patches::{Edge, Pad, Window};
+    ///
+    /// let a = Array1::from_iter(0..4);
+    /// let p = a.padded(&Window::new(3), Edge::Same, Pad::Edge);
+    /// assert_eq!(p.into_array().to_vec(), vec![0, 0, 1, 2, 3, 3]);
+    /// ```
+    pub fn into_array(self) -> Array<A, D> {
+        self.array
+    }
+
     /// Padding before the source on each axis: source index `i` is padded
     /// index `i + before`.
     ///

@@ -463,7 +463,9 @@ pub fn padded<A: Elem>(
     edge: Edge,
     mode: Pad<A>,
 ) -> Result<ArrayD<A>, PatchError> {
-    Ok(src.try_padded(&g.window(), edge, mode)?.array().clone())
+    // Moved out, not cloned: a clone would allocate the padded array
+    // again, infallibly (an abort where the first allocation succeeded).
+    Ok(src.try_padded(&g.window(), edge, mode)?.into_array())
 }
 
 /// The reduction called `name` in Python.
@@ -567,9 +569,26 @@ pub fn fold_add_rows<F: Real>(
 }
 
 /// The image so far, reduced by `r`, in `F` (the fold itself is kept:
-/// more rows may follow). The caller checks [`can_finish_with`] first.
-pub fn fold_finish<F: Real>(f: &Fold<IxDyn>, r: Reduction) -> Result<ArrayD<F>, PatchError> {
-    Ok(f.clone().reducing(r).try_finish::<F>()?.image)
+/// more rows may follow); `built` is the fold's own reduction. The caller
+/// checks [`can_finish_with`] first. Never copies the accumulators (a
+/// clone would, infallibly: an abort on a large fold near the memory
+/// limit).
+pub fn fold_finish<F: Real>(
+    f: &mut Fold<IxDyn>,
+    built: Reduction,
+    r: Reduction,
+) -> Result<ArrayD<F>, PatchError> {
+    if r == built {
+        return Ok(f.try_image::<F>()?.image);
+    }
+    // Sum and Mean share the accumulator: switch in place (a move of the
+    // fold, not a copy), read, switch back. A fold of one element stands in
+    // for the moment.
+    let stand_in = Fold::new(IxDyn(&[1]), &Window::new(IxDyn(&[1])), Edge::Valid);
+    let switched = std::mem::replace(f, stand_in).reducing(r);
+    let out = switched.try_image::<F>();
+    *f = switched.reducing(built);
+    Ok(out?.image)
 }
 
 /// One value per window written at its anchor element (0 elsewhere).

@@ -1724,7 +1724,7 @@ impl PyFold {
     /// fold's), as `dtype` ("float32" or "float64").
     #[pyo3(signature = (reduction, dtype))]
     fn finish<'py>(
-        &self,
+        &mut self,
         py: Python<'py>,
         reduction: Option<&Bound<'py, PyAny>>,
         dtype: &str,
@@ -1745,11 +1745,11 @@ impl PyFold {
                  own)"
             )));
         }
-        let inner = &self.inner;
+        let (inner, built) = (&mut self.inner, self.reduction);
         let out = match dtype {
-            "float32" => run(py, || core::fold_finish::<f32>(inner, r))
+            "float32" => run(py, || core::fold_finish::<f32>(inner, built, r))
                 .map(|a| a.into_pyarray(py).into_any()),
-            "float64" => run(py, || core::fold_finish::<f64>(inner, r))
+            "float64" => run(py, || core::fold_finish::<f64>(inner, built, r))
                 .map(|a| a.into_pyarray(py).into_any()),
             other => {
                 return Err(patch_error(format!(

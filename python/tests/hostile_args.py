@@ -15,6 +15,7 @@ Run alone: ``NDP_HYPOTHESIS=long python hostile_args.py`` (the long run).
 import os
 import sys
 import traceback
+import warnings
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -165,6 +166,8 @@ def test_hostile(call, data):
     arg = data.draw(st.sampled_from(sorted(valid)), label="argument")
     value = data.draw(hostile, label="value")
     args = dict(valid, **{arg: value})
+    # The last line names the call if the process aborts.
+    print(f"{name}({arg}={short(value)})", file=sys.stderr, flush=True)
     try:
         f(args)
     except ALLOWED:
@@ -222,6 +225,9 @@ def short(v):
 
 def main():
     import json
+
+    # numpy's casting warnings would bury the log of calls.
+    warnings.simplefilter("ignore")
 
     what = sys.argv[1] if len(sys.argv) > 1 else "all"
     if what in ("sweep", "all"):

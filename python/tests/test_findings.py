@@ -21,6 +21,12 @@ import numpy as np, ndarray_patches as nd
 ALLOWED = (TypeError, ValueError, IndexError, OverflowError, MemoryError)
 def bcast(shape, dtype=np.uint8):
     return np.broadcast_to(np.zeros((), dtype), shape)
+def _fold_sum(shape):
+    f = nd.Fold(shape, 2, step=2)
+    f.add_rows(0, np.ones((4, 4)))
+    s = f.finish("sum", dtype=np.float32)[0, 0]
+    m = f.finish(dtype=np.float32)[0, 0]
+    assert (s, m) == (1, 1), (s, m)
 """
 
 CHECK = """
@@ -63,6 +69,11 @@ FINDINGS = [
     ("sample_array_replace", "lambda: nd.Patches(np.zeros((5, 5)), 2).sample(2, replace=np.ones(3))", "replace"),
     ("fold_finish_array", "lambda: nd.Fold((5,), 2).finish(np.ones(2))", "reduction"),
     ("padded_array_mode", "lambda: nd.padded(np.zeros((5, 5)), 2, mode=np.ones(2))", "mode"),
+    # Found by the long Hypothesis run (2026-12-06): the padded array was
+    # cloned after its fallible allocation (a 2.2 GiB abort).
+    ("padded_huge_window", "lambda: nd.padded(np.zeros((10, 10), np.float32), 24424, edge='same').to_matrix()", None),
+    # A mean fold finished as a sum was cloned, accumulators and all.
+    ("fold_finish_switch", "lambda: _fold_sum((9000, 9000))", None),
 ]
 
 

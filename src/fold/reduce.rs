@@ -255,7 +255,7 @@ impl<D: Dimension> Fold<D> {
     /// [`reducing`](Self::reducing) chose (the mean by default), cropped
     /// to the source's shape. Elements that no patch covered (with a
     /// positive weight) are 0 and reported. To keep adding rows
-    /// afterwards, finish a clone.
+    /// afterwards, see [`try_image`](Self::try_image).
     ///
     /// # Panics
     ///
@@ -298,6 +298,31 @@ impl<D: Dimension> Fold<D> {
     /// assert_eq!((out.image.to_vec(), out.uncovered), (vec![0.0; 5], 5));
     /// ```
     pub fn try_finish<F: Real>(self) -> Result<Folded<F, D>, PatchError> {
+        self.try_image()
+    }
+
+    /// The image so far, as [`finish`](Self::finish) makes it, without
+    /// consuming the fold: more rows may follow. (A clone of the fold and
+    /// its `finish` would copy the accumulators first.)
+    ///
+    /// # Errors
+    ///
+    /// [`PatchError::OutOfMemory`] if the image or its coverage mask
+    /// cannot be allocated.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// use ndarray_patches::{Edge, Fold, Window};
+    ///
+    /// let mut f = Fold::new(4, &Window::new(2), Edge::Valid);
+    /// f.add_rows(0, &array![[1.0, 1.0]]);
+    /// assert_eq!(f.try_image::<f64>().unwrap().uncovered, 2);
+    /// f.add_rows(1, &array![[3.0, 3.0], [5.0, 5.0]]);
+    /// assert_eq!(f.try_image::<f64>().unwrap().image.to_vec(), vec![1.0, 2.0, 4.0, 5.0]);
+    /// ```
+    pub fn try_image<F: Real>(&self) -> Result<Folded<F, D>, PatchError> {
         let shape = &self.source_shape;
         let mut image = try_filled(shape.clone(), F::zero(), "the folded image")?;
         let mut covered = try_filled(shape.clone(), false, "the folded image's coverage")?;
