@@ -171,6 +171,20 @@ def _index(value, name: str) -> int:
         raise TypeError(f"{name} must be an int, not {type(value).__name__}") from None
 
 
+def _dtype(value, where: str) -> np.dtype:
+    """``np.dtype(value)``; anything numpy cannot read is a TypeError naming
+    the argument and the method (numpy's parser raises even SyntaxError for
+    some strings, such as ``","``)."""
+    try:
+        return np.dtype(value)
+    except Exception as e:  # noqa: BLE001 - TypeError, ValueError, SyntaxError, ...
+        shown = repr(value)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        raise TypeError(
+            f"dtype for {where} must be a numpy dtype, not {shown} ({type(e).__name__}: {e})"
+        ) from None
+
+
 class Patches:
     """Every window of ``img`` of shape ``patch``, with ``step`` between
     neighbouring window origins and ``dilation`` between the elements of a
@@ -357,10 +371,10 @@ class Patches:
         (4, 2)
         """
         v = self.view()
-        if dtype is not None and np.dtype(dtype) != v.dtype:
+        if dtype is not None and _dtype(dtype, "np.asarray(Patches)") != v.dtype:
             if copy is False:
                 raise ValueError(
-                    f"np.asarray(Patches, dtype={np.dtype(dtype)}, copy=False): a conversion "
+                    f"np.asarray(Patches, dtype={_dtype(dtype, 'np.asarray(Patches)')}, copy=False): a conversion "
                     "copies; use p.to_matrix(dtype=...) or copy=None"
                 )
             return v.astype(dtype)
@@ -454,7 +468,7 @@ class Patches:
 
     def _out_dtype(self, dtype) -> np.dtype:
         # Checked by _core: the source's dtype, float32 or float64.
-        return self._a.dtype if dtype is None else np.dtype(dtype)
+        return self._a.dtype if dtype is None else _dtype(dtype, "Patches")
 
     @staticmethod
     def _rows_arg(start, stop) -> Tuple[int, Optional[int]]:
@@ -662,7 +676,7 @@ class Patches:
         if dtype is None:
             dt = np.result_type(self._a.dtype, np.float32, *operands)
         else:
-            dt = np.dtype(dtype)
+            dt = _dtype(dtype, "the linear algebra of Patches")
         if dt not in _REAL:
             raise PatchError(f"unsupported dtype {dt} for linear algebra: use float32 or float64")
         return dt
@@ -967,7 +981,7 @@ class Fold:
         """
         try:
             dt = np.dtype(dtype)
-        except TypeError:
+        except Exception:  # noqa: BLE001 - numpy raises even SyntaxError
             raise TypeError(
                 f"Fold.finish: dtype must be float32 or float64, not {dtype!r}"
             ) from None

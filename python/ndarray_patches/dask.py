@@ -57,7 +57,7 @@ except ImportError:  # pragma: no cover - depends on the environment
         "(or the package's [dask] extra)"
     )
 
-from . import Patches, PatchError, _axes, _check_ndim, _core
+from . import Patches, PatchError, _axes, _check_ndim, _core, _dtype
 
 __all__ = ["patch_dot", "map_chunks", "gram", "mean", "covariance"]
 
@@ -169,7 +169,7 @@ def patch_dot(
         )
     if dtype is None:
         dtype = np.result_type(plan.x.dtype, np.float32, w.dtype)
-    dtype = np.dtype(dtype)
+    dtype = _dtype(dtype, "ndarray_patches.dask.patch_dot")
     return da.map_blocks(
         _dot_block,
         plan.halo,
@@ -221,7 +221,7 @@ def map_chunks(
             f"fn of ndarray_patches.dask.map_chunks must be callable, not {type(fn).__name__}"
         )
     plan = _Plan(x, patch, step, dilation, edge, "map_chunks")
-    chunk_dtype = np.dtype(dtype)
+    chunk_dtype = _dtype(dtype, "ndarray_patches.dask.map_chunks")
     r = np.asarray(fn(np.zeros((1, plan.patch_len), chunk_dtype)))
     if r.ndim not in (1, 2) or r.shape[0] != 1:
         raise PatchError(

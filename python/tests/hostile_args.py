@@ -183,7 +183,7 @@ def test_hostile(call, data):
 
 # The deterministic sweep: every argument of every call, each of these.
 SWEEP = (
-    [None, True, False, 1.5, float("nan"), float("inf"), -1.0, "", "x", "valid", "mean", 1j,
+    [None, True, False, 1.5, float("nan"), float("inf"), -1.0, "", "x", ",", "valid", "mean", 1j,
      b"xy", object(), (), (0,), (3, 3), (1, 2, 3), (-1, 3), (2**63, 1), [[1, 2], [3]], [None],
      np.float32, np.complex128, np.float16, object, "U3", np.int64(-1), np.uint64(2**64 - 1),
      np.float32(np.nan), np.bool_(True), np.zeros(0), np.zeros((0, 9)), np.ones((3, 3), np.complex64),
