@@ -693,3 +693,26 @@ fn reduction_misuse() {
         }
     );
 }
+
+/// A Gaussian so narrow that sigma² underflows: the limit (the centre only)
+/// for an odd patch, no weight at all for an even one; never NaN.
+#[test]
+fn gaussian_narrower_than_f64() {
+    let img = Array1::from_iter((0..12).map(f64::from));
+    let p = img.patches(3);
+    let mut f = Fold::new(12, &p.window(), Edge::Valid)
+        .try_weighted(WindowWeights::Gaussian(1e-300))
+        .unwrap();
+    f.add_rows(0, &p.to_matrix());
+    let out = f.finish::<f64>();
+    // Only the centre of each window counts: the first and last elements
+    // are nobody's centre.
+    assert_eq!(out.uncovered, 2);
+    assert_eq!(
+        out.image.slice(ndarray::s![1..11]),
+        img.slice(ndarray::s![1..11])
+    );
+    let even = Fold::new(12, &img.patches(4).window(), Edge::Valid)
+        .try_weighted(WindowWeights::Gaussian(1e-300));
+    assert_eq!(even.unwrap_err(), PatchError::ZeroWindowWeights);
+}

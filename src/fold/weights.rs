@@ -56,7 +56,10 @@ impl<D: Dimension> WindowWeights<D> {
                 }
                 separable(&|j, n| {
                     let c = (n as f64 - 1.0) / 2.0;
-                    (-(j as f64 - c).powi(2) / (2.0 * sigma * sigma)).exp()
+                    // (d/sigma)² rather than d²/(2 sigma²): the latter is
+                    // 0/0 (NaN) at the centre once sigma² underflows.
+                    let z = (j as f64 - c) / sigma;
+                    (-0.5 * z * z).exp()
                 })
             }
             WindowWeights::Custom(w) => {
