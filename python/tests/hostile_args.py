@@ -160,6 +160,9 @@ CALLS = [
 ]
 
 
+CALLED = [0]  # calls made by test_hostile (examples, replays and shrinks)
+
+
 @given(st.sampled_from(CALLS), st.data())
 def test_hostile(call, data):
     name, valid, f = call
@@ -168,6 +171,7 @@ def test_hostile(call, data):
     args = dict(valid, **{arg: value})
     # The last line names the call if the process aborts.
     print(f"{name}({arg}={short(value)})", file=sys.stderr, flush=True)
+    CALLED[0] += 1
     try:
         f(args)
     except ALLOWED:
@@ -240,7 +244,7 @@ def main():
         except Exception:
             traceback.print_exc()
             return 1
-        print("hostile arguments (random): nothing found", file=sys.stderr)
+        print(f"hostile arguments (random): nothing found in {CALLED[0]} calls", file=sys.stderr)
     return 0
 
 

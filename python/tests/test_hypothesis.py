@@ -201,6 +201,8 @@ def run_hostile(what):
         cwd=pathlib.Path(HOSTILE).parent, timeout=900,
     )
     assert r.returncode == 0, f"exit {r.returncode}\n{r.stdout[-4000:]}\n{r.stderr[-6000:]}"
+    if what == "random":  # the count, shown with pytest -s (scripts/hypothesis-long)
+        print(r.stderr.strip().splitlines()[-1])
     return r.stdout
 
 
