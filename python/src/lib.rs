@@ -71,9 +71,9 @@ fn py_err(py: Python<'_>, e: RustPatchError) -> PyErr {
              write_rows or shuffled"
         ),
         RustPatchError::OutOfMemory { bytes, what } => format!(
-            "could not allocate {bytes} bytes ({:.1} GiB) for {what}; stream the rows \
-             instead (chunks, map_chunks, write_rows)",
-            bytes as f64 / (1u64 << 30) as f64
+            "could not allocate {bytes} bytes ({:.1} GiB) for {what}{}",
+            bytes as f64 / (1u64 << 30) as f64,
+            memory_hint(what)
         ),
         RustPatchError::MethodUnavailable { method, needs } => {
             let name = match method {
@@ -102,6 +102,25 @@ fn py_err(py: Python<'_>, e: RustPatchError) -> PyErr {
     match cls {
         Some(cls) => PyErr::from_type(cls.bind(py).clone(), msg),
         None => PatchError::new_err(msg),
+    }
+}
+
+/// What to do when `what` (a crate or binding allocation) does not fit.
+fn memory_hint(what: &str) -> &'static str {
+    if what.contains("result") {
+        // One value (or k) per window.
+        "; compute it over crops of the image, or with ndarray_patches.dask"
+    } else if what.contains("sums") || what.contains("Gram") || what.contains("displacement") {
+        // Tables of patch_len or patch_len² elements.
+        "; the window is too large for this (its tables grow with patch_len or patch_len²)"
+    } else if what.contains("padded")
+        || what.contains("fold")
+        || what.contains("placed")
+        || what.contains("tiles")
+    {
+        "; the image is too large to hold in memory"
+    } else {
+        "; stream the rows instead (chunks, map_chunks, write_rows)"
     }
 }
 

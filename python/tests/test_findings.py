@@ -51,7 +51,7 @@ FINDINGS = [
     ("33_axes_reconstruct", "lambda: nd.reconstruct(np.zeros((1, 1)), (1,) * 33)", "32"),
     ("33_axes_dask_gram", "lambda: __import__('ndarray_patches.dask').dask.gram(np.zeros((1,) * 33), 1)", "32"),
     # Results and copies the binding allocated infallibly (the process aborted).
-    ("dot_result", "lambda: nd.Patches(bcast((23000, 23000)), 1).dot(np.ones(1))", None),
+    ("dot_result", "lambda: nd.Patches(bcast((23000, 23000)), 1).dot(np.ones(1))", "crops of the image"),
     ("matmul_result", "lambda: nd.Patches(bcast((8000, 8000)), 1).matmul(np.zeros((1, 64)))", None),
     ("positions", "lambda: nd.Patches(bcast((2**14, 2**14)), 1).positions()", None),
     ("mean_f32_of_f64", "lambda: nd.Patches(bcast((2**15, 2**15), np.float64), 2, step=2**14).mean(np.float32)", None),
@@ -61,7 +61,7 @@ FINDINGS = [
     ("fold_finish", "lambda: nd.Fold((12000, 12000), 2).finish()", None),
     # Caught panics that reached Python as RuntimeError("internal error").
     ("shift_huge_step_gram", "lambda: nd.Patches(np.arange(8, dtype=np.int16), 5, step=2**63, edge='shift').gram()", None),
-    ("huge_window_mean", "lambda: nd.Patches(bcast((2**20, 2**20), np.float32), 2**20).mean()", None),
+    ("huge_window_mean", "lambda: nd.Patches(bcast((2**20, 2**20), np.float32), 2**20).mean()", "window is too large"),
     ("positions_capacity", "lambda: nd.Patches(bcast((2**20,) * 3), 1).positions()", None),
     # numpy's own errors, with numpy's messages, instead of the package's.
     ("fold_add_rows_empty", "lambda: nd.Fold((3,), 2).add_rows(0, np.zeros((0,)))", "rows"),
