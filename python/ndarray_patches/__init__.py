@@ -738,12 +738,7 @@ class Patches:
     def gram(self, dtype=np.float64, method: str = "auto") -> np.ndarray:
         """``X.T @ X``, ``(patch_len, patch_len)``, without building X.
 
-        ``method``: how it is computed; ``"auto"`` (the default) lets the
-        crate's cost model choose, ``"gemm"`` streams chunks of X through a
-        matrix product (any rows), ``"displacement"`` (``gram``, ``mean``,
-        ``covariance``) sums over the displacements between window offsets,
-        ``"fft"`` (``dot``, ``matmul``, ``t_dot``) correlates by FFT; the
-        last two need every window. The results agree to rounding.
+        ``method``: as for :meth:`dot` (``"displacement"`` applies here).
 
         >>> import numpy as np, ndarray_patches as nd
         >>> p = nd.Patches(np.arange(4, dtype=np.float64), 2)     # rows [0 1] [1 2] [2 3]
