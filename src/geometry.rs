@@ -297,9 +297,33 @@ impl<D: Dimension> Window<D> {
         self
     }
 
-    /// The padding `(before, after)` that `edge` needs around an array of
-    /// `shape`, validating the window's arguments (zero sizes, axes).
-    pub(crate) fn padding(&self, shape: &D, edge: Edge) -> Result<(D, D), PatchError> {
+    /// The padding `(before, after)` per axis that `edge` adds around an
+    /// array of `shape` (what [`padded`](crate::PatchExt::padded) pads,
+    /// without padding anything): none for [`Edge::Valid`] and
+    /// [`Edge::Shift`], `extent - 1` split around the window for
+    /// [`Edge::Same`] (one more after for an even extent), after the end
+    /// only for [`Edge::Cover`]. Use it to pad a source the crate does not
+    /// hold, such as a chunked array, with the crate's geometry.
+    ///
+    /// # Errors
+    ///
+    /// The window's own errors ([`PatchError::Zero`],
+    /// [`PatchError::WrongNdim`], ...) and [`PatchError::Overflow`] if an
+    /// extent or a padding overflows.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::Dim;
+    /// use ndarray_patches::{Edge, Window};
+    ///
+    /// let w = Window::new((3, 4)).step(2);
+    /// assert_eq!(w.try_padding(&Dim([10, 10]), Edge::Same)?, (Dim([1, 1]), Dim([1, 2])));
+    /// assert_eq!(w.try_padding(&Dim([10, 10]), Edge::Cover)?, (Dim([0, 0]), Dim([1, 0])));
+    /// assert_eq!(w.try_padding(&Dim([10, 10]), Edge::Valid)?, (Dim([0, 0]), Dim([0, 0])));
+    /// # Ok::<(), ndarray_patches::PatchError>(())
+    /// ```
+    pub fn try_padding(&self, shape: &D, edge: Edge) -> Result<(D, D), PatchError> {
         let ndim = shape.ndim();
         check_window(ndim, &self.patch, &self.step, &self.dilation)?;
         let mut before = shape.clone();
@@ -329,7 +353,7 @@ impl<D: Dimension> Window<D> {
         shape: &D,
         edge: Edge,
     ) -> Result<(D, D, Geometry<D>), PatchError> {
-        let (before, after) = self.padding(shape, edge)?;
+        let (before, after) = self.try_padding(shape, edge)?;
         if let Some(axis) = axes(shape).iter().position(|&n| n == 0) {
             return Err(PatchError::EmptyArray { axis });
         }

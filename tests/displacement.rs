@@ -162,6 +162,14 @@ where
     assert!(e <= 1e-12, "mean: {e:e}");
     let e = rel_err(&d.covariance(), &g.covariance());
     assert!(e <= 1e-10, "covariance: {e:e}");
+    // One pass for both: the same mean and covariance, by either method.
+    for r in [&d, &g] {
+        let (m, c) = r.mean_covariance();
+        let e = rel_err(&m, &g.mean());
+        assert!(e <= 1e-12, "mean_covariance's mean: {e:e}");
+        let e = rel_err(&c, &g.covariance());
+        assert!(e <= 1e-10, "mean_covariance's covariance: {e:e}");
+    }
 }
 
 /// Images large enough for several tiles on several threads, along the
@@ -275,6 +283,16 @@ fn bright_low_contrast_covariance() {
         assert!(e <= 1e-10, "covariance: {e:e}");
         let e = rel_err(&p.method(Method::Displacement).mean(), &m0);
         assert!(e <= 1e-12, "mean: {e:e}");
+        for method in [Method::Displacement, Method::Gemm] {
+            let (m, c) = p.method(method).mean_covariance();
+            let e = rel_err(&m, &m0);
+            assert!(e <= 1e-12, "mean_covariance's mean ({method:?}): {e:e}");
+            let e = rel_err(&c, c0.as_ref().unwrap());
+            assert!(
+                e <= 1e-10,
+                "mean_covariance's covariance ({method:?}): {e:e}"
+            );
+        }
     }
     // And from f32 pixels, converted to f64.
     let f = img.mapv(|v| v as f32);

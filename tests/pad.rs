@@ -211,3 +211,42 @@ fn edge_policies_give_their_grids() {
         vec![1.0; 3]
     );
 }
+
+/// `Window::try_padding` is what `padded` pads, for every edge, step and
+/// dilation, and validates the window as `padded` does.
+#[test]
+fn try_padding_is_what_padded_pads() {
+    let img = Array2::from_shape_fn((11, 7), |(i, j)| (i * 7 + j) as i32);
+    for k in 1..=5usize {
+        for s in 1..=3usize {
+            for d in 1..=2usize {
+                let w = Window::new((k, k.min(4))).step((s, 1)).dilation((1, d));
+                for edge in [Edge::Valid, Edge::Same, Edge::Cover, Edge::Shift] {
+                    let (before, after) = w.try_padding(&img.raw_dim(), edge).unwrap();
+                    let p = img.padded(&w, edge, Pad::Constant(0));
+                    assert_eq!(p.before(), &before, "{w:?} {edge:?}");
+                    let (b, a) = (before, after);
+                    assert_eq!(
+                        p.array().dim(),
+                        (11 + b[0] + a[0], 7 + b[1] + a[1]),
+                        "{w:?} {edge:?}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(matches!(
+        Window::new((0, 1)).try_padding(&img.raw_dim(), Edge::Same),
+        Err(PatchError::Zero { .. })
+    ));
+    assert!(matches!(
+        Window::new(IxDyn(&[3])).try_padding(&IxDyn(&[4, 4]), Edge::Same),
+        Err(PatchError::WrongNdim { .. })
+    ));
+    assert!(matches!(
+        Window::new(3usize)
+            .dilation(usize::MAX)
+            .try_padding(&ndarray::Dim(4usize), Edge::Same),
+        Err(PatchError::Overflow { .. })
+    ));
+}

@@ -116,6 +116,9 @@ pub(crate) struct Moments {
     pub gram: Option<Array2<f64>>,
     /// The column sums of `X`.
     pub sums: Option<Array1<f64>>,
+    /// The value subtracted from every element (the image's mean if
+    /// [`Want::centre`], else 0).
+    pub centre: f64,
 }
 
 /// A residue class of one axis: the elements `a` with `d·a ≡ rho (mod
@@ -925,7 +928,7 @@ where
         None
     };
     let sums = want.sums.then(|| Array1::from_vec(work.sums));
-    Ok(Moments { gram, sums })
+    Ok(Moments { gram, sums, centre })
 }
 
 /// The source with a dynamic number of axes, at least one (a 0-D array is

@@ -55,7 +55,7 @@ use std::mem::size_of;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{
     s, Array, Array1, Array2, ArrayBase, ArrayRef, ArrayView1, ArrayView2, ArrayViewMut2, Axis,
-    Data, Dim, Dimension, Ix1, Ix2,
+    Data, Dim, Dimension, Ix1, Ix2, Zip,
 };
 
 use rayon::prelude::*;
@@ -794,6 +794,61 @@ where
     /// # Ok::<(), ndarray_patches::PatchError>(())
     /// ```
     pub fn try_covariance(&self) -> Result<Array2<F>, PatchError> {
+        Ok(to_real(self.mean_and_covariance()?.1))
+    }
+
+    /// The mean row and the covariance of the rows from one pass:
+    /// [`mean`](Self::mean) and [`covariance`](Self::covariance) (the
+    /// covariance's pass sums the rows anyway), for PCA and whitening.
+    ///
+    /// # Panics
+    ///
+    /// As [`covariance`](Self::covariance); see
+    /// [`try_mean_covariance`](Self::try_mean_covariance).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::Array2;
+    /// use ndarray_patches::prelude::*;
+    ///
+    /// let img = Array2::from_shape_fn((9, 9), |(i, j)| (i * 9 + j) as f64);
+    /// let p = img.patches(3);
+    /// let (mean, cov) = p.mean_covariance();
+    /// assert!((&mean - &p.mean()).iter().all(|d| d.abs() < 1e-12));
+    /// assert!((&cov - &p.covariance()).iter().all(|d| d.abs() < 1e-9));
+    /// ```
+    #[track_caller]
+    pub fn mean_covariance(&self) -> (Array1<F>, Array2<F>) {
+        unwrap_or_panic(self.try_mean_covariance())
+    }
+
+    /// Like [`mean_covariance`](Self::mean_covariance), returning an error
+    /// instead of panicking.
+    ///
+    /// # Errors
+    ///
+    /// As [`try_covariance`](Self::try_covariance).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use ndarray::Array2;
+    /// use ndarray_patches::prelude::*;
+    ///
+    /// let img = Array2::<f32>::zeros((4, 4));
+    /// assert!(img.patches(4).try_mean_covariance().is_err());   // one window
+    /// let (mean, cov) = img.patches(2).try_mean_covariance()?;
+    /// assert_eq!((mean.len(), cov.dim()), (4, (4, 4)));
+    /// # Ok::<(), ndarray_patches::PatchError>(())
+    /// ```
+    pub fn try_mean_covariance(&self) -> Result<(Array1<F>, Array2<F>), PatchError> {
+        let (mean, cov) = self.mean_and_covariance()?;
+        Ok((to_real(mean), to_real(cov)))
+    }
+
+    /// The mean and the covariance in `f64`, from one pass.
+    fn mean_and_covariance(&self) -> Result<(Array1<f64>, Array2<f64>), PatchError> {
         let n = self.len();
         if n < 2 {
             return Err(PatchError::NotEnoughPatches {
@@ -806,7 +861,11 @@ where
         if self.by_displacement(Op::Covariance)? {
             // Of the centred image: the same covariance, no cancellation.
             let m = self.moments(true, true, true)?;
-            let (mut g, s) = (m.gram.expect("asked for"), m.sums.expect("asked for"));
+            let (mut g, s, c) = (
+                m.gram.expect("asked for"),
+                m.sums.expect("asked for"),
+                m.centre,
+            );
             let (nf, n1) = (n as f64, (n - 1) as f64);
             g.axis_iter_mut(Axis(0))
                 .into_par_iter()
@@ -815,7 +874,7 @@ where
                     let m = si / nf;
                     row.zip_mut_with(&s, |x, &sj| *x = (*x - m * sj) / n1);
                 });
-            return Ok(to_real(g));
+            return Ok((s.mapv(|x| x / nf + c), g));
         }
         let mut first = Array2::from_elem((1, pl), F::zero());
         self.try_write_rows(0, first.view_mut())?;
@@ -834,9 +893,12 @@ where
         let mut m2 = acc.slice(s![.., 1..]).to_owned();
         mirror_upper(&mut m2);
         // Σ(x-K)(x-K)ᵀ - n (μ-K)(μ-K)ᵀ, with μ-K = s/n.
+        let mean = Zip::from(&shift)
+            .and(&s)
+            .map_collect(|k, x| k.to_f64() + x / n as f64);
         let d = s.insert_axis(Axis(1));
         let cov = (m2 - d.dot(&d.t()) / n as f64) / (n - 1) as f64;
-        Ok(to_real(cov))
+        Ok((mean, cov))
     }
 }
 
