@@ -1,5 +1,5 @@
 """Train a per-pixel edge detector with scikit-learn's SGDClassifier.partial_fit
-on every window of the bundled camera image, streamed in 2 MiB chunks: the
+on every window of the bundled camera image, streamed in 16 MiB chunks: the
 patch matrix is never built.
 
 The label of a pixel is "edge" when the Sobel gradient magnitude there is in

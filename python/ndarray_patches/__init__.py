@@ -510,9 +510,14 @@ class Patches:
         stop: Optional[int] = None,
     ) -> Iterator[Tuple[int, np.ndarray]]:
         """Rows ``start:stop`` of the patch matrix as ``(first_row, chunk)``
-        pairs, each chunk a new ``(<= rows, patch_len)`` array of ``dtype``
-        (float32 by default): memory stays at the source plus one chunk
-        however many windows there are. ``rows=None`` picks 2 MiB chunks.
+        pairs, each chunk a ``(<= rows, patch_len)`` array of ``dtype``
+        (float32 by default) that nothing else refers to: memory stays at
+        the source plus a few chunks however many windows there are. A
+        chunk the loop has dropped (no variable, view or buffer refers to
+        it) is refilled two chunks later instead of allocating a new one; a
+        chunk kept, or a view of it, is never written again.
+        ``rows=None`` picks 16 MiB chunks (the package's one default: tens
+        of thousands of rows for a scikit-learn model's ``partial_fit``).
         Arguments are checked here, not at the first ``next()``. The
         iterator has ``len()``: the number of chunks still to come.
 
@@ -549,7 +554,11 @@ class Patches:
 
         While ``fn`` runs on one chunk, the next is filled in Rust with the
         GIL released (two buffers, reused: copy a chunk if ``fn`` keeps
-        it). ``rows=None`` picks 16 MiB chunks (tens of thousands of rows:
+        it), unless that is measured slower: with five chunks or more, the
+        call times ``fn`` then the fill on chunk 1, both together on chunk
+        2, and does what was faster from then on (a ``fn`` that runs on
+        every core, a BLAS product in a linear model, loses more to the
+        fill's threads than the overlap saves). ``rows=None`` picks 16 MiB chunks (tens of thousands of rows:
         a model's per-call overhead is then small). Memory: two chunks and
         the result, never the matrix.
 
@@ -583,7 +592,7 @@ class Patches:
         int64 array of the batch's rows (row ``i`` of ``batch`` is window
         ``row_numbers[i]``: index labels with it), ``batch`` a new
         ``(<= rows, patch_len)`` array of ``dtype`` (float32 by default).
-        ``rows=None`` picks 2 MiB batches. Use a new ``seed`` per epoch.
+        ``rows=None`` picks 16 MiB batches. Use a new ``seed`` per epoch.
         The iterator has ``len()``: the number of batches still to come.
 
         The order is the Rust crate's ``Rows::shuffled`` with
@@ -772,13 +781,74 @@ class Patches:
         dt = self._lin(dtype)
         return self._core.covariance(dt.name, method)
 
+    def mean_covariance(self, dtype=np.float64, method: str = "auto") -> Tuple[np.ndarray, np.ndarray]:
+        """``(mean, covariance)`` from one pass over the windows: what
+        :meth:`mean` and :meth:`covariance` return (the covariance's pass sums
+        the windows anyway), for a PCA or a whitening of every window.
+
+        >>> import numpy as np, ndarray_patches as nd
+        >>> img = np.random.default_rng(0).random((20, 20))
+        >>> p = nd.Patches(img, (3, 3))
+        >>> mean, cov = p.mean_covariance()
+        >>> bool(np.allclose(mean, p.mean()) and np.allclose(cov, p.covariance()))
+        True
+        """
+        dt = self._lin(dtype)
+        return self._core.mean_covariance(dt.name, method)
+
+    def project(self, components, mean=None, dtype=None, method: str = "auto") -> np.ndarray:
+        """Every window's centred projection onto ``components``:
+        ``(X - mean) @ components.T``, shaped ``grid + (k,)`` (one image of
+        ``k`` responses per component on the window grid).
+
+        ``components`` is ``(k, patch_len)``, one component per row
+        (scikit-learn's ``PCA.components_``, or eigenvectors transposed).
+        ``mean`` is ``(patch_len,)`` (``PCA.mean_``); ``None`` (the default)
+        uses the mean window of these patches (:meth:`mean`). ``X @
+        components.T`` is computed as :meth:`matmul` does (by FFT for large
+        windows), and the mean's projection subtracted from it: no matrix
+        is built. The dtype and ``method`` are those of :meth:`matmul`.
+
+        >>> import numpy as np, ndarray_patches as nd
+        >>> img = np.random.default_rng(0).random((32, 32))
+        >>> p = nd.Patches(img, (5, 5))
+        >>> mean, cov = p.mean_covariance()
+        >>> components = np.linalg.eigh(cov)[1][:, ::-1][:, :4].T   # top 4
+        >>> S = p.project(components)
+        >>> S.shape                                   # grid + (k,)
+        (28, 28, 4)
+        >>> X = p.to_matrix(np.float64)
+        >>> bool(np.allclose(S.reshape(-1, 4), (X - mean) @ components.T))
+        True
+        """
+        C = self._operand(components, 2, "components for Patches.project")
+        if C.shape[1] != self.patch_len:
+            raise PatchError(
+                f"components for Patches.project has shape {C.shape}, but (k, {self.patch_len}) "
+                f"is needed: one component of patch_len = {self.patch_len} elements per row"
+            )
+        dt = self._lin(dtype, C.dtype)
+        if mean is None:
+            mu = self.mean(np.float64, method if method != "fft" else "auto")
+        else:
+            mu = np.asarray(mean, dtype=np.float64)
+            if mu.shape != (self.patch_len,):
+                raise PatchError(
+                    f"mean for Patches.project has shape {mu.shape}, but ({self.patch_len},) "
+                    "is needed: one value per patch element"
+                )
+        S = self._core.matmul(np.ascontiguousarray(C.T, dt), dt.name, method)
+        S -= (mu @ C.T.astype(np.float64)).astype(dt)
+        return S.reshape(self._grid + (C.shape[0],))
+
 
 def _snapshot(a: np.ndarray) -> np.ndarray:
-    """A private copy of ``a``; broadcast (stride-0) axes stay broadcast."""
+    """A private copy of ``a``, copied by the crate's threads; broadcast
+    (stride-0) axes stay broadcast."""
     if 0 not in a.strides or a.size == 0:
-        return a.copy()
+        return _core.snapshot(a)
     core = a[tuple(slice(0, 1) if st == 0 else slice(None) for st in a.strides)]
-    return np.broadcast_to(core.copy(), a.shape)
+    return np.broadcast_to(_core.snapshot(core), a.shape)
 
 
 def padded(

@@ -111,6 +111,16 @@ class Patches:
     def gram(self, dtype: npt.DTypeLike = ..., method: _Method = "auto") -> np.ndarray: ...
     def mean(self, dtype: npt.DTypeLike = ..., method: _Method = "auto") -> np.ndarray: ...
     def covariance(self, dtype: npt.DTypeLike = ..., method: _Method = "auto") -> np.ndarray: ...
+    def mean_covariance(
+        self, dtype: npt.DTypeLike = ..., method: _Method = "auto"
+    ) -> Tuple[np.ndarray, np.ndarray]: ...
+    def project(
+        self,
+        components: npt.ArrayLike,
+        mean: Optional[npt.ArrayLike] = None,
+        dtype: Optional[npt.DTypeLike] = None,
+        method: _Method = "auto",
+    ) -> np.ndarray: ...
 
 def padded(
     img: npt.ArrayLike,

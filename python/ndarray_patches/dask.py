@@ -39,6 +39,21 @@ every other block stops its windows at its own last origin.
 >>> ref = nd.Patches(img, 8, step=8, edge="shift").dot(np.full(64, 1 / 64))
 >>> bool(np.allclose(t.compute(), ref.reshape(8, 7)))
 True
+
+``edge="same"`` (one window centred on every ``step``-th element) and
+``edge="cover"`` pad ``x`` lazily first, as :func:`ndarray_patches.padded`
+does: ``mode`` is numpy.pad's (``"constant"`` with ``cval``, ``"edge"``,
+``"reflect"``, ``"symmetric"``, ``"wrap"``), whatever dask's ``boundary=``
+calls it (dask's ``"reflect"`` is numpy's ``"symmetric"``). The widths and
+the indices padded come from the crate, so the result equals the same call
+on ``nd.padded(img, ...)`` for any width, even one wider than the array.
+
+>>> m = ndd.map_chunks(x, (5, 5), lambda X: X.mean(axis=1), edge="same", mode="reflect")
+>>> m.shape                                              # one per element
+(60, 50)
+>>> ref = nd.padded(img, (5, 5), edge="same", mode="reflect").dot(np.full(25, 1 / 25))
+>>> bool(np.allclose(m.compute(), ref.reshape(60, 50)))
+True
 """
 
 from __future__ import annotations
@@ -70,7 +85,15 @@ class _Plan:
     ``_core``)."""
 
     def __init__(
-        self, x, patch: Shape, step: Shape, dilation: Shape, edge: Any, where: str
+        self,
+        x,
+        patch: Shape,
+        step: Shape,
+        dilation: Shape,
+        edge: Any,
+        where: str,
+        mode: Any = "constant",
+        cval: Any = 0,
     ) -> None:
         if not isinstance(x, da.Array):
             x = da.asarray(x)
@@ -84,6 +107,14 @@ class _Plan:
         self.patch = _axes(patch, nd, "patch shape")
         self.step = _axes(step, nd, "step")
         self.dilation = _axes(dilation, nd, "dilation")
+        # "same" and "cover" pad x lazily (as numpy.pad, with the crate's
+        # widths and indices); the windows are then those of the padded
+        # array, under the edge the crate names for it.
+        before, after, edge = _core.padding(
+            list(x.shape), list(self.patch), list(self.step), list(self.dilation), edge, mode
+        )
+        if any(before) or any(after):
+            x = _pad(x, before, after, mode, cval)
         # Validate with the crate's messages, at no cost: a zero-stride
         # stand-in of the array's shape and dtype.
         probe = Patches(
@@ -122,6 +153,29 @@ class _Plan:
         )
 
 
+def _pad(x, before, after, mode, cval):
+    """``x`` padded as ``numpy.pad(x, zip(before, after), mode)`` (dask's
+    own ``pad`` differs from numpy's once a width exceeds the axis): each
+    axis is a concatenation of slices of ``x`` and constant blocks, runs
+    the crate reads off its padding of the axis's indices."""
+    c = np.array([cval], dtype=x.dtype)[0]
+    for k in range(x.ndim):
+        if before[k] == 0 and after[k] == 0:
+            continue
+        pieces = []
+        for first, length, step in _core.pad_runs(x.shape[k], before[k], after[k], mode):
+            if first < 0:
+                shape = x.shape[:k] + (length,) + x.shape[k + 1 :]
+                chunks = x.chunks[:k] + ((length,),) + x.chunks[k + 1 :]
+                pieces.append(da.full(shape, c, dtype=x.dtype, chunks=chunks))
+                continue
+            stop = first + step * length
+            sl = slice(first, None if stop < 0 else stop, step)
+            pieces.append(x[(slice(None),) * k + (sl,)])
+        x = da.concatenate(pieces, axis=k)
+    return x
+
+
 def _block_patches(block, block_id, patch, step, dilation, edge, owned):
     """The Patches of the windows a block owns, or None if it owns none."""
     own = [owned[k][block_id[k]] for k in range(len(patch))]
@@ -148,20 +202,30 @@ def _dot_block(block, w, out_dtype, block_id=None, **kw):
 
 
 def patch_dot(
-    x, patch: Shape, w, step: Shape = 1, dilation: Shape = 1, dtype=None, edge: str = "valid"
+    x,
+    patch: Shape,
+    w,
+    step: Shape = 1,
+    dilation: Shape = 1,
+    dtype=None,
+    edge: str = "valid",
+    mode: str = "constant",
+    cval=0,
 ) -> da.Array:
     """One value per window: ``X @ w``, shaped like the window grid, as a
     lazy dask array (chunked like ``x``). ``w`` has ``patch_len`` weights in
     C order over the window (a linear filter, a linear classifier's score).
     The dtype follows :meth:`ndarray_patches.Patches.dot`; ``edge`` is
-    ``"valid"`` or ``"shift"``, as for :class:`ndarray_patches.Patches`.
+    ``"valid"`` or ``"shift"``, as for :class:`ndarray_patches.Patches`,
+    or ``"same"`` or ``"cover"`` with numpy.pad's ``mode`` and ``cval``
+    (see the module's documentation).
 
     >>> import numpy as np, dask.array as da, ndarray_patches.dask as ndd
     >>> x = da.ones((10, 10), chunks=5, dtype=np.float32)
     >>> ndd.patch_dot(x, 2, np.ones(4, np.float32), step=2).compute()[0]
     array([4., 4., 4., 4., 4.], dtype=float32)
     """
-    plan = _Plan(x, patch, step, dilation, edge, "patch_dot")
+    plan = _Plan(x, patch, step, dilation, edge, "patch_dot", mode, cval)
     w = np.asarray(w)
     if w.shape != (plan.patch_len,):
         raise PatchError(
@@ -199,6 +263,8 @@ def map_chunks(
     edge: str = "valid",
     rows=None,
     dtype=np.float32,
+    mode: str = "constant",
+    cval=0,
 ) -> da.Array:
     """``fn`` (a model's ``predict``, ``predict_proba``, ...) on every window
     of a dask array: a lazy dask array shaped like the window grid
@@ -208,7 +274,8 @@ def map_chunks(
     (chunks of ``rows`` rows of ``dtype``); ``fn`` travels to the workers, so
     it must pickle (distributed uses cloudpickle: lambdas do). ``fn`` is
     first called once here on a row of zeros, for the result's shape and
-    dtype. ``edge``: ``"valid"`` or ``"shift"``.
+    dtype. ``edge``: ``"valid"``, ``"shift"``, or ``"same"`` or ``"cover"``
+    with numpy.pad's ``mode`` and ``cval``.
 
     >>> import numpy as np, dask.array as da, ndarray_patches.dask as ndd
     >>> x = da.from_array(np.arange(100.0).reshape(10, 10), chunks=5)
@@ -220,7 +287,7 @@ def map_chunks(
         raise TypeError(
             f"fn of ndarray_patches.dask.map_chunks must be callable, not {type(fn).__name__}"
         )
-    plan = _Plan(x, patch, step, dilation, edge, "map_chunks")
+    plan = _Plan(x, patch, step, dilation, edge, "map_chunks", mode, cval)
     chunk_dtype = _dtype(dtype, "ndarray_patches.dask.map_chunks")
     r = np.asarray(fn(np.zeros((1, plan.patch_len), chunk_dtype)))
     if r.ndim not in (1, 2) or r.shape[0] != 1:
@@ -298,12 +365,18 @@ def _keep(x, axis=None, keepdims=True):
 
 
 def gram(
-    x, patch: Shape, step: Shape = 1, dilation: Shape = 1, edge: str = "valid"
+    x,
+    patch: Shape,
+    step: Shape = 1,
+    dilation: Shape = 1,
+    edge: str = "valid",
+    mode: str = "constant",
+    cval=0,
 ) -> np.ndarray:
     """``X.T @ X`` of the virtual patch matrix of a dask array, in float64:
     per-block Gram matrices summed (a numpy array, computed now). ``edge``:
-    ``"valid"`` or ``"shift"``, here and in :func:`mean` and
-    :func:`covariance`.
+    ``"valid"``, ``"shift"``, or ``"same"`` or ``"cover"`` with numpy.pad's
+    ``mode`` and ``cval``, here and in :func:`mean` and :func:`covariance`.
 
     >>> import numpy as np, dask.array as da, ndarray_patches.dask as ndd
     >>> ndd.gram(da.ones((8, 8), chunks=4), 2)
@@ -312,13 +385,19 @@ def gram(
            [49., 49., 49., 49.],
            [49., 49., 49., 49.]])
     """
-    plan = _Plan(x, patch, step, dilation, edge, "gram")
+    plan = _Plan(x, patch, step, dilation, edge, "gram", mode, cval)
     pl = plan.patch_len
     return _reduce(plan, "gram", pl * pl).reshape(pl, pl)
 
 
 def mean(
-    x, patch: Shape, step: Shape = 1, dilation: Shape = 1, edge: str = "valid"
+    x,
+    patch: Shape,
+    step: Shape = 1,
+    dilation: Shape = 1,
+    edge: str = "valid",
+    mode: str = "constant",
+    cval=0,
 ) -> np.ndarray:
     """The mean window, flattened, in float64 (a numpy array).
 
@@ -327,13 +406,19 @@ def mean(
     >>> ndd.mean(x, 2)
     array([ 5.,  6.,  9., 10.])
     """
-    plan = _Plan(x, patch, step, dilation, edge, "mean")
+    plan = _Plan(x, patch, step, dilation, edge, "mean", mode, cval)
     v = _reduce(plan, "mean", 1 + plan.patch_len)
     return v[1:] / v[0]
 
 
 def covariance(
-    x, patch: Shape, step: Shape = 1, dilation: Shape = 1, edge: str = "valid"
+    x,
+    patch: Shape,
+    step: Shape = 1,
+    dilation: Shape = 1,
+    edge: str = "valid",
+    mode: str = "constant",
+    cval=0,
 ) -> np.ndarray:
     """``np.cov(X, rowvar=False)`` of the virtual patch matrix, in float64
     (a numpy array). Each block's moments (count, sum, centred second
@@ -348,7 +433,7 @@ def covariance(
     >>> bool(np.allclose(C, nd.Patches(img, 3).covariance()))
     True
     """
-    plan = _Plan(x, patch, step, dilation, edge, "covariance")
+    plan = _Plan(x, patch, step, dilation, edge, "covariance", mode, cval)
     if plan.len < 2:
         raise PatchError(f"needs at least 2 patches, there are {plan.len}")
     pl = plan.patch_len

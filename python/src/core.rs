@@ -8,8 +8,8 @@
 //! panics on user input.
 
 use ndarray::{
-    Array1, Array2, ArrayD, ArrayView1, ArrayView2, ArrayViewD, ArrayViewMut2, Axis, Dimension,
-    IxDyn,
+    Array1, Array2, ArrayD, ArrayView1, ArrayView2, ArrayViewD, ArrayViewMut2, ArrayViewMutD, Axis,
+    Dimension, IxDyn, Zip,
 };
 use ndarray_patches::prelude::*;
 use ndarray_patches::{
@@ -18,6 +18,7 @@ use ndarray_patches::{
 };
 use rand::rngs::StdRng;
 use rand::SeedableRng;
+use rayon::prelude::*;
 
 /// The element types a source may have, with their numpy names and their
 /// rows converted to the float types during the copy (numpy's `astype`:
@@ -387,13 +388,27 @@ pub fn moments<A: Elem, C: Conversion<A, Output = f64> + Clone>(
 ) -> Result<Moments, PatchError> {
     let n = rows.len();
     room::<f64>(pl, 1, "the sums of the moments")?;
-    let sum = rows.try_mean()? * n as f64;
-    let m2 = match (second, n) {
-        (false, _) => None,
-        (true, 1) => Some(Array2::zeros((pl, pl))),
-        (true, _) => Some(rows.try_covariance()? * (n - 1) as f64),
-    };
-    Ok((n, sum, m2))
+    Ok(match (second, n) {
+        (false, _) | (true, 1) => {
+            let sum = rows.try_mean()? * n as f64;
+            (n, sum, second.then(|| Array2::zeros((pl, pl))))
+        }
+        (true, _) => {
+            let (mean, cov) = rows.try_mean_covariance()?;
+            (n, mean * n as f64, Some(cov * (n - 1) as f64))
+        }
+    })
+}
+
+/// The mean row and the covariance from one pass; `pl` is the patch
+/// length (checked as for `mean`).
+pub fn mean_covariance<A: Elem, F: Float, C: Conversion<A, Output = F> + Clone>(
+    rows: &Rows<'_, A, IxDyn, C>,
+    pl: usize,
+    method: Method,
+) -> Result<(Array1<F>, Array2<F>), PatchError> {
+    room::<f64>(pl, 1, "the sums of Patches.mean_covariance")?;
+    rows.method(method).try_mean_covariance()
 }
 
 /// Chan, Golub and LeVeque's merge of packed moments: each row of `parts`
@@ -466,6 +481,62 @@ pub fn padded<A: Elem>(
     // Moved out, not cloned: a clone would allocate the padded array
     // again, infallibly (an abort where the first allocation succeeded).
     Ok(src.try_padded(&g.window(), edge, mode)?.into_array())
+}
+
+/// The padding `(before, after)` per axis that `edge` adds around an
+/// array of `shape` for the window `g` (the crate's geometry: Dask pads
+/// its chunked arrays with it).
+pub fn padding(
+    shape: &[usize],
+    g: &Geom,
+    edge: Edge,
+) -> Result<(Vec<usize>, Vec<usize>), PatchError> {
+    let (before, after) = g.window().try_padding(&IxDyn(shape), edge)?;
+    Ok((before.slice().to_vec(), after.slice().to_vec()))
+}
+
+/// One axis of length `n` padded by `before` and `after` in `mode`, as
+/// runs of the source: `(first, len, step)` reads `len` elements from
+/// `first` in steps of `step` (1 or -1); `first = -1` is `len` constant
+/// elements. The crate pads the axis's indices (`-1` for a constant), so
+/// the runs follow numpy.pad for any width, even wider than the axis.
+pub fn pad_runs(
+    n: usize,
+    before: usize,
+    after: usize,
+    mode: Pad<i64>,
+) -> Result<Vec<(i64, usize, i64)>, PatchError> {
+    let n = i64::try_from(n).map_err(|_| PatchError::Overflow {
+        quantity: "axis length",
+    })?;
+    let idx = ndarray_patches::try_pad(&Array1::from_iter(0..n), before, after, mode)?;
+    let mut runs: Vec<(i64, usize, i64)> = Vec::new();
+    for &i in &idx {
+        match runs.last_mut() {
+            Some((f, len, _)) if *f < 0 && i < 0 => *len += 1,
+            Some((f, len @ 1, st)) if *f >= 0 && (i == *f + 1 || i == *f - 1) => {
+                *st = i - *f;
+                *len = 2;
+            }
+            Some((f, len, st)) if *f >= 0 && *len > 1 && i == *f + *st * *len as i64 => *len += 1,
+            _ => runs.push((i, 1, 1)),
+        }
+    }
+    Ok(runs)
+}
+
+/// `src` copied into `dst` (the same shape) by the pool's threads: 1 MiB
+/// slices when both are contiguous in the same order, else element-wise
+/// (the snapshot of `copy=True`).
+pub fn copy_par<A: Elem>(src: ArrayViewD<'_, A>, mut dst: ArrayViewMutD<'_, A>) {
+    let block = (1 << 20) / std::mem::size_of::<A>().max(1);
+    match (src.as_slice(), dst.as_slice_mut()) {
+        (Some(s), Some(d)) => d
+            .par_chunks_mut(block)
+            .zip(s.par_chunks(block))
+            .for_each(|(d, s)| d.copy_from_slice(s)),
+        _ => Zip::from(&mut dst).and(&src).par_for_each(|d, s| *d = *s),
+    }
 }
 
 /// The reduction called `name` in Python.

@@ -7,7 +7,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ndarray::ArrayViewD;
 use ndarray::IxDyn;
@@ -529,14 +529,15 @@ fn overflow_error(msg: String) -> PyErr {
 // ---------------------------------------------------------------------------
 // The geometry: one per Python `Patches`.
 
-/// Rows of chunks handed to Python by `chunks` and `shuffled` by default: 2
-/// MiB of output (a chunk handed to Python costs more per call than one
-/// handed to Rust code, whose default is 1 MiB).
-const CHUNK_BYTES: usize = 2 << 20;
-/// Rows of chunks handed to a model by `map_chunks` by default: 16 MiB of
-/// output (a model's per-call overhead, scikit-learn's above all, wants
-/// tens of thousands of rows).
-const MAP_CHUNK_BYTES: usize = 16 << 20;
+/// Rows of the chunks handed to Python by default, everywhere (`chunks`,
+/// `shuffled`, `map_chunks`, the Dask functions): 16 MiB of output.
+/// Measured with `python/bench_chunk_size.py` (0.5 to 64 MiB): a
+/// RandomForest's `predict_proba` and a linear model want tens of
+/// thousands of rows per call (2 MiB chunks ran the forest 1.6x slower),
+/// numpy callees and bare streaming are within noise of their best from 2
+/// to 16 MiB, once `chunks` reuses its arrays, and past 32 MiB fresh arrays
+/// cost an `mmap` each.
+const CHUNK_BYTES: usize = 16 << 20;
 
 /// The validated windows of a source: what every method of a Python
 /// `Patches` asks. Holds the numpy array and the arguments; the crate's
@@ -896,7 +897,7 @@ impl Geometry {
     }
 
     /// The rows per chunk of `chunks` and `shuffled`: `rows`, checked, or
-    /// 2 MiB of `dtype`; `method` names the caller in messages.
+    /// 16 MiB of `dtype`; `method` names the caller in messages.
     fn chunk_rows(
         &self,
         py: Python<'_>,
@@ -925,6 +926,8 @@ impl Geometry {
             stop,
             rows: rows.max(1),
             dtype: dtype.clone().unbind(),
+            spare: [None, None],
+            turn: 0,
         })
     }
 
@@ -1081,6 +1084,24 @@ impl Geometry {
         .into_any())))
     }
 
+    /// `(mean, np.cov(X, rowvar=False))` in `dtype`, from one pass.
+    fn mean_covariance<'py>(
+        &self,
+        py: Python<'py>,
+        dtype: &str,
+        method: &str,
+    ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+        let m = method_arg(method, "mean_covariance")?;
+        let pl = self.patch_len;
+        with_p!(self, py, |A, p| rows_real!(A, p, dtype, |F, rows| {
+            let (mean, cov) = run(py, || core::mean_covariance(rows, pl, m))?;
+            Ok((
+                mean.into_pyarray(py).into_any(),
+                cov.into_pyarray(py).into_any(),
+            ))
+        }))
+    }
+
     /// Mergeable moments of all the rows, in float64, packed in one vector:
     /// `[n, sum (patch_len)]`, and with `second` the centred second moment
     /// `Σ (x - μ)(x - μ)ᵀ` (`patch_len²`, row-major) after them. Merge them
@@ -1169,7 +1190,7 @@ impl Geometry {
         fill_threads: usize,
     ) -> PyResult<Bound<'py, PyAny>> {
         let name = self.out_name(dtype)?;
-        let rows = self.resolve_rows(py, rows, &name, "Patches.map_chunks", MAP_CHUNK_BYTES)?;
+        let rows = self.resolve_rows(py, rows, &name, "Patches.map_chunks", CHUNK_BYTES)?;
         let rows = rows.min(self.len.max(1));
         let pool = pool(py)?;
         let behind = match fill_threads {
@@ -1228,6 +1249,55 @@ fn min_chunks(chunks: &[usize], m: usize) -> Vec<usize> {
 /// message.
 const CHUNK_WHAT: &str = "a chunk of Patches.map_chunks; ask for fewer rows (rows=)";
 
+/// Whether `map_chunks` fills the next chunk while `fn` runs, measured on
+/// the call itself. Overlap is the default, and wins when `fn` runs on one
+/// thread (a RandomForest with `n_jobs=1`, plain Python); but a `fn` that
+/// runs on every core (a BLAS product: a linear model) slows down far more
+/// than the fill takes (measured: `decision_function` 3x slower, the whole
+/// call 2x). So with enough chunks, chunk 1 runs `fn` then fills (timing
+/// both), chunk 2 runs them together (timing the pair), and the rest of
+/// the call does what was faster. Chunk 0 warms `fn` up, overlapped.
+struct Overlap {
+    probe: bool,
+    sequential: Option<Duration>,
+    overlapped: Option<Duration>,
+}
+
+impl Overlap {
+    fn new(n_chunks: usize) -> Self {
+        Overlap {
+            // Chunks 0 to 2 probe; deciding pays off from chunk 3 on.
+            probe: n_chunks >= 5,
+            sequential: None,
+            overlapped: None,
+        }
+    }
+
+    /// Whether chunk `i` overlaps `fn` with the next fill.
+    fn overlap(&self, i: usize) -> bool {
+        match (self.probe, i) {
+            (false, _) | (true, 0) | (true, 2) => true,
+            (true, 1) => false,
+            (true, _) => match (self.sequential, self.overlapped) {
+                (Some(s), Some(o)) => o <= s,
+                _ => true,
+            },
+        }
+    }
+
+    fn sequential_took(&mut self, i: usize, f: Duration, fill: Duration) {
+        if self.probe && i == 1 {
+            self.sequential = Some(f + fill);
+        }
+    }
+
+    fn overlapped_took(&mut self, i: usize, both: Duration) {
+        if self.probe && i == 2 {
+            self.overlapped = Some(both);
+        }
+    }
+}
+
 /// A `map_chunks` call: the callee and the shapes.
 struct MapChunks<'a, 'py> {
     f: &'a Bound<'py, PyAny>,
@@ -1271,6 +1341,7 @@ impl<'py> MapChunks<'_, 'py> {
         }
         let np = py.import("numpy")?;
         let mut out: Option<(Bound<'py, PyAny>, Bound<'py, PyAny>, Option<usize>)> = None;
+        let mut plan = Overlap::new(n_chunks);
         for i in 0..n_chunks {
             py.check_signals()?;
             let start = i * chunk;
@@ -1289,11 +1360,18 @@ impl<'py> MapChunks<'_, 'py> {
                 Some(_) => Some(bufs[(i + 1) % 2].try_readwrite()?),
                 None => None,
             };
-            let pool = self.behind;
-            let (res, filled) = std::thread::scope(|sc| {
-                let rx = match (guard.as_mut(), next) {
-                    (Some(w), Some((s, nm))) => {
-                        let view = w.as_array_mut().slice_move(ndarray::s![..nm, ..]);
+            let view = match (guard.as_mut(), next) {
+                (Some(w), Some((s, nm))) => {
+                    Some((s, w.as_array_mut().slice_move(ndarray::s![..nm, ..])))
+                }
+                _ => None,
+            };
+            let overlap = plan.overlap(i);
+            let t = Instant::now();
+            let (res, filled) = if overlap {
+                let pool = self.behind;
+                let (res, filled) = std::thread::scope(|sc| {
+                    let rx = view.map(|(s, view)| {
                         let (tx, rx) = std::sync::mpsc::sync_channel(1);
                         sc.spawn(move || {
                             let r = catch_unwind(AssertUnwindSafe(|| {
@@ -1301,24 +1379,38 @@ impl<'py> MapChunks<'_, 'py> {
                             }));
                             let _ = tx.send(r);
                         });
-                        Some(rx)
-                    }
-                    _ => None,
-                };
-                let res = self.f.call1((arg,));
-                let filled = rx.map(|rx| py.detach(move || rx.recv()));
-                (res, filled)
-            });
-            drop(guard);
-            match filled {
-                None | Some(Ok(Ok(Ok(())))) => {}
-                Some(Ok(Ok(Err(e)))) => return Err(py_err(py, e)),
-                _ => {
-                    return Err(PyRuntimeError::new_err(
+                        rx
+                    });
+                    let res = self.f.call1((arg,));
+                    let filled = rx.map(|rx| py.detach(move || rx.recv()));
+                    (res, filled)
+                });
+                let filled = match filled {
+                    None | Some(Ok(Ok(Ok(())))) => Ok(()),
+                    Some(Ok(Ok(Err(e)))) => Err(py_err(py, e)),
+                    _ => Err(PyRuntimeError::new_err(
                         "internal error in ndarray-patches (please report it): a fill failed",
-                    ))
-                }
+                    )),
+                };
+                (res, filled)
+            } else {
+                let res = self.f.call1((arg,));
+                let t_fn = t.elapsed();
+                let filled = match (&res, view) {
+                    (Ok(_), Some((s, view))) => {
+                        let pool = self.pool;
+                        run_serial(py, || pool.install(|| core::write_rows(rows, s, view)))
+                    }
+                    _ => Ok(()),
+                };
+                plan.sequential_took(i, t_fn, t.elapsed() - t_fn);
+                (res, filled)
+            };
+            if overlap {
+                plan.overlapped_took(i, t.elapsed());
             }
+            drop(guard);
+            filled?;
             let r = np.call_method1("asarray", (res?,))?;
             let shape: Vec<usize> = r.getattr("shape")?.extract()?;
             let k = match shape.as_slice() {
@@ -1370,7 +1462,11 @@ impl<'py> MapChunks<'_, 'py> {
 }
 
 /// The iterator of `Patches.chunks`: `(first_row, chunk)` pairs, each chunk
-/// a new array.
+/// an array nobody else holds: a new one, or one this iterator handed out
+/// two chunks ago whose every reference (views, buffers, the loop variable)
+/// is gone, refilled. A loop that drops each chunk before the next but one
+/// then writes into two arrays that stay in the cache, with no allocation
+/// and no page faults (large fresh arrays cost numpy an `mmap` each).
 #[pyclass(module = "ndarray_patches._core")]
 struct Chunks {
     geom: Py<Geometry>,
@@ -1378,6 +1474,33 @@ struct Chunks {
     stop: usize,
     rows: usize,
     dtype: Py<PyAny>,
+    /// The last two chunks handed out; `turn` picks the older.
+    spare: [Option<Py<PyAny>>; 2],
+    turn: usize,
+}
+
+impl Chunks {
+    /// The older spare chunk if only this iterator holds it (a reference
+    /// count of one: no view, buffer or variable anywhere refers to it),
+    /// it is still writeable and it has `rows` rows.
+    fn recycled<'py>(&self, py: Python<'py>, rows: usize) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let Some(a) = &self.spare[self.turn % 2] else {
+            return Ok(None);
+        };
+        // SAFETY: `a` is a live object (this iterator holds a strong
+        // reference to it) and the GIL is held (`py`), so reading its
+        // reference count is a plain read of a valid object header.
+        if unsafe { pyo3::ffi::Py_REFCNT(a.as_ptr()) } != 1 {
+            return Ok(None);
+        }
+        let a = a.bind(py).clone();
+        let ok = a
+            .getattr("flags")?
+            .getattr("writeable")?
+            .extract::<bool>()?
+            && a.getattr("shape")?.get_item(0)?.extract::<usize>()? == rows;
+        Ok(ok.then_some(a))
+    }
 }
 
 #[pymethods]
@@ -1396,7 +1519,17 @@ impl Chunks {
             return Ok(None);
         }
         let (s, e) = (self.next, self.stop.min(self.next + self.rows));
-        let chunk = self.geom.get().fill_new(py, s, e, self.dtype.bind(py))?;
+        let geom = self.geom.get();
+        let dtype = self.dtype.bind(py);
+        let chunk = match self.recycled(py, e - s)? {
+            Some(a) => {
+                geom.write_into(py, s, &a, &geom.out_name(dtype)?)?;
+                a
+            }
+            None => geom.fill_new(py, s, e, dtype)?,
+        };
+        self.spare[self.turn % 2] = Some(chunk.clone().unbind());
+        self.turn += 1;
         self.next = e;
         Ok(Some((s, chunk)))
     }
@@ -1482,30 +1615,104 @@ fn padded<'py>(
 ) -> PyResult<(Bound<'py, PyAny>, &'static str)> {
     let g = window(patch, step, dilation);
     let e = any_edge(edge)?;
-    let mode_name = mode.extract::<String>().unwrap_or_default();
-    let bad_mode = || {
-        patch_error(format!(
-            "unknown mode {}: use 'constant', 'edge', 'reflect', 'symmetric' or 'wrap'",
-            describe(mode)
-        ))
-    };
-    let grid_edge = if e == ndarray_patches::Edge::Shift {
-        "shift"
-    } else {
-        "valid"
-    };
+    let mode_name = pad_mode_name(mode)?;
+    let grid_edge = padded_edge(e);
     let out = dispatch!(a, |A, v| {
         let c: PyReadonlyArray1<'py, A> = cval.extract()?;
         let c = *c
             .as_array()
             .first()
             .ok_or_else(|| patch_error("empty cval"))?;
-        let m = core::pad_mode(&mode_name, c).ok_or_else(bad_mode)?;
+        let m = core::pad_mode(&mode_name, c).expect("checked by pad_mode_name");
         Ok(run(py, || core::padded(v, &g, e, m))?
             .into_pyarray(py)
             .into_any())
     })?;
     Ok((out, grid_edge))
+}
+
+/// A C-order copy of `a` (any supported dtype and layout), copied by the
+/// pool's threads into an array numpy allocates (huge pages on large
+/// arrays): the snapshot of `copy=True`, about twice as fast as
+/// `a.copy()` on a large image.
+#[pyfunction]
+fn snapshot<'py>(py: Python<'py>, a: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    dispatch!(a, |A, v| {
+        let out = empty(
+            py,
+            v.shape().to_vec(),
+            &a.getattr("dtype")?,
+            "the snapshot of the source (copy=True)",
+        )?;
+        {
+            let typed = out.cast::<PyArrayDyn<A>>()?;
+            let mut rw = typed.try_readwrite()?;
+            let dst = rw.as_array_mut();
+            run(py, move || {
+                core::copy_par(v, dst);
+                Ok(())
+            })?;
+        }
+        Ok(out)
+    })
+}
+
+/// numpy.pad's mode named by `mode`, checked (its name), or the error.
+fn pad_mode_name(mode: &Bound<'_, PyAny>) -> PyResult<String> {
+    mode.extract::<String>()
+        .ok()
+        .filter(|m| core::pad_mode(m, ()).is_some())
+        .ok_or_else(|| {
+            patch_error(format!(
+                "unknown mode {}: use 'constant', 'edge', 'reflect', 'symmetric' or 'wrap'",
+                describe(mode)
+            ))
+        })
+}
+
+/// The edge of the grid over an array padded for `edge`: "shift" pads
+/// nothing and keeps its moved-back windows; the others pad and are valid.
+fn padded_edge(edge: ndarray_patches::Edge) -> &'static str {
+    if edge == ndarray_patches::Edge::Shift {
+        "shift"
+    } else {
+        "valid"
+    }
+}
+
+/// The padding `(before, after)` per axis that `edge` adds around an array
+/// of `shape`, and the edge of the grid over the padded array, without
+/// padding anything (`ndarray_patches.dask` pads its arrays with it);
+/// `mode` is checked as `padded` checks it.
+#[pyfunction]
+fn padding(
+    py: Python<'_>,
+    shape: Vec<usize>,
+    patch: Vec<usize>,
+    step: Vec<usize>,
+    dilation: Vec<usize>,
+    edge: &Bound<'_, PyAny>,
+    mode: &Bound<'_, PyAny>,
+) -> PyResult<(Vec<usize>, Vec<usize>, &'static str)> {
+    let e = any_edge(edge)?;
+    pad_mode_name(mode)?;
+    let (before, after) =
+        core::padding(&shape, &window(patch, step, dilation), e).map_err(|err| py_err(py, err))?;
+    Ok((before, after, padded_edge(e)))
+}
+
+/// One axis of length `n` padded by `before` and `after` in `mode`, as
+/// runs `(first, len, step)` of the source (`first = -1`: constant).
+#[pyfunction]
+fn pad_runs(
+    py: Python<'_>,
+    n: usize,
+    before: usize,
+    after: usize,
+    mode: &Bound<'_, PyAny>,
+) -> PyResult<Vec<(i64, usize, i64)>> {
+    let m = core::pad_mode(&pad_mode_name(mode)?, -1i64).expect("checked by pad_mode_name");
+    core::pad_runs(n, before, after, m).map_err(|e| py_err(py, e))
 }
 
 /// scikit-learn's `reconstruct_from_patches_2d` for any number of axes:
@@ -1890,6 +2097,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyFold>()?;
     m.add_function(wrap_pyfunction!(merge_moments, m)?)?;
     m.add_function(wrap_pyfunction!(padded, m)?)?;
+    m.add_function(wrap_pyfunction!(padding, m)?)?;
+    m.add_function(wrap_pyfunction!(pad_runs, m)?)?;
+    m.add_function(wrap_pyfunction!(snapshot, m)?)?;
     m.add_function(wrap_pyfunction!(reconstruct_py, m)?)?;
     m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;

@@ -107,7 +107,7 @@ def test_len_of_the_iterators():
     assert len(list(it)) == 7 and len(it) == 0
     assert len(p.chunks(rows=100, start=700)) == 1
     assert len(p.chunks(rows=100, start=729)) == 0
-    assert len(p.chunks()) == 1  # 2 MiB of float32 hold every row
+    assert len(p.chunks()) == 1  # 16 MiB of float32 hold every row
     sh = p.shuffled(rows=50, seed=1)
     assert len(sh) == 15
     next(sh)

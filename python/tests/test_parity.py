@@ -97,12 +97,12 @@ def test_conversions_round_like_astype():
     np.testing.assert_array_equal(got, want)
 
 
-def test_default_chunks_are_about_a_mebibyte():
+def test_default_chunks_are_16_mebibytes():
     img = np.zeros((300, 300), np.uint8)
     p = nd.Patches(img, (16, 16))
     sizes = {c.shape[0] for _, c in p.chunks()}
-    # 2 MiB of float32 output: 2048 rows of 256 floats
-    assert max(sizes) == (2 << 20) // (256 * 4)
+    # 16 MiB of float32 output: 16384 rows of 256 floats
+    assert max(sizes) == min(len(p), (16 << 20) // (256 * 4))
     assert sum(c.shape[0] for _, c in p.chunks()) == len(p)
 
 

@@ -373,13 +373,12 @@ def test_dask_shift_against_numpy(shape, chunks, patch, step, dilation):
         assert ndd.patch_dot(x, patch, w, step=step, dilation=dilation).shape == valid.grid
 
 
-def test_dask_refuses_the_padded_edges():
+def test_dask_refuses_unknown_edges():
     da = pytest.importorskip("dask.array")
     import ndarray_patches.dask as ndd
 
     x = da.zeros((10, 10), chunks=5)
-    for edge in ("same", "cover", "bogus"):
-        with pytest.raises(nd.PatchError, match="unknown edge"):
-            ndd.gram(x, 3, edge=edge)
-        with pytest.raises(nd.PatchError, match="unknown edge"):
-            ndd.patch_dot(x, 3, np.ones(9), edge=edge)
+    with pytest.raises(nd.PatchError, match="unknown edge"):
+        ndd.gram(x, 3, edge="bogus")
+    with pytest.raises(nd.PatchError, match="unknown edge"):
+        ndd.patch_dot(x, 3, np.ones(9), edge="bogus")
