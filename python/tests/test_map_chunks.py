@@ -113,3 +113,19 @@ def test_len_of_the_iterators():
     next(sh)
     assert len(sh) == 14 and sum(1 for _ in sh) == 14
     assert len(p.shuffled(rows=10, start=5, stop=26)) == 3
+
+
+def test_a_linear_model_by_dot_equals_its_decision_function():
+    """The docstring's advice: a linear model's scores on every window by
+    the crate's dot, equal to decision_function through map_chunks."""
+    pytest.importorskip("sklearn")
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(12)
+    img = rng.random((60, 50)).astype(np.float32)
+    p = nd.Patches(img, 7)
+    _, Xs = p.sample(400, seed=2)
+    clf = LogisticRegression(max_iter=300).fit(Xs, Xs[:, 24] > 0.5)
+    want = p.map_chunks(clf.decision_function, rows=100)
+    got = (p.dot(clf.coef_.ravel()) + clf.intercept_).reshape(p.grid)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
