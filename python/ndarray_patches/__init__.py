@@ -556,9 +556,13 @@ class Patches:
         GIL released (two buffers, reused: copy a chunk if ``fn`` keeps
         it), unless that is measured slower: with five chunks or more, the
         call times ``fn`` then the fill on chunk 1, both together on chunk
-        2, and does what was faster from then on (a ``fn`` that runs on
-        every core, a BLAS product in a linear model, loses more to the
-        fill's threads than the overlap saves). A linear model needs no
+        2, and does what was faster from then on. Beside a fill, ``fn``
+        runs with its BLAS and OpenMP libraries on one thread (through
+        threadpoolctl, when it is installed; scikit-learn installs it;
+        in calls from the main thread), restored when it returns: their
+        threads would otherwise spin on
+        the cores the fill needs (a linear model's product on every core
+        lost more to the fill than the overlap saved). A linear model needs no
         chunks at all: ``p.dot(clf.coef_.ravel()) + clf.intercept_`` gives
         ``decision_function``'s scores from the crate's linear algebra
         (measured 17x faster than numpy's best loop over bands of rows,
@@ -581,7 +585,7 @@ class Patches:
         if not callable(fn):
             raise TypeError(f"fn of Patches.map_chunks must be callable, not {type(fn).__name__}")
         rows = None if rows is None else _index(rows, "rows")
-        return self._core.map_chunks(fn, rows, self._out_dtype(dtype))
+        return self._core.map_chunks(fn, rows, self._out_dtype(dtype), _OneThreadBeside(fn))
 
     def shuffled(
         self,
@@ -1164,3 +1168,31 @@ def set_num_threads(n: Optional[int] = None) -> None:
 def get_num_threads() -> int:
     """The number of threads of this process's pool."""
     return _core.get_num_threads()
+
+
+class _OneThreadBeside:
+    """``fn`` with the BLAS and OpenMP libraries limited to one thread while
+    it runs (threadpoolctl, when installed), for the chunks of
+    ``Patches.map_chunks`` that run beside a fill. The limits are process
+    wide and threadpoolctl sets them from one thread at a time, so only
+    calls from the main thread limit (a call from another thread, a Dask
+    worker's, runs ``fn`` as it is)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.controller = None
+
+    def __call__(self, chunk):
+        if self.controller is None:
+            self.controller = False
+            if threading.current_thread() is threading.main_thread():
+                try:
+                    from threadpoolctl import ThreadpoolController
+                except ImportError:
+                    pass
+                else:
+                    self.controller = ThreadpoolController()
+        if not self.controller:
+            return self.fn(chunk)
+        with self.controller.limit(limits=1):
+            return self.fn(chunk)

@@ -72,6 +72,7 @@ class Geometry:
         f: Callable[[np.ndarray], Any],
         rows: Optional[int],
         dtype: np.dtype,
+        beside: Optional[Callable[[np.ndarray], Any]] = None,
         fill_threads: int = 0,
     ) -> np.ndarray: ...
 

@@ -1178,15 +1178,20 @@ impl Geometry {
     /// order, the next chunk filled with the GIL released while `fn` runs;
     /// the results shaped `grid` or `grid + (k,)`.
     ///
+    /// `beside`: what to call instead of `f` on a chunk that runs beside a
+    /// fill once the call measures which is faster (`f` with its BLAS on
+    /// one thread); None: `f`.
+    ///
     /// `fill_threads`: the threads that fill a chunk while `fn` runs (0:
     /// the process's pool); for measurements.
-    #[pyo3(signature = (f, rows, dtype, fill_threads=0))]
+    #[pyo3(signature = (f, rows, dtype, beside=None, fill_threads=0))]
     fn map_chunks<'py>(
         &self,
         py: Python<'py>,
         f: &Bound<'py, PyAny>,
         rows: Option<isize>,
         dtype: &Bound<'py, PyAny>,
+        beside: Option<&Bound<'py, PyAny>>,
         fill_threads: usize,
     ) -> PyResult<Bound<'py, PyAny>> {
         let name = self.out_name(dtype)?;
@@ -1199,6 +1204,7 @@ impl Geometry {
         };
         let m = MapChunks {
             f,
+            beside: beside.unwrap_or(f),
             chunk: rows,
             len: self.len,
             pl: self.patch_len,
@@ -1251,50 +1257,77 @@ const CHUNK_WHAT: &str = "a chunk of Patches.map_chunks; ask for fewer rows (row
 
 /// Whether `map_chunks` fills the next chunk while `fn` runs, measured on
 /// the call itself. Overlap is the default, and wins when `fn` runs on one
-/// thread (a RandomForest with `n_jobs=1`, plain Python); but a `fn` that
-/// runs on every core (a BLAS product: a linear model) slows down more
-/// than the fill takes (measured on 2048², 15x15: `decision_function`
-/// 0.61 s summed inside the call against 0.41 s alone, the call 1.3-1.55 s
-/// against 0.67 s with BLAS on one thread). So with enough chunks, chunk 1 runs `fn` then fills (timing
-/// both), chunk 2 runs them together (timing the pair), and the rest of
-/// the call does what was faster. Chunk 0 warms `fn` up, overlapped.
+/// thread (a RandomForest with `n_jobs=1`, plain Python); a `fn` that runs
+/// on every core (a BLAS product: a linear model) runs beside the fill as
+/// `beside` (Python's wrapper limits its BLAS and OpenMP threads to one),
+/// since their spinning threads take the cores the fill needs; but `fn`
+/// may still be faster on its own. So with enough chunks, the odd chunks
+/// of the first `2 * PROBES` run `fn` then fill (timing both), the even
+/// ones run them together (timing the pair), and the rest of the call does
+/// what was faster at its best (single chunks vary 2x on a shared
+/// machine). Chunk 0 warms `fn` and `beside` up, overlapped.
 struct Overlap {
     probe: bool,
     sequential: Option<Duration>,
     overlapped: Option<Duration>,
 }
 
+/// Timed chunks of each kind when `map_chunks` probes.
+const PROBES: usize = 3;
+
 impl Overlap {
     fn new(n_chunks: usize) -> Self {
         Overlap {
-            // Chunks 0 to 2 probe; deciding pays off from chunk 3 on.
-            probe: n_chunks >= 5,
+            // Chunks 0 to 2 * PROBES probe; deciding pays off after as many.
+            probe: n_chunks >= 4 * PROBES,
             sequential: None,
             overlapped: None,
         }
     }
 
+    /// Whether this chunk is one of the probes.
+    fn probing(&self, i: usize) -> bool {
+        self.probe && (1..=2 * PROBES).contains(&i)
+    }
+
     /// Whether chunk `i` overlaps `fn` with the next fill.
     fn overlap(&self, i: usize) -> bool {
-        match (self.probe, i) {
-            (false, _) | (true, 0) | (true, 2) => true,
-            (true, 1) => false,
-            (true, _) => match (self.sequential, self.overlapped) {
+        if !self.probe || i == 0 {
+            true
+        } else if self.probing(i) {
+            i % 2 == 0
+        } else {
+            match (self.sequential, self.overlapped) {
                 (Some(s), Some(o)) => o <= s,
                 _ => true,
-            },
+            }
         }
     }
 
-    fn sequential_took(&mut self, i: usize, f: Duration, fill: Duration) {
-        if self.probe && i == 1 {
-            self.sequential = Some(f + fill);
+    /// What runs on a chunk beside a fill: `beside` when the call probes
+    /// (chunk 0 builds whatever it needs, the probes measure it), `f`
+    /// otherwise.
+    fn callee<'a, 'py>(
+        &self,
+        f: &'a Bound<'py, PyAny>,
+        beside: &'a Bound<'py, PyAny>,
+    ) -> &'a Bound<'py, PyAny> {
+        if self.probe {
+            beside
+        } else {
+            f
+        }
+    }
+
+    fn sequential_took(&mut self, i: usize, both: Duration) {
+        if self.probing(i) {
+            self.sequential = Some(self.sequential.map_or(both, |s| s.min(both)));
         }
     }
 
     fn overlapped_took(&mut self, i: usize, both: Duration) {
-        if self.probe && i == 2 {
-            self.overlapped = Some(both);
+        if self.probing(i) {
+            self.overlapped = Some(self.overlapped.map_or(both, |o| o.min(both)));
         }
     }
 }
@@ -1302,6 +1335,8 @@ impl Overlap {
 /// A `map_chunks` call: the callee and the shapes.
 struct MapChunks<'a, 'py> {
     f: &'a Bound<'py, PyAny>,
+    /// `f` for the chunks that run beside a fill when the call probes.
+    beside: &'a Bound<'py, PyAny>,
     chunk: usize,
     len: usize,
     pl: usize,
@@ -1382,7 +1417,7 @@ impl<'py> MapChunks<'_, 'py> {
                         });
                         rx
                     });
-                    let res = self.f.call1((arg,));
+                    let res = plan.callee(self.f, self.beside).call1((arg,));
                     let filled = rx.map(|rx| py.detach(move || rx.recv()));
                     (res, filled)
                 });
@@ -1396,7 +1431,6 @@ impl<'py> MapChunks<'_, 'py> {
                 (res, filled)
             } else {
                 let res = self.f.call1((arg,));
-                let t_fn = t.elapsed();
                 let filled = match (&res, view) {
                     (Ok(_), Some((s, view))) => {
                         let pool = self.pool;
@@ -1404,7 +1438,7 @@ impl<'py> MapChunks<'_, 'py> {
                     }
                     _ => Ok(()),
                 };
-                plan.sequential_took(i, t_fn, t.elapsed() - t_fn);
+                plan.sequential_took(i, t.elapsed());
                 (res, filled)
             };
             if overlap {

@@ -129,3 +129,68 @@ def test_a_linear_model_by_dot_equals_its_decision_function():
     want = p.map_chunks(clf.decision_function, rows=100)
     got = (p.dot(clf.coef_.ravel()) + clf.intercept_).reshape(p.grid)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+threadpoolctl = pytest.importorskip("threadpoolctl")
+
+
+def _blas_threads():
+    return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+
+
+def test_fn_beside_a_fill_has_one_blas_thread_and_the_limits_come_back():
+    # 39 chunks: the call probes, so the chunks that run beside a fill see
+    # one BLAS thread, the others the process's setting; afterwards the
+    # setting is as before, also when fn raises.
+    img = np.random.default_rng(3).random((50, 50)).astype(np.float32)
+    p = nd.Patches(img, (3, 3))
+    before = _blas_threads()
+    if not before:
+        pytest.skip("no BLAS library that threadpoolctl controls")
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        seen = []
+
+        def fn(x):
+            seen.append(max(_blas_threads()))
+            return x @ np.ones(9, np.float32)
+
+        got = p.map_chunks(fn, rows=60)
+        np.testing.assert_allclose(got.ravel(), reference_matrix(img, (3, 3), (1, 1), (1, 1)).sum(axis=1), rtol=1e-5)
+        assert len(seen) == -(-len(p) // 60) and seen[0] == 1  # chunk 0 runs beside the first fill
+        assert set(seen) <= {1, 2} and seen[1] == 2  # chunk 1 probes fn on its own
+        assert _blas_threads() == [2] * len(before)
+        calls = []
+
+        def bad(x):
+            calls.append(max(_blas_threads()))
+            if len(calls) == 3:
+                raise ValueError("stop")
+            return x[:, 0]
+
+        with pytest.raises(ValueError, match="stop"):
+            p.map_chunks(bad, rows=60)
+        assert calls[0] == 1
+        assert _blas_threads() == [2] * len(before)
+    assert _blas_threads() == before
+
+
+def test_calls_from_other_threads_leave_the_blas_setting():
+    import threading
+
+    img = np.random.default_rng(4).random((60, 60)).astype(np.float32)
+    p = nd.Patches(img, (3, 3))
+    before = _blas_threads()
+    out = {}
+
+    def work(k):
+        out[k] = p.map_chunks(lambda x: x @ np.full(9, k, np.float32), rows=50)
+
+    ts = [threading.Thread(target=work, args=(k,)) for k in range(1, 5)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    want = reference_matrix(img, (3, 3), (1, 1), (1, 1)).sum(axis=1).reshape(58, 58)
+    for k in range(1, 5):
+        np.testing.assert_allclose(out[k], k * want, rtol=1e-5)
+    assert _blas_threads() == before
