@@ -1898,6 +1898,9 @@ pub(crate) struct Effort {
     pub entries: f64,
     /// Tiles of the image (at most this many threads work).
     pub tiles: usize,
+    /// Whether some axis has a step (the passes then run per residue
+    /// class).
+    pub strided: bool,
 }
 
 /// The [`Effort`] of the displacement sums of `geom` (no allocation beyond
@@ -1940,6 +1943,7 @@ pub(crate) fn effort<D: Dimension>(geom: &Geometry<D>, threads: usize) -> Effort
         row_blocks: rows * (zero.0 + zero.2 + (outer - 1.0) * (other.0 + other.2)),
         entries: pl * (pl + 1.0) / 2.0,
         tiles: tiles.iter().product(),
+        strided: axes.iter().any(|ax| ax.s > 1),
     }
 }
 

@@ -335,11 +335,11 @@ where
     /// | `k` | step 1 | 2 | 3 | 4 | 6 | 8 |
     /// |---|---|---|---|---|---|---|
     /// | 2 | displacement | displacement | displacement | displacement | displacement | displacement |
-    /// | 3 to 12 | displacement | displacement | GEMM | GEMM | GEMM | GEMM |
-    /// | 16 | displacement | displacement | displacement | GEMM | GEMM | GEMM |
-    /// | 24 | displacement | displacement | displacement | displacement | GEMM | GEMM |
-    /// | 32, 39 | displacement | displacement | displacement | displacement | displacement | GEMM |
-    /// | 64 | displacement | displacement | displacement | displacement | displacement | displacement |
+    /// | 3 to 8 | displacement | displacement | GEMM | GEMM | GEMM | GEMM |
+    /// | 12 | displacement | displacement | displacement | GEMM | GEMM | GEMM |
+    /// | 16, 24 | displacement | displacement | displacement | displacement | GEMM | GEMM |
+    /// | 32 | displacement | displacement | displacement | displacement | displacement | GEMM |
+    /// | 39, 64 | displacement | displacement | displacement | displacement | displacement | displacement |
     ///
     /// With step 1, displacement sums were measured about 4x (3x3) to 75x
     /// (39x39 on a 768x768 image) faster than GEMM; the gain falls as
@@ -358,9 +358,11 @@ where
     /// | `k` | vector, step 1 | 2 | 3 | 16 columns, step 1 | 2 | 3 |
     /// |---|---|---|---|---|---|---|
     /// | 2, 3 | GEMM | GEMM | GEMM | GEMM | GEMM | GEMM |
-    /// | 4 to 8 | FFT | GEMM | GEMM | GEMM | GEMM | GEMM |
-    /// | 12, 16 | FFT | FFT | GEMM (16: FFT) | FFT | GEMM | GEMM |
-    /// | 24 to 39 | FFT | FFT | FFT | FFT | FFT | GEMM (39: FFT) |
+    /// | 4 to 6 | FFT | GEMM | GEMM | GEMM | GEMM | GEMM |
+    /// | 8 | FFT | FFT | GEMM | FFT | GEMM | GEMM |
+    /// | 12, 16 | FFT | FFT | FFT | FFT | GEMM | GEMM |
+    /// | 24 | FFT | FFT | FFT | FFT | FFT | GEMM |
+    /// | 32 to 64 | FFT | FFT | FFT | FFT | FFT | FFT |
     ///
     /// On W6 (768x768, 39x39, step 1) in `f32` the FFT was measured about
     /// 35x faster than GEMM for `X·w` and 8x for `X·W` with 16 columns (one

@@ -26,6 +26,9 @@
 //!     + LINEAR * positions + CALL
 //! ```
 //!
+//! (`LINEAR_STRIDED` instead of `LINEAR` when some axis has a step: the
+//! column sums then run per residue class).
+//!
 //! `blocks` counts the passes of a vector block of sixteen lags summed over
 //! the outer displacements, `lags` those computed per position (dilated
 //! last axes, residue classes of few lags), `row_blocks` the rows (all
@@ -84,18 +87,20 @@ impl Op {
 }
 
 // Measured on the development machine (2-core Xeon, AVX-512, 2.1 GHz;
-// seconds on one thread). See `calibrate` below.
+// seconds on one thread; re-measured on 2026-12-06, see
+// `benches/README.md`). See `calibrate` below.
 /// GEMM: per row (chunk bookkeeping, the copy's per-row work).
 const ROW: f64 = 15e-9;
 /// GEMM: per element copied into a chunk.
 const COPY: f64 = 0.25e-9;
-/// GEMM: per multiply-add of the rank-k update, `f32` and `f64`.
-const MADD_F32: f64 = 1.9e-11;
-const MADD_F64: f64 = 4e-11;
+/// GEMM: per multiply-add of the rank-k update, `f32` and `f64` (`f64`
+/// kept at its measured ratio to `f32` when `f32` was re-measured).
+const MADD_F32: f64 = 3.6e-11;
+const MADD_F64: f64 = 7.6e-11;
 /// GEMM: the rank-k update's loss on narrow chunks, in columns.
 const GEMM_SMALL: f64 = 8.0;
 /// GEMM mean: per element added.
-const ADD: f64 = 0.3e-9;
+const ADD: f64 = 0.08e-9;
 /// Displacement sums: per position and vector block of lags.
 const BLOCK: f64 = 1.07e-9;
 /// Displacement sums: per position and lag computed per position.
@@ -104,8 +109,10 @@ const LAG: f64 = 0.15e-9;
 const ROW_BLOCK: f64 = 0.9e-7;
 /// Displacement sums: per entry of the compact table and border tile.
 const ENTRY: f64 = 0.95e-8;
-/// Displacement sums: the column sums' pass, per position.
+/// Displacement sums: the column sums' pass, per position (with a step:
+/// `LINEAR_STRIDED`, a pass per residue class).
 const LINEAR: f64 = 1.5e-9;
+const LINEAR_STRIDED: f64 = 2.75e-9;
 /// Displacement sums: per call (plans, allocations).
 const CALL: f64 = 50e-6;
 /// GEMM products: per multiply-add of `X·W` or `Xᵀ·V`, `f32` and `f64`,
@@ -116,12 +123,12 @@ const PMADD_MAT_F64: f64 = 1.2e-10;
 const PMADD_VEC_F32: f64 = 3e-10;
 const PMADD_VEC_F64: f64 = 5e-10;
 /// FFT: per point of a tile transform and `log2(points)`, `f32` and `f64`.
-const FFT_F32: f64 = 0.4e-9;
-const FFT_F64: f64 = 0.7e-9;
+const FFT_F32: f64 = 0.26e-9;
+const FFT_F64: f64 = 0.45e-9;
 /// FFT: per point of a tile and column (products, read-outs, loads).
-const FFT_POINT: f64 = 1e-9;
+const FFT_POINT: f64 = 0.65e-9;
 /// FFT: per tile (the load and the fixed costs of its transforms).
-const FFT_TILE: f64 = 5e-6;
+const FFT_TILE: f64 = 3.3e-6;
 /// FFT: per call (plans, buffers).
 const FFT_CALL: f64 = 100e-6;
 /// Under `Auto`, windows of fewer elements stay on GEMM: a 3x3 `X·w` on
@@ -165,7 +172,7 @@ pub(super) fn displacement_seconds<D: Dimension>(
 ) -> f64 {
     let e: Effort = effort(geom, threads);
     let busy = threads.min(e.tiles).max(1) as f64;
-    let linear = LINEAR * e.positions;
+    let linear = if e.strided { LINEAR_STRIDED } else { LINEAR } * e.positions;
     let gram = BLOCK * e.positions * e.blocks
         + LAG * e.positions * e.lags
         + ROW_BLOCK * e.row_blocks
