@@ -554,16 +554,16 @@ class Patches:
 
         While ``fn`` runs on one chunk, the next is filled in Rust with the
         GIL released (two buffers, reused: copy a chunk if ``fn`` keeps
-        it), unless that is measured slower: with five chunks or more, the
-        call times ``fn`` then the fill on chunk 1, both together on chunk
-        2, and does what was faster from then on. Beside a fill, ``fn``
-        runs with its BLAS and OpenMP libraries on one thread (through
-        threadpoolctl, when it is installed; scikit-learn installs it;
-        in calls from the main thread), restored when it returns: their
-        threads would otherwise spin on
-        the cores the fill needs (a linear model's product on every core
-        lost more to the fill than the overlap saved). A linear model needs no
-        chunks at all: ``p.dot(clf.coef_.ravel()) + clf.intercept_`` gives
+        it), unless that is measured slower: with twelve chunks or more,
+        the call times chunks 1 to 3 with ``fn`` beside the fill, then
+        chunks 4 to 6 with ``fn`` then the fill, and does what was faster
+        (by the medians) from then on. Beside a fill, ``fn`` runs with its
+        BLAS and OpenMP libraries on one thread (through threadpoolctl,
+        when it is installed; scikit-learn installs it; in calls from the
+        main thread), restored when it returns: their threads would
+        otherwise spin on the cores the fill needs (a linear model's
+        product on every core lost more to the fill than the overlap
+        saved). A linear model needs no chunks at all: ``p.dot(clf.coef_.ravel()) + clf.intercept_`` gives
         ``decision_function``'s scores from the crate's linear algebra
         (measured 17x faster than numpy's best loop over bands of rows,
         2048², 15x15).
