@@ -1536,10 +1536,26 @@ fn passes<const FMA: bool>(plan: &Plan, tax: &[TileAx], w: &mut Work) {
                 cells.resize(blocks.len() * per, 0.0);
             }
             cells[..blocks.len() * per].fill(0.0);
+            // Consecutive blocks that pair run their cores together.
+            let mut groups = Vec::with_capacity(infos.len());
+            let mut bi = 0;
+            while bi < infos.len() {
+                let two = bi + 1 < infos.len() && infos[bi].pairs_with(&infos[bi + 1]);
+                groups.push((bi, two));
+                bi += if two { 2 } else { 1 };
+            }
             for row in &rows {
-                for (bi, info) in infos.iter().enumerate() {
-                    let tables = &mut cells[bi * per..(bi + 1) * per];
-                    block_row::<LAGS, 1, FMA>(info, layout.stride(), row, &w.buf, tables, false);
+                for &(bi, two) in &groups {
+                    let k = if two { 2 } else { 1 };
+                    let tables = &mut cells[bi * per..(bi + k) * per];
+                    if two {
+                        let (t0, t1) = tables.split_at_mut(per);
+                        let pair = [&infos[bi], &infos[bi + 1]];
+                        block_row_pair::<LAGS, FMA>(pair, row, &w.buf, [t0, t1]);
+                    } else {
+                        let stride = layout.stride();
+                        block_row::<LAGS, 1, FMA>(&infos[bi], stride, row, &w.buf, tables, false);
+                    }
                 }
             }
             // The singles of vector classes: position by position, the
@@ -1979,6 +1995,39 @@ fn lag_dots<const L: usize, const FMA: bool>(a: &[f64], b: &[f64]) -> [f64; L] {
     std::array::from_fn(|j| acc[0][j] + acc[1][j])
 }
 
+/// [`lag_dots`] for two blocks of lags at once, the second `L` lags past
+/// the first: `([Σ_i a[i] b[i + j]]_j, [Σ_i a[i] b[i + L + j]]_j)` for
+/// `j < L` (`b` holds `a.len() + 2L - 1` elements or more). The vector
+/// `b[m + L..m + 2L]` serves `a[m]` in the second block and `a[m + L]` in
+/// the first: two broadcasts and the loads of one block for the
+/// multiply-adds of two (one block is bound by its loads, two by the
+/// multiply-adds). The first block's first `L` positions and the second
+/// block's last `L` run alone.
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // indices into fixed-size arrays and rows
+fn lag_dots_pair<const L: usize, const FMA: bool>(a: &[f64], b: &[f64]) -> ([f64; L], [f64; L]) {
+    let n = a.len();
+    let b = &b[..n + 2 * L - 1];
+    if n <= L {
+        return (lag_dots::<L, FMA>(a, b), lag_dots::<L, FMA>(a, &b[L..]));
+    }
+    let (mut acc0, mut acc1) = ([0.0f64; L], [0.0f64; L]);
+    for m in 0..n - L {
+        let (x0, x1) = (a[m + L], a[m]);
+        let bv: &[f64; L] = b[m + L..m + 2 * L].try_into().expect("L elements");
+        for j in 0..L {
+            acc0[j] = fmadd::<FMA>(x0, bv[j], acc0[j]);
+            acc1[j] = fmadd::<FMA>(x1, bv[j], acc1[j]);
+        }
+    }
+    let head = lag_dots::<L, FMA>(&a[..L], b);
+    let tail = lag_dots::<L, FMA>(&a[n - L..], &b[n..]);
+    (
+        std::array::from_fn(|j| acc0[j] + head[j]),
+        std::array::from_fn(|j| acc1[j] + tail[j]),
+    )
+}
+
 /// What [`block_pass`] reads: the last axis, its layout, its residue
 /// classes and moved-back positions in the tile, the tile, the rows and
 /// the buffer.
@@ -2168,6 +2217,61 @@ fn block_row<const L: usize, const U: usize, const FMA: bool>(
                     let kb = (rb + b_at[j] + t as isize * st) as usize;
                     let c = row.cell + first + (t - start);
                     tables[c * L + j] = fmadd::<FMA>(buf[ka], buf[kb], tables[c * L + j]);
+                }
+            }
+        }
+    }
+}
+
+impl<const L: usize> BlockLags<L> {
+    /// Whether `next` holds the `L` lags after this block's in every
+    /// residue class, all of them read as vectors ([`lag_dots`]): the
+    /// two blocks' cores then run together ([`block_row_pair`]).
+    fn pairs_with(&self, next: &Self) -> bool {
+        self.segs.len() == next.segs.len()
+            && self.segs.iter().zip(&next.segs).all(|(s0, s1)| {
+                let same = (s0.seg.res, s0.seg.cs, s0.seg.ce) == (s1.seg.res, s1.seg.cs, s1.seg.ce);
+                same && s0.consecutive
+                    && s1.consecutive
+                    && s0.a_at == s1.a_at
+                    && s0.core == s1.core
+                    && s1.b_at[0] == s0.b_at[0] + L as isize
+            })
+    }
+}
+
+/// The cores of two blocks of lags that pair ([`BlockLags::pairs_with`])
+/// over one row, into their tables (the singles are left to
+/// [`block_singles`], as [`block_row`] leaves them).
+#[inline(always)]
+fn block_row_pair<const L: usize, const FMA: bool>(
+    blocks: [&BlockLags<L>; 2],
+    row: &RowRef,
+    buf: &[f64],
+    mut tables: [&mut [f64]; 2],
+) {
+    let (ra, rb) = (row.a as isize, row.b as isize);
+    for (s0, s1) in blocks[0].segs.iter().zip(&blocks[1].segs) {
+        let Some(cd) = s0.core else { continue };
+        let seg = &s0.seg;
+        let len = seg.ce - seg.cs;
+        let ka = (ra + s0.a_at + seg.cs as isize) as usize;
+        let kb = (rb + s0.b_at[0] + seg.cs as isize) as usize;
+        let sums = lag_dots_pair::<L, FMA>(&buf[ka..ka + len], &buf[kb..kb + len + 2 * L - 1]);
+        let c = row.cell + cd;
+        for ((sl, s), t) in [s0, s1]
+            .into_iter()
+            .zip([sums.0, sums.1])
+            .zip(tables.iter_mut())
+        {
+            let out = &mut t[c * L..(c + 1) * L];
+            if sl.all_valid {
+                add_row(out, &s);
+            } else {
+                for j in 0..L {
+                    if sl.vt[j].is_some() {
+                        out[j] += s[j];
+                    }
                 }
             }
         }
