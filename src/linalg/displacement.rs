@@ -67,7 +67,7 @@ use ndarray::{Array1, Array2, ArrayView, Axis, Dimension, IxDyn, Slice};
 use rayon::prelude::*;
 
 use crate::error::PatchError;
-use crate::flatten::{run_vectorized, try_vec_with_capacity, Vectorized};
+use crate::flatten::{lag_pairs16, run_vectorized, try_vec_with_capacity, Vectorized};
 use crate::geometry::{axes, Geometry};
 use crate::par::par_tasks;
 use crate::scalar::{Conversion, Real};
@@ -2002,17 +2002,43 @@ fn lag_dots<const L: usize, const FMA: bool>(a: &[f64], b: &[f64]) -> [f64; L] {
 /// the first: two broadcasts and the loads of one block for the
 /// multiply-adds of two (one block is bound by its loads, two by the
 /// multiply-adds). The first block's first `L` positions and the second
-/// block's last `L` run alone.
+/// block's last `L` run alone. With FMA, sixteen lags and AVX-512 the
+/// main loop is [`lag_pairs16`]'s.
 #[inline(always)]
-#[allow(clippy::needless_range_loop)] // indices into fixed-size arrays and rows
 fn lag_dots_pair<const L: usize, const FMA: bool>(a: &[f64], b: &[f64]) -> ([f64; L], [f64; L]) {
     let n = a.len();
     let b = &b[..n + 2 * L - 1];
     if n <= L {
         return (lag_dots::<L, FMA>(a, b), lag_dots::<L, FMA>(a, &b[L..]));
     }
+    let wide = if FMA && L == 16 {
+        lag_pairs16(a, b)
+    } else {
+        None
+    };
+    let (acc0, acc1) = match wide {
+        Some((w0, w1)) => (
+            std::array::from_fn(|j| w0[j]),
+            std::array::from_fn(|j| w1[j]),
+        ),
+        None => pair_loop::<L, FMA>(a, b),
+    };
+    let head = lag_dots::<L, FMA>(&a[..L], b);
+    let tail = lag_dots::<L, FMA>(&a[n - L..], &b[n..]);
+    (
+        std::array::from_fn(|j| acc0[j] + head[j]),
+        std::array::from_fn(|j| acc1[j] + tail[j]),
+    )
+}
+
+/// [`lag_dots_pair`]'s main loop: for `m` in `0..a.len() - L`, `a[m + L]`
+/// and `a[m]` times `b[m + L..m + 2L]` (eight vectors of partial sums
+/// with AVX2, what two FMA units of latency 4 need).
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // indices into fixed-size arrays
+fn pair_loop<const L: usize, const FMA: bool>(a: &[f64], b: &[f64]) -> ([f64; L], [f64; L]) {
     let (mut acc0, mut acc1) = ([0.0f64; L], [0.0f64; L]);
-    for m in 0..n - L {
+    for m in 0..a.len() - L {
         let (x0, x1) = (a[m + L], a[m]);
         let bv: &[f64; L] = b[m + L..m + 2 * L].try_into().expect("L elements");
         for j in 0..L {
@@ -2020,12 +2046,7 @@ fn lag_dots_pair<const L: usize, const FMA: bool>(a: &[f64], b: &[f64]) -> ([f64
             acc1[j] = fmadd::<FMA>(x1, bv[j], acc1[j]);
         }
     }
-    let head = lag_dots::<L, FMA>(&a[..L], b);
-    let tail = lag_dots::<L, FMA>(&a[n - L..], &b[n..]);
-    (
-        std::array::from_fn(|j| acc0[j] + head[j]),
-        std::array::from_fn(|j| acc1[j] + tail[j]),
-    )
+    (acc0, acc1)
 }
 
 /// What [`block_pass`] reads: the last axis, its layout, its residue
@@ -2548,6 +2569,51 @@ mod tests {
         }
     }
 
+    /// The paired blocks' kernels (the AVX-512 one where the CPU has it,
+    /// the portable loop, with and without FMA) against plain sums, on
+    /// lengths around the block and the loops' unrolling.
+    #[test]
+    fn lag_pairs_agree() {
+        use super::{lag_dots_pair, lag_pairs16, pair_loop};
+        for n in [1, 2, 15, 16, 17, 18, 19, 33, 100, 731] {
+            let a: Vec<f64> = (0..n).map(|i| ((i * 37 + 11) % 29) as f64 - 14.0).collect();
+            let b: Vec<f64> = (0..n + 31)
+                .map(|i| ((i * 53 + 7) % 31) as f64 / 8.0 - 2.0)
+                .collect();
+            let dot = |range: std::ops::Range<usize>, shift: usize| -> Vec<f64> {
+                (0..16)
+                    .map(|j| range.clone().map(|i| a[i] * b[i + shift + j]).sum())
+                    .collect()
+            };
+            let close = |got: &[f64], want: &[f64], what: &str| {
+                for (j, (g, w)) in got.iter().zip(want).enumerate() {
+                    assert!(
+                        (g - w).abs() <= 1e-9,
+                        "{what}, n = {n}, lag {j}: {g} vs {w}"
+                    );
+                }
+            };
+            let (w0, w1) = (dot(0..n, 0), dot(0..n, 16));
+            let fma = lag_dots_pair::<16, true>(&a, &b);
+            let plain = lag_dots_pair::<16, false>(&a, &b);
+            for (got, what) in [(fma, "pair, FMA"), (plain, "pair, baseline")] {
+                close(&got.0, &w0, what);
+                close(&got.1, &w1, what);
+            }
+            if n >= 16 {
+                // The main loops alone: a[m + 16] and a[m] for m < n - 16.
+                let (m0, m1) = (dot(16..n, 0), dot(0..n - 16, 16));
+                let portable = pair_loop::<16, true>(&a, &b);
+                close(&portable.0, &m0, "portable loop");
+                close(&portable.1, &m1, "portable loop");
+                if let Some(wide) = lag_pairs16(&a, &b[..n + 15]) {
+                    close(&wide.0, &m0, "AVX-512 loop");
+                    close(&wide.1, &m1, "AVX-512 loop");
+                }
+            }
+        }
+    }
+
     /// Both builds of the passes (AVX2 and FMA, baseline) on every kernel:
     /// lags in vectors (dilation 1), per position (dilation 2), planes
     /// (steps), strides (a step past the planes), moved-back windows.
@@ -2562,6 +2628,10 @@ mod tests {
             gram_both(a.view(), &[4, 5], &[2, 3], &[1, 1], edge);
             gram_both(a.view(), &[3, 3], &[1, 70], &[1, 1], edge);
             gram_both(a.view(), &[3, 3], &[5, 4], &[2, 1], edge);
+            // Lags in paired blocks (39 lags of the last axis: a pair and
+            // a lone block), with and without a step.
+            gram_both(a.view(), &[4, 20], &[1, 1], &[1, 1], edge);
+            gram_both(a.view(), &[3, 33], &[2, 2], &[1, 1], edge);
             let vol = Array3::from_shape_fn((9, 10, 11), |(i, j, k)| {
                 ((i * 7 + j * 5 + k * 3) % 13) as f64
             });
