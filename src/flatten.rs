@@ -935,8 +935,26 @@ pub(crate) fn lag_pairs16(a: &[f64], b: &[f64]) -> Option<([f64; 16], [f64; 16])
     wide::lag_pairs16(a, b)
 }
 
-/// [`lag_pairs16`]'s AVX-512 kernel, compiled where the compiler has the
-/// intrinsics.
+/// `lag_dots` of `linalg/displacement.rs` for sixteen lags with AVX-512:
+/// `[Σ_i a[i] b[i + j]]_j` for `j < 16`, a broadcast and two 512-bit
+/// loads per element (four elements' partial sums apart: eight chains).
+/// `None` where AVX-512 is not there, as for [`lag_pairs16`].
+///
+/// # Panics
+///
+/// If `b` holds fewer than `a.len() + 15` elements.
+pub(crate) fn lag_dots16(a: &[f64], b: &[f64]) -> Option<[f64; 16]> {
+    assert!(
+        b.len() >= a.len() + 15,
+        "lag_dots16: {} and {} elements",
+        a.len(),
+        b.len()
+    );
+    wide::lag_dots16(a, b)
+}
+
+/// [`lag_pairs16`]'s and [`lag_dots16`]'s AVX-512 kernels, compiled where
+/// the compiler has the intrinsics.
 #[rustversion::since(1.89)]
 mod wide {
     /// See [`super::lag_pairs16`] (its arguments checked there).
@@ -952,9 +970,84 @@ mod wide {
         Some(unsafe { kernel(a, b) })
     }
 
+    /// See [`super::lag_dots16`] (its arguments checked there).
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    pub(super) fn lag_dots16(a: &[f64], b: &[f64]) -> Option<[f64; 16]> {
+        if !std::arch::is_x86_feature_detected!("avx512f") {
+            return None;
+        }
+        // SAFETY: the CPU supports AVX-512F (detected just above); the
+        // caller checked `b.len() >= a.len() + 15`.
+        Some(unsafe { single(a, b) })
+    }
+
     #[cfg(not(all(target_arch = "x86_64", not(miri))))]
     pub(super) fn lag_pairs16(_: &[f64], _: &[f64]) -> Option<([f64; 16], [f64; 16])> {
         None
+    }
+
+    #[cfg(not(all(target_arch = "x86_64", not(miri))))]
+    pub(super) fn lag_dots16(_: &[f64], _: &[f64]) -> Option<[f64; 16]> {
+        None
+    }
+
+    /// # Safety
+    ///
+    /// The CPU must support AVX-512F; `b.len() >= a.len() + 15`.
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn single(a: &[f64], b: &[f64]) -> [f64; 16] {
+        use std::arch::x86_64::{
+            __m512d, _mm512_add_pd, _mm512_fmadd_pd, _mm512_loadu_pd, _mm512_set1_pd,
+            _mm512_setzero_pd, _mm512_storeu_pd,
+        };
+        /// `a[i]` times `b[i..i + 16]` into one set of partial sums.
+        ///
+        /// # Safety
+        ///
+        /// As [`single`], and `i < a.len()`.
+        #[inline(always)]
+        unsafe fn step(a: &[f64], b: &[f64], i: usize, acc: &mut [__m512d; 2]) {
+            // SAFETY: `i < a.len()` (the caller), and `b[i..i + 16]` is in
+            // `b` (`i + 15 < a.len() + 15 <= b.len()`); unaligned loads.
+            unsafe {
+                let x = _mm512_set1_pd(*a.as_ptr().add(i));
+                let pb = b.as_ptr().add(i);
+                acc[0] = _mm512_fmadd_pd(x, _mm512_loadu_pd(pb), acc[0]);
+                acc[1] = _mm512_fmadd_pd(x, _mm512_loadu_pd(pb.add(8)), acc[1]);
+            }
+        }
+        let n = a.len();
+        let mut acc = [[_mm512_setzero_pd(); 2]; 4];
+        let mut i = 0;
+        while i + 4 <= n {
+            for (u, acc_u) in acc.iter_mut().enumerate() {
+                // SAFETY: `i + u < i + 4 <= n`.
+                unsafe { step(a, b, i + u, acc_u) };
+            }
+            i += 4;
+        }
+        while i < n {
+            // SAFETY: `i < n`.
+            unsafe { step(a, b, i, &mut acc[0]) };
+            i += 1;
+        }
+        let lo = _mm512_add_pd(
+            _mm512_add_pd(acc[0][0], acc[1][0]),
+            _mm512_add_pd(acc[2][0], acc[3][0]),
+        );
+        let hi = _mm512_add_pd(
+            _mm512_add_pd(acc[0][1], acc[1][1]),
+            _mm512_add_pd(acc[2][1], acc[3][1]),
+        );
+        let mut out = [0.0f64; 16];
+        // SAFETY: each store writes eight f64 at the start or the middle
+        // of a 16-element array.
+        unsafe {
+            _mm512_storeu_pd(out.as_mut_ptr(), lo);
+            _mm512_storeu_pd(out.as_mut_ptr().add(8), hi);
+        }
+        out
     }
 
     /// # Safety
@@ -1028,6 +1121,10 @@ mod wide {
 #[rustversion::before(1.89)]
 mod wide {
     pub(super) fn lag_pairs16(_: &[f64], _: &[f64]) -> Option<([f64; 16], [f64; 16])> {
+        None
+    }
+
+    pub(super) fn lag_dots16(_: &[f64], _: &[f64]) -> Option<[f64; 16]> {
         None
     }
 }

@@ -67,7 +67,7 @@ use ndarray::{Array1, Array2, ArrayView, Axis, Dimension, IxDyn, Slice};
 use rayon::prelude::*;
 
 use crate::error::PatchError;
-use crate::flatten::{lag_pairs16, run_vectorized, try_vec_with_capacity, Vectorized};
+use crate::flatten::{lag_dots16, lag_pairs16, run_vectorized, try_vec_with_capacity, Vectorized};
 use crate::geometry::{axes, Geometry};
 use crate::par::par_tasks;
 use crate::scalar::{Conversion, Real};
@@ -1967,11 +1967,17 @@ pub(crate) fn effort<D: Dimension>(geom: &Geometry<D>, threads: usize) -> Effort
 /// consecutive shifts of `b` (`b` holds `a.len() + L - 1` elements or
 /// more). Each `a[i]` is broadcast against `L` consecutive elements of
 /// `b`, one vector load; two sets of partial sums (even and odd `i`).
+/// With FMA, sixteen lags and AVX-512: [`lag_dots16`].
 #[inline(always)]
 #[allow(clippy::needless_range_loop)] // indices into fixed-size arrays and rows
 fn lag_dots<const L: usize, const FMA: bool>(a: &[f64], b: &[f64]) -> [f64; L] {
     let n = a.len();
     let b = &b[..n + L - 1];
+    if FMA && L == 16 {
+        if let Some(w) = lag_dots16(a, b) {
+            return std::array::from_fn(|j| w[j]);
+        }
+    }
     let mut acc = [[0.0f64; L]; 2];
     let pairs = n / 2;
     for i in 0..pairs {
@@ -2574,7 +2580,7 @@ mod tests {
     /// lengths around the block and the loops' unrolling.
     #[test]
     fn lag_pairs_agree() {
-        use super::{lag_dots_pair, lag_pairs16, pair_loop};
+        use super::{lag_dots, lag_dots16, lag_dots_pair, lag_pairs16, pair_loop};
         for n in [1, 2, 15, 16, 17, 18, 19, 33, 100, 731] {
             let a: Vec<f64> = (0..n).map(|i| ((i * 37 + 11) % 29) as f64 - 14.0).collect();
             let b: Vec<f64> = (0..n + 31)
@@ -2599,6 +2605,13 @@ mod tests {
             for (got, what) in [(fma, "pair, FMA"), (plain, "pair, baseline")] {
                 close(&got.0, &w0, what);
                 close(&got.1, &w1, what);
+            }
+            let single = [lag_dots::<16, true>(&a, &b), lag_dots::<16, false>(&a, &b)];
+            for got in single {
+                close(&got, &w0, "single block");
+            }
+            if let Some(wide) = lag_dots16(&a, &b[..n + 15]) {
+                close(&wide, &w0, "AVX-512 single block");
             }
             if n >= 16 {
                 // The main loops alone: a[m + 16] and a[m] for m < n - 16.
