@@ -54,6 +54,20 @@
 //! and summed in `f64` in short blocks: a dot product along one row of a
 //! tile (four to eight partial sums), then per tile, then over tiles.
 //!
+//! # The kernels
+//!
+//! Along the last axis the lags of a residue class run in blocks of
+//! sixteen: each element of a row is broadcast against sixteen consecutive
+//! elements of its partner row ([`lag_dots`]). One block is bound by its
+//! loads (a broadcast and four 256-bit loads for four FMAs); two
+//! consecutive blocks share the partner's loads ([`lag_dots_pair`]: the
+//! vector that serves element `m` in the second block serves `m + 16` in
+//! the first), so the pair is bound by its multiply-adds. Where the CPU
+//! has AVX-512 (and the crate was built with Rust 1.89 or later, whose
+//! intrinsics it needs) both loops use 512-bit vectors (`flatten.rs`, the
+//! crate's unsafe code); elsewhere they are compiled for AVX2 and FMA when
+//! the CPU has them ([`run_vectorized`]), for the baseline otherwise.
+//!
 //! Axes whose patch spans them whole (the channels of an `(H, W, C)` image
 //! with `(ph, pw, C)` patches) are merged into the axis before them: the
 //! windows of `(H, W·C)` with patch `(ph, pw·C)` and step `(sh, sw·C)` are
