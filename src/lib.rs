@@ -206,7 +206,8 @@
 //! `pad`, `fold`, `blocks` -> `ext` ([`PatchExt`]). All unsafe code is in
 //! `view` and `flatten` (`unsafe_code` is denied elsewhere).
 // Unsafe code is allowed only where it is fenced and argued: `view` (the
-// one `from_shape_ptr`) and `flatten` (the row copiers).
+// one `from_shape_ptr`) and `flatten` (the row copiers, the target-feature
+// dispatch and the AVX-512 kernels of the displacement sums).
 #![deny(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, missing_debug_implementations)]
