@@ -963,10 +963,8 @@ mod wide {
         if !std::arch::is_x86_feature_detected!("avx512f") {
             return None;
         }
-        // SAFETY: the CPU supports AVX-512F (detected just above), the
-        // only requirement of a `target_feature(enable = "avx512f")`
-        // function beyond its own argument contract, which the caller
-        // checked (`a.len() >= 16`, `b.len() >= a.len() + 15`).
+        // The caller checked `a.len() >= 16` and `b.len() >= a.len() + 15`.
+        // SAFETY: AVX-512F detected just above; the lengths as `kernel` needs.
         Some(unsafe { kernel(a, b) })
     }
 
@@ -976,8 +974,8 @@ mod wide {
         if !std::arch::is_x86_feature_detected!("avx512f") {
             return None;
         }
-        // SAFETY: the CPU supports AVX-512F (detected just above); the
-        // caller checked `b.len() >= a.len() + 15`.
+        // SAFETY: AVX-512F detected just above; the caller checked
+        // `b.len() >= a.len() + 15`, what `single` needs.
         Some(unsafe { single(a, b) })
     }
 

@@ -2112,6 +2112,24 @@ struct SegLags<const L: usize> {
     tail: Option<usize>,
 }
 
+impl<const L: usize> SegLags<L> {
+    /// Adds a core's sums of the block's lags into its cell (`out`, `L`
+    /// entries), but those of lags that read nothing in this class.
+    #[inline(always)]
+    #[allow(clippy::needless_range_loop)] // indices into fixed-size arrays
+    fn add_core(&self, out: &mut [f64], sums: &[f64; L]) {
+        if self.all_valid {
+            add_row(out, sums);
+        } else {
+            for j in 0..L {
+                if self.vt[j].is_some() {
+                    out[j] += sums[j];
+                }
+            }
+        }
+    }
+}
+
 /// A block of `L` lags over a tile's last axis, of which the first `real`
 /// matter: per residue class, [`SegLags`].
 #[derive(Debug)]
@@ -2217,16 +2235,10 @@ fn block_row<const L: usize, const U: usize, const FMA: bool>(
                     })
                 }
             };
-            let out = &mut tables[(row.cell + cd) * L..(row.cell + cd + 1) * L];
-            if sl.all_valid {
-                add_row(out, &sums);
-            } else {
-                for j in 0..L {
-                    if vt[j].is_some() {
-                        out[j] += sums[j];
-                    }
-                }
-            }
+            sl.add_core(
+                &mut tables[(row.cell + cd) * L..(row.cell + cd + 1) * L],
+                &sums,
+            );
         }
         // The singles before and after the core.
         for (t1, t2, first) in [(seg.ta, seg.cs, sl.head), (seg.ce, seg.tb, sl.tail)] {
@@ -2289,7 +2301,7 @@ fn block_row_pair<const L: usize, const FMA: bool>(
     blocks: [&BlockLags<L>; 2],
     row: &RowRef,
     buf: &[f64],
-    mut tables: [&mut [f64]; 2],
+    tables: [&mut [f64]; 2],
 ) {
     let (ra, rb) = (row.a as isize, row.b as isize);
     for (s0, s1) in blocks[0].segs.iter().zip(&blocks[1].segs) {
@@ -2300,22 +2312,8 @@ fn block_row_pair<const L: usize, const FMA: bool>(
         let kb = (rb + s0.b_at[0] + seg.cs as isize) as usize;
         let sums = lag_dots_pair::<L, FMA>(&buf[ka..ka + len], &buf[kb..kb + len + 2 * L - 1]);
         let c = row.cell + cd;
-        for ((sl, s), t) in [s0, s1]
-            .into_iter()
-            .zip([sums.0, sums.1])
-            .zip(tables.iter_mut())
-        {
-            let out = &mut t[c * L..(c + 1) * L];
-            if sl.all_valid {
-                add_row(out, &s);
-            } else {
-                for j in 0..L {
-                    if sl.vt[j].is_some() {
-                        out[j] += s[j];
-                    }
-                }
-            }
-        }
+        s0.add_core(&mut tables[0][c * L..(c + 1) * L], &sums.0);
+        s1.add_core(&mut tables[1][c * L..(c + 1) * L], &sums.1);
     }
 }
 
